@@ -1,0 +1,138 @@
+/* cfg: the libconfig file turned into plain structs, every problem reported as FILE:LINE. */
+#ifndef AW_CFG_H
+#define AW_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Agent identifiers as the CMS defines them. */
+#define CFG_CC_MIN 1
+#define CFG_CC_MAX 65535
+#define CFG_VDN_MIN 1
+#define CFG_VDN_MAX 5000
+/* agentId is 101..59999, or 70000..999999 on newer releases. */
+bool cfg_agent_id_valid(long id);
+
+#define CFG_SECRET_MAX 4096
+
+struct cfg_tls {
+	char *ca_file;		/* NULL: the system store */
+	bool verify;		/* default true */
+	char *client_cert;	/* NULL: none */
+	char *client_key;
+};
+
+struct cfg_cms {
+	char *url;		/* scheme://host:port as written, without a trailing slash */
+	char *host;		/* "host:port" exactly as in the URL (port made explicit) */
+	bool https;
+	bool allow_insecure_http;
+	char *app_key;
+	char *app_secret;	/* loaded from app_secret_file or $CREDENTIALS_DIRECTORY/cms.secret */
+	size_t app_secret_len;
+	double timeout;		/* seconds, default 5 */
+	int max_in_flight;	/* default 32 */
+	double max_rate;	/* requests per second, 0 = unlimited; default 0 */
+	struct cfg_tls tls;
+};
+
+struct cfg_poll {
+	double interval;	/* seconds, default 5 */
+	int failure_threshold;	/* default 3 */
+	double backoff_max;	/* seconds, default 60 */
+};
+
+struct cfg_alerts {
+	double long_call;	/* seconds, 0 disables call.long; default 900 */
+};
+
+enum cfg_webhook_format { CFG_WEBHOOK_JSON, CFG_WEBHOOK_ALERTMANAGER };
+
+struct cfg_header {
+	char *name;
+	char *value;
+};
+
+struct cfg_webhook {
+	int line;
+	char *url;
+	enum cfg_webhook_format format;
+	char *secret;		/* from secret_file, NULL when unset */
+	size_t secret_len;
+	char **events;		/* glob patterns; NULL/0 = every event */
+	size_t nevents;
+	double timeout;		/* seconds, default 10 */
+	size_t batch_max;	/* events per POST, default 1 (no batching) */
+	double batch_linger;	/* seconds to wait for a batch to fill, default 0 */
+	struct cfg_header *headers;
+	size_t nheaders;
+	struct cfg_tls tls;
+};
+
+struct cfg_syslog {
+	bool enabled;
+	int facility;		/* LOG_DAEMON etc. from <syslog.h> */
+	char *ident;		/* default "agentwatchd" */
+};
+
+struct cfg_outputs {
+	bool journal;		/* default true */
+	struct cfg_syslog syslog;
+	bool to_stdout;		/* key "stdout", default false */
+	struct cfg_webhook *webhooks;
+	size_t nwebhooks;
+};
+
+struct cfg_label {
+	char *key;
+	char *value;
+};
+
+/* One entry of the agents list; the agents it expands to share it. */
+struct cfg_group {
+	int line;
+	char *name;		/* only with a single id; NULL otherwise */
+	struct cfg_label *labels;
+	size_t nlabels;
+};
+
+struct cfg_agent {
+	uint32_t cc;
+	uint32_t vdn;
+	uint32_t id;
+	const struct cfg_group *group;
+};
+
+struct cfg {
+	char *path;
+	struct cfg_cms cms;
+	struct cfg_poll poll;
+	struct cfg_alerts alerts;
+	struct cfg_outputs outputs;
+	char *state_dir;	/* NULL: no persistence */
+	struct cfg_group *groups;
+	size_t ngroups;
+	struct cfg_agent *agents;	/* sorted by (cc, vdn, id) */
+	size_t nagents;
+};
+
+/*
+ * Parses and validates path. On success returns the configuration. On failure returns NULL
+ * after writing one "FILE:LINE: message" line per problem found (all of them) to errors, and
+ * stores the count in *nerrors when nerrors is not NULL.
+ */
+struct cfg *cfg_load(const char *path, FILE *errors, int *nerrors);
+void cfg_free(struct cfg *cfg);
+
+/* The 64-bit key that orders and identifies an agent. */
+static inline uint64_t cfg_agent_key(uint32_t cc, uint32_t vdn, uint32_t id)
+{
+	return (uint64_t)cc << 40 | (uint64_t)vdn << 24 | id;
+}
+
+/* Finds an agent by its "CC:VDN:ID" identity; NULL when it is not configured. */
+const struct cfg_agent *cfg_find_agent(const struct cfg *cfg, uint32_t cc, uint32_t vdn, uint32_t id);
+
+#endif

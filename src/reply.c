@@ -1,0 +1,229 @@
+/* reply: a queryagentcalls response body turned into a set of call IDs or a precise reason. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "reply.h"
+
+#define RESULT_SUCCESS "0100000"
+#define RESULT_UNKNOWN_ERROR "0100999"
+
+static const struct {
+	const char *code;
+	const char *meaning;
+} result_meanings[] = {
+	{ "0100000", "success" },
+	{ "0100001", "the interface failed to be invoked" },
+	{ "0100002", "invalid parameter" },
+	{ "0100003", "the interface needs CTI V300R008 (the installed CTI is older)" },
+	{ "0100999", "unknown error" },
+	{ "0101001", "inspection relationship interface abnormal" },
+	{ "0101002", "the number queried does not exist on the UAP" },
+	{ "0101003", "insufficient permission" },
+};
+
+const char *reply_result_meaning(const char *code)
+{
+	for (size_t i = 0; i < sizeof(result_meanings) / sizeof(result_meanings[0]); i++)
+		if (strcmp(code, result_meanings[i].code) == 0)
+			return result_meanings[i].meaning;
+	return NULL;
+}
+
+void reply_sanitize(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char piece[5];
+		int n;
+
+		if (c < 0x20 || c == 0x7f)
+			n = snprintf(piece, sizeof(piece), "\\x%02x", c);
+		else if (c == '"' || c == '\\')
+			n = snprintf(piece, sizeof(piece), "\\%c", c);
+		else
+			n = snprintf(piece, sizeof(piece), "%c", c);
+		/* While more input follows, keep room for "..." and the NUL. */
+		if (o + (size_t)n + 1 + (i + 1 < len ? 3 : 0) > size) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, piece, (size_t)n);
+		o += (size_t)n;
+	}
+	buf[o] = '\0';
+}
+
+static void fail(struct reply *out, enum reply_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct reply *out, enum reply_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->status = status;
+	out->ncalls = 0;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+}
+
+static const char *type_name(struct json_object *v)
+{
+	return v ? json_type_to_name(json_object_get_type(v)) : "missing";
+}
+
+static bool has_control_char(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Checks one element of the call list and stores it; false after fail(). */
+static bool add_call(struct reply *out, const char *field, size_t index, struct json_object *v)
+{
+	char shown[REPLY_CALL_ID_MAX + 8];
+	const char *id;
+	size_t len;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		fail(out, REPLY_INVALID, "%s[%zu] is a %s, not a call ID string", field, index,
+		     type_name(v));
+		return false;
+	}
+	id = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	reply_sanitize(id, len, shown, sizeof(shown));
+	if (len == 0 || len > REPLY_CALL_ID_MAX) {
+		fail(out, REPLY_INVALID, "%s[%zu] call ID \"%s\" is %zu bytes long (allowed 1..%d)",
+		     field, index, shown, len, REPLY_CALL_ID_MAX);
+		return false;
+	}
+	if (has_control_char(id, len)) {
+		fail(out, REPLY_INVALID, "%s[%zu] call ID \"%s\" holds a control character", field,
+		     index, shown);
+		return false;
+	}
+	memcpy(out->ids[out->ncalls], id, len + 1);
+	out->calls[out->ncalls] = out->ids[out->ncalls];
+	out->ncalls++;
+	return true;
+}
+
+static void parse_calls(struct reply *out, const char *field, struct json_object *list)
+{
+	size_t n = json_object_array_length(list);
+	size_t unique = 0;
+
+	if (n > REPLY_MAX_CALLS) {
+		fail(out, REPLY_INVALID, "%s lists %zu calls, more than the %d one agent can have",
+		     field, n, REPLY_MAX_CALLS);
+		return;
+	}
+	out->ncalls = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!add_call(out, field, i, json_object_array_get_idx(list, i)))
+			return;
+	qsort(out->calls, out->ncalls, sizeof(out->calls[0]), compare_ids);
+	/* A CMS listing a call twice still means one call. */
+	for (size_t i = 0; i < out->ncalls; i++)
+		if (unique == 0 || strcmp(out->calls[unique - 1], out->calls[i]) != 0)
+			out->calls[unique++] = out->calls[i];
+	out->ncalls = unique;
+	out->status = REPLY_OK;
+}
+
+static void parse_failure(struct reply *out, const char *code, struct json_object *desc)
+{
+	const char *meaning = reply_result_meaning(code);
+	char shown_code[32], shown_desc[128] = "";
+
+	reply_sanitize(code, strlen(code), shown_code, sizeof(shown_code));
+	if (json_object_is_type(desc, json_type_string))
+		reply_sanitize(json_object_get_string(desc), (size_t)json_object_get_string_len(desc),
+			       shown_desc, sizeof(shown_desc));
+	fail(out, strcmp(code, RESULT_UNKNOWN_ERROR) == 0 ? REPLY_CMS_BUSY : REPLY_CMS_ERROR,
+	     "CMS resultCode %s (%s)%s%s%s", shown_code, meaning ? meaning : "not a documented code",
+	     *shown_desc ? ": \"" : "", shown_desc, *shown_desc ? "\"" : "");
+}
+
+static void parse_object(struct reply *out, struct json_object *root)
+{
+	struct json_object *code = NULL, *desc = NULL, *datas = NULL;
+
+	if (!json_object_is_type(root, json_type_object)) {
+		fail(out, REPLY_INVALID, "the response is a JSON %s, not an object", type_name(root));
+		return;
+	}
+	json_object_object_get_ex(root, "resultCode", &code);
+	json_object_object_get_ex(root, "resultDesc", &desc);
+	json_object_object_get_ex(root, "resultDatas", &datas);
+	if (!json_object_is_type(code, json_type_string)) {
+		fail(out, REPLY_INVALID, "resultCode is %s, not a string", type_name(code));
+		return;
+	}
+	if (strcmp(json_object_get_string(code), RESULT_SUCCESS) != 0) {
+		parse_failure(out, json_object_get_string(code), desc);
+		return;
+	}
+	/* resultDesc is authoritative; resultDatas is the legacy copy for 8.13-and-earlier. */
+	if (json_object_is_type(desc, json_type_array))
+		parse_calls(out, "resultDesc", desc);
+	else if (json_object_is_type(datas, json_type_array))
+		parse_calls(out, "resultDatas", datas);
+	else
+		fail(out, REPLY_INVALID,
+		     "success response without a call list (resultDesc is %s, resultDatas is %s)",
+		     type_name(desc), type_name(datas));
+}
+
+void reply_parse(const char *body, size_t len, struct reply *out)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root;
+	size_t used;
+
+	if (len == 0) {
+		fail(out, REPLY_INVALID, "the response body is empty");
+		json_tokener_free(tok);
+		return;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	used = json_tokener_get_parse_end(tok);
+	if (!root) {
+		enum json_tokener_error err = json_tokener_get_error(tok);
+
+		if (err == json_tokener_continue)
+			fail(out, REPLY_INVALID, "the response is truncated JSON (%zu bytes)", len);
+		else
+			fail(out, REPLY_INVALID, "the response is not JSON (%s at byte %zu)",
+			     json_tokener_error_desc(err), used);
+	} else {
+		while (used < len && strchr(" \t\r\n", body[used]))
+			used++;
+		if (used < len)
+			fail(out, REPLY_INVALID, "the response has data after the JSON value (byte %zu)",
+			     used);
+		else
+			parse_object(out, root);
+	}
+	json_object_put(root);
+	json_tokener_free(tok);
+}

@@ -1,0 +1,38 @@
+/* reply: a queryagentcalls response body turned into a set of call IDs or a precise reason. */
+#ifndef AW_REPLY_H
+#define AW_REPLY_H
+
+#include <stddef.h>
+
+#define REPLY_CALL_ID_MAX 64	/* bytes; Huawei's CDRs cap call IDs at 25 */
+#define REPLY_MAX_CALLS 64	/* an agent has a handful of calls at most */
+#define REPLY_REASON_MAX 256
+
+enum reply_status {
+	REPLY_OK,		/* calls[] holds the agent's current call IDs */
+	REPLY_CMS_ERROR,	/* the CMS answered with a failure resultCode */
+	REPLY_CMS_BUSY,		/* resultCode 0100999: unknown error, treated as "back off" */
+	REPLY_INVALID,		/* not a response of the documented shapes */
+};
+
+/* Fixed-size so that a poll's answer needs no allocation beyond the JSON parse. */
+struct reply {
+	enum reply_status status;
+	size_t ncalls;
+	const char *calls[REPLY_MAX_CALLS];	/* sorted, unique, pointing into ids */
+	char ids[REPLY_MAX_CALLS][REPLY_CALL_ID_MAX + 1];
+	char reason[REPLY_REASON_MAX];		/* why, when status is not REPLY_OK */
+};
+
+void reply_parse(const char *body, size_t len, struct reply *out);
+
+/* The meaning of a documented CMS resultCode, or NULL. */
+const char *reply_result_meaning(const char *code);
+
+/*
+ * Copies s into buf for a log line or reason: non-printable bytes as \xNN, quotes and backslashes
+ * escaped, cut with "..." when longer than fits.
+ */
+void reply_sanitize(const char *s, size_t len, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,128 @@
+/* util: allocation wrappers that abort, time helpers and small string tools. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+static void *check_alloc(void *p)
+{
+	if (!p) {
+		fputs("agentwatchd: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xmalloc(size_t n)
+{
+	return check_alloc(malloc(n ? n : 1));
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	return check_alloc(calloc(nmemb ? nmemb : 1, size ? size : 1));
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	return check_alloc(realloc(p, n ? n : 1));
+}
+
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	return check_alloc(reallocarray(p, nmemb ? nmemb : 1, size ? size : 1));
+}
+
+char *xstrdup(const char *s)
+{
+	return check_alloc(strdup(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	return check_alloc(strndup(s, n));
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return check_alloc(s);
+}
+
+static uint64_t now_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t util_now_realtime_us(void)
+{
+	return now_us(CLOCK_REALTIME);
+}
+
+uint64_t util_now_monotonic_us(void)
+{
+	return now_us(CLOCK_MONOTONIC);
+}
+
+void util_format_time(uint64_t realtime_us, char buf[UTIL_TIME_LEN])
+{
+	time_t secs = (time_t)(realtime_us / 1000000u);
+	unsigned ms = (unsigned)(realtime_us / 1000u % 1000u);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&secs, &tm);
+	n = strftime(buf, UTIL_TIME_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, UTIL_TIME_LEN - n, ".%03uZ", ms);
+}
+
+void util_hex_lower(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+char *util_read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = xmalloc(max + 1);
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		int err = ferror(f) ? errno : EFBIG;
+
+		fclose(f);
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}

@@ -1,0 +1,34 @@
+/* util: allocation wrappers that abort, time helpers and small string tools. */
+#ifndef AW_UTIL_H
+#define AW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Out of memory is not recoverable for a daemon of this size: abort with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Microseconds on CLOCK_REALTIME and CLOCK_MONOTONIC. */
+uint64_t util_now_realtime_us(void);
+uint64_t util_now_monotonic_us(void);
+
+/* RFC 3339 UTC with milliseconds, "2026-11-25T23:01:02.345Z"; buf must hold UTIL_TIME_LEN bytes. */
+#define UTIL_TIME_LEN 25
+void util_format_time(uint64_t realtime_us, char buf[UTIL_TIME_LEN]);
+
+/* Lower-case hex of n bytes into out, which must hold 2n+1 bytes. */
+void util_hex_lower(const unsigned char *in, size_t n, char *out);
+
+/* Reads a whole small file; NULL with errno set on failure or when larger than max bytes. */
+char *util_read_file(const char *path, size_t max, size_t *len);
+
+#endif
