@@ -75,6 +75,7 @@ struct cfg_syslog {
 	bool enabled;
 	int facility;		/* LOG_DAEMON etc. from <syslog.h> */
 	char *ident;		/* default "agentwatchd" */
+	char *socket;		/* the syslog daemon's datagram socket, default "/dev/log" */
 };
 
 struct cfg_outputs {

@@ -1,0 +1,556 @@
+/* cms: queryagentcalls requests on a shared libcurl multi handle driven by sd-event. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "cms.h"
+#include "log.h"
+#include "sign.h"
+#include "util.h"
+
+/* What a request needs of the configuration, copied so that a reload can free the old one. */
+struct settings {
+	char *url;		/* full URL including CMS_PATH */
+	char *host_header;	/* "Host: host:port" */
+	char *host;
+	char *app_key;
+	char *secret;
+	size_t secret_len;
+	bool https;
+	long timeout_ms;
+	int max_in_flight;
+	bool verify;
+	char *ca_file;
+	char *client_cert;
+	char *client_key;
+};
+
+struct request {
+	struct cms_client *client;
+	CURL *easy;
+	struct curl_slist *headers;
+	char body[80];
+	size_t body_len;
+	char *response;
+	size_t response_len;
+	size_t response_cap;
+	bool response_too_large;
+	char errbuf[CURL_ERROR_SIZE];
+	char reason[REPLY_REASON_MAX + 160];
+	struct reply reply;
+	cms_done_fn done;
+	void *userdata;
+	bool active;
+	struct request *next_free;
+};
+
+struct cms_client {
+	sd_event *event;
+	sd_event_source *timer;
+	CURLM *multi;
+	struct settings settings;
+	struct request **requests;	/* every request ever made; at most max_in_flight */
+	size_t nrequests;
+	struct request *free_requests;
+	size_t in_flight;
+	bool trace_signing;
+};
+
+static void settings_clear(struct settings *s)
+{
+	free(s->url);
+	free(s->host_header);
+	free(s->host);
+	free(s->app_key);
+	if (s->secret) {
+		OPENSSL_cleanse(s->secret, s->secret_len);
+		free(s->secret);
+	}
+	free(s->ca_file);
+	free(s->client_cert);
+	free(s->client_key);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void settings_set(struct settings *s, const struct cfg_cms *cfg)
+{
+	settings_clear(s);
+	s->url = xasprintf("%s%s", cfg->url, CMS_PATH);
+	s->host_header = xasprintf("Host: %s", cfg->host);
+	s->host = xstrdup(cfg->host);
+	s->app_key = xstrdup(cfg->app_key);
+	s->secret = xmalloc(cfg->app_secret_len + 1);
+	memcpy(s->secret, cfg->app_secret, cfg->app_secret_len + 1);
+	s->secret_len = cfg->app_secret_len;
+	s->https = cfg->https;
+	s->timeout_ms = (long)(cfg->timeout * 1000.0 + 0.5);
+	s->max_in_flight = cfg->max_in_flight;
+	s->verify = cfg->tls.verify;
+	s->ca_file = xstrdup_or_null(cfg->tls.ca_file);
+	s->client_cert = xstrdup_or_null(cfg->tls.client_cert);
+	s->client_key = xstrdup_or_null(cfg->tls.client_key);
+}
+
+const char *cms_status_name(enum cms_status status)
+{
+	static const char *const names[] = {
+		[CMS_OK] = "ok", [CMS_ERR_AUTH] = "auth", [CMS_ERR_HTTP] = "http",
+		[CMS_ERR_BACKOFF] = "backoff", [CMS_ERR_CMS] = "cms", [CMS_ERR_REPLY] = "reply",
+		[CMS_ERR_TIMEOUT] = "timeout", [CMS_ERR_TLS] = "tls", [CMS_ERR_CONNECT] = "connect",
+		[CMS_ERR_CANCELLED] = "cancelled",
+	};
+	return names[status];
+}
+
+/* ---- libcurl multi <-> sd-event glue ---- */
+
+static void process_completed(struct cms_client *client);
+
+static int on_socket_ready(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	struct cms_client *client = userdata;
+	int flags = 0, running;
+
+	(void)source;
+	if (revents & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (revents & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (revents & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(client->multi, fd, flags, &running);
+	process_completed(client);
+	return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct cms_client *client = userp;
+	sd_event_source *source = socketp;
+	uint32_t events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (source) {
+			sd_event_source_disable_unref(source);
+			curl_multi_assign(client->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		events |= EPOLLOUT;
+	if (source)
+		return sd_event_source_set_io_events(source, events) < 0 ? -1 : 0;
+	if (sd_event_add_io(client->event, &source, fd, events, on_socket_ready, client) < 0)
+		return -1;
+	curl_multi_assign(client->multi, fd, source);
+	return 0;
+}
+
+static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct cms_client *client = userdata;
+	int running;
+
+	(void)source;
+	(void)usec;
+	curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	process_completed(client);
+	return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct cms_client *client = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		return sd_event_source_set_enabled(client->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+	/* A zero timeout still goes through the loop: libcurl forbids acting from this callback. */
+	if (sd_event_source_set_time_relative(client->timer, (uint64_t)timeout_ms * 1000) < 0 ||
+	    sd_event_source_set_enabled(client->timer, SD_EVENT_ONESHOT) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- one request ---- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct request *req = userdata;
+	size_t n = size * nmemb;
+
+	if (req->response_len + n > CMS_BODY_MAX) {
+		req->response_too_large = true;
+		return 0;	/* makes libcurl end the transfer with CURLE_WRITE_ERROR */
+	}
+	if (req->response_len + n + 1 > req->response_cap) {
+		req->response_cap = req->response_len + n + 1 < 1024 ? 1024 : 2 * (req->response_len + n + 1);
+		req->response = xrealloc(req->response, req->response_cap);
+	}
+	memcpy(req->response + req->response_len, data, n);
+	req->response_len += n;
+	req->response[req->response_len] = '\0';
+	return n;
+}
+
+static struct request *request_get(struct cms_client *client)
+{
+	struct request *req = client->free_requests;
+
+	if (req) {
+		client->free_requests = req->next_free;
+		return req;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->client = client;
+	client->requests = xreallocarray(client->requests, client->nrequests + 1,
+					 sizeof(client->requests[0]));
+	client->requests[client->nrequests++] = req;
+	req->easy = curl_easy_init();
+	if (!req->easy) {
+		fputs("agentwatchd: cannot create a libcurl handle\n", stderr);
+		abort();
+	}
+	return req;
+}
+
+static void request_put(struct cms_client *client, struct request *req)
+{
+	curl_slist_free_all(req->headers);
+	req->headers = NULL;
+	req->active = false;
+	req->next_free = client->free_requests;
+	client->free_requests = req;
+}
+
+static void request_free(struct request *req)
+{
+	curl_slist_free_all(req->headers);
+	curl_easy_cleanup(req->easy);
+	free(req->response);
+	free(req);
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *header)
+{
+	struct curl_slist *grown = curl_slist_append(list, header);
+
+	if (!grown) {
+		fputs("agentwatchd: out of memory\n", stderr);
+		abort();
+	}
+	return grown;
+}
+
+static void trace_signing(const struct cfg_agent *agent, const char *canonical,
+			  const char *authorization)
+{
+	const char *signature = strrchr(authorization, '/');
+
+	log_debug("signed request for agent %u:%u:%u; canonical request between the lines:\n"
+		  "-----\n%s\n-----\nAuthorization prefix: %.*s/<signature>", agent->cc, agent->vdn,
+		  agent->id, canonical, (int)(signature - authorization), authorization);
+}
+
+/* The body and headers are exactly what is signed: compact JSON, Host as in the URL. */
+static void request_sign(struct cms_client *client, struct request *req,
+			 const struct cfg_agent *agent)
+{
+	const struct settings *s = &client->settings;
+	char timestamp[UTIL_TIME_LEN], *canonical = NULL, *authorization, *header;
+	struct sign_request sr;
+
+	req->body_len = (size_t)snprintf(req->body, sizeof(req->body),
+					 "{\"ccId\":%u,\"vdn\":%u,\"agentId\":%u}", agent->cc,
+					 agent->vdn, agent->id);
+	util_format_time(util_now_realtime_us(), timestamp);
+	sr = (struct sign_request){
+		.method = "POST", .path = CMS_PATH, .host = s->host, .body = req->body,
+		.body_len = req->body_len, .app_key = s->app_key, .secret = s->secret,
+		.secret_len = s->secret_len, .timestamp = timestamp,
+	};
+	authorization = sign_authorization(&sr, client->trace_signing ? &canonical : NULL);
+	if (canonical) {
+		trace_signing(agent, canonical, authorization);
+		free(canonical);
+	}
+	header = xasprintf("Authorization: %s", authorization);
+	req->headers = add_header(req->headers, s->host_header);
+	req->headers = add_header(req->headers, "Content-Type: " SIGN_CONTENT_TYPE);
+	req->headers = add_header(req->headers, header);
+	req->headers = add_header(req->headers, "Accept: application/json");
+	req->headers = add_header(req->headers, "Expect:");
+	free(header);
+	free(authorization);
+}
+
+static void request_setup(struct cms_client *client, struct request *req)
+{
+	const struct settings *s = &client->settings;
+	CURL *e = req->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, s->url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, s->https ? "https" : "http");
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)CMS_BODY_MAX);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
+	curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
+	curl_easy_setopt(e, CURLOPT_SSLCERT, s->client_cert);
+	curl_easy_setopt(e, CURLOPT_SSLKEY, s->client_key);
+	req->response_len = 0;
+	req->response_too_large = false;
+	req->errbuf[0] = '\0';
+}
+
+void cms_poll(struct cms_client *client, const struct cfg_agent *agent, cms_done_fn done,
+	      void *userdata)
+{
+	struct request *req = request_get(client);
+
+	req->done = done;
+	req->userdata = userdata;
+	request_sign(client, req, agent);
+	request_setup(client, req);
+	client->in_flight++;
+	req->active = true;
+	curl_multi_add_handle(client->multi, req->easy);
+}
+
+/* ---- outcomes ---- */
+
+static void reason_for_http(struct request *req, struct cms_result *res)
+{
+	static const struct {
+		long status;
+		enum cms_status kind;
+		const char *text;
+	} known[] = {
+		{ 400, CMS_ERR_HTTP, "bad request (refused by the CMS or a gateway in front of it)" },
+		{ 401, CMS_ERR_AUTH, "authentication rejected: check cms.app_key, the secret and this "
+		  "host's clock (NTP); run with -vv to see the signed canonical request" },
+		{ 403, CMS_ERR_HTTP, "forbidden: is this host's address allow-listed on the CMS?" },
+		{ 404, CMS_ERR_HTTP, "not found: check cms.url (the path " CMS_PATH " is fixed)" },
+		{ 429, CMS_ERR_BACKOFF, "too many requests: backing off" },
+		{ 503, CMS_ERR_BACKOFF, "service unavailable: backing off" },
+	};
+	const char *text = res->http_status >= 500 ? "server error" : "unexpected status";
+
+	res->status = CMS_ERR_HTTP;
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+		if (known[i].status == res->http_status) {
+			res->status = known[i].kind;
+			text = known[i].text;
+		}
+	}
+	snprintf(req->reason, sizeof(req->reason), "HTTP %ld: %s", res->http_status, text);
+}
+
+static void reason_for_body(struct request *req, struct cms_result *res)
+{
+	reply_parse(req->response ? req->response : "", req->response_len, &req->reply);
+	switch (req->reply.status) {
+	case REPLY_OK:
+		res->status = CMS_OK;
+		res->reply = &req->reply;
+		req->reason[0] = '\0';
+		return;
+	case REPLY_CMS_BUSY:
+		res->status = CMS_ERR_BACKOFF;
+		break;
+	case REPLY_CMS_ERROR:
+		res->status = CMS_ERR_CMS;
+		break;
+	case REPLY_INVALID:
+		res->status = CMS_ERR_REPLY;
+		snprintf(req->reason, sizeof(req->reason), "bad response: %s", req->reply.reason);
+		return;
+	}
+	snprintf(req->reason, sizeof(req->reason), "%s", req->reply.reason);
+}
+
+static enum cms_status transport_kind(CURLcode code)
+{
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return CMS_ERR_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+		return CMS_ERR_TLS;
+	default:
+		return CMS_ERR_CONNECT;
+	}
+}
+
+static void reason_for_transport(struct request *req, CURLcode code, struct cms_result *res)
+{
+	const char *detail = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
+
+	if (req->response_too_large || code == CURLE_FILESIZE_EXCEEDED) {
+		res->status = CMS_ERR_REPLY;
+		snprintf(req->reason, sizeof(req->reason),
+			 "bad response: the body is larger than %d bytes", CMS_BODY_MAX);
+		return;
+	}
+	res->status = transport_kind(code);
+	if (res->status == CMS_ERR_TIMEOUT)
+		snprintf(req->reason, sizeof(req->reason), "no answer within %.1f s (cms.timeout)",
+			 (double)req->client->settings.timeout_ms / 1000.0);
+	else if (res->status == CMS_ERR_TLS)
+		snprintf(req->reason, sizeof(req->reason), "TLS error with %s: %s",
+			 req->client->settings.host, detail);
+	else
+		snprintf(req->reason, sizeof(req->reason), "connection to %s failed: %s",
+			 req->client->settings.host, detail);
+}
+
+static void request_finish(struct request *req, CURLcode code, struct cms_result *res)
+{
+	curl_off_t retry_after = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->reason = req->reason;
+	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
+	if (code != CURLE_OK)
+		reason_for_transport(req, code, res);
+	else if (res->http_status != 200)
+		reason_for_http(req, res);
+	else
+		reason_for_body(req, res);
+	if (curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
+		res->retry_after = (double)retry_after;
+}
+
+static void complete(struct cms_client *client, struct request *req, CURLcode code)
+{
+	struct cms_result res;
+
+	curl_multi_remove_handle(client->multi, req->easy);
+	client->in_flight--;
+	if (code == CURLE_ABORTED_BY_CALLBACK) {	/* only cms_client_cancel_all uses this */
+		memset(&res, 0, sizeof(res));
+		res.status = CMS_ERR_CANCELLED;
+		res.reason = "cancelled: the daemon is stopping";
+	} else {
+		request_finish(req, code, &res);
+	}
+	/* The request goes back first: the callback may start the next poll at once. */
+	request_put(client, req);
+	req->done(req->userdata, &res);
+}
+
+static void process_completed(struct cms_client *client)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(client->multi, &left))) {
+		struct request *req = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		complete(client, req, msg->data.result);
+	}
+}
+
+/* ---- the client ---- */
+
+struct cms_client *cms_client_new(sd_event *event, const struct cfg_cms *cfg)
+{
+	struct cms_client *client = xcalloc(1, sizeof(*client));
+
+	client->event = sd_event_ref(event);
+	client->multi = curl_multi_init();
+	if (!client->multi || sd_event_add_time(event, &client->timer, CLOCK_MONOTONIC, 0, 1,
+						on_timer, client) < 0) {
+		fputs("agentwatchd: cannot set up the HTTP client\n", stderr);
+		abort();
+	}
+	sd_event_source_set_enabled(client->timer, SD_EVENT_OFF);
+	curl_multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
+	curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
+	cms_client_configure(client, cfg);
+	return client;
+}
+
+void cms_client_configure(struct cms_client *client, const struct cfg_cms *cfg)
+{
+	settings_set(&client->settings, cfg);
+	/* Keep one idle keep-alive connection per concurrent request, so polls reuse them. */
+	curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_in_flight);
+}
+
+void cms_client_trace_signing(struct cms_client *client, bool on)
+{
+	client->trace_signing = on;
+}
+
+bool cms_client_has_capacity(const struct cms_client *client)
+{
+	return client->in_flight < (size_t)client->settings.max_in_flight;
+}
+
+size_t cms_client_in_flight(const struct cms_client *client)
+{
+	return client->in_flight;
+}
+
+void cms_client_cancel_all(struct cms_client *client)
+{
+	for (size_t i = 0; i < client->nrequests; i++)
+		if (client->requests[i]->active)
+			complete(client, client->requests[i], CURLE_ABORTED_BY_CALLBACK);
+}
+
+void cms_client_free(struct cms_client *client)
+{
+	if (!client)
+		return;
+	cms_client_cancel_all(client);
+	for (size_t i = 0; i < client->nrequests; i++)
+		request_free(client->requests[i]);
+	free(client->requests);
+	curl_multi_cleanup(client->multi);
+	sd_event_source_disable_unref(client->timer);
+	sd_event_unref(client->event);
+	settings_clear(&client->settings);
+	free(client);
+}

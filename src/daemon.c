@@ -1,0 +1,363 @@
+/* daemon: the long-running service: the event loop, polls, state, outputs, signals, sd_notify. */
+#include "config.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "agents.h"
+#include "cms.h"
+#include "daemon.h"
+#include "log.h"
+#include "output.h"
+#include "schedule.h"
+#include "util.h"
+
+#define STATUS_PERIOD_US (5 * 1000000u)
+#define STOP_GRACE_US (3 * 1000000u)	/* how long polls under way may finish on SIGTERM */
+
+struct watched {
+	struct daemon *d;
+	struct agent_state state;
+	struct sched_entry entry;
+	bool in_flight;
+	bool removed;		/* dropped by a reload while its poll was under way */
+};
+
+struct daemon {
+	sd_event *event;
+	const char *config_path;
+	struct cfg *cfg;
+	struct cms_client *cms;
+	struct sched *sched;
+	struct output *output;
+	struct watched **agents;	/* in cfg->agents order, sorted by key */
+	size_t nagents;
+	struct agents_rules rules;
+	sd_event_source *status_timer;
+	sd_event_source *stop_timer;
+	bool stopping;
+	bool reload_failed;
+	uint64_t polls;
+	uint64_t poll_errors;
+};
+
+/* ---- status ---- */
+
+static void notify_status(struct daemon *d, const char *extra)
+{
+	size_t busy = 0, unreachable = 0;
+
+	for (size_t i = 0; i < d->nagents; i++) {
+		busy += d->agents[i]->state.ncalls > 0;
+		unreachable += d->agents[i]->state.unreachable;
+	}
+	sd_notifyf(0, "STATUS=%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
+		   "%llu failed", extra ? extra : "", d->nagents, busy, unreachable,
+		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors);
+}
+
+static const char *reload_note(const struct daemon *d)
+{
+	return d->reload_failed ? "reload failed, running the previous configuration; " : "";
+}
+
+static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	notify_status(d, reload_note(d));
+	sd_event_source_set_time(source, usec + STATUS_PERIOD_US);
+	return 0;
+}
+
+/* ---- polls ---- */
+
+static void emit(void *ctx, struct event *ev)
+{
+	struct daemon *d = ctx;
+
+	event_new_id(ev);
+	output_emit(d->output, ev);
+}
+
+static void watched_free(struct watched *w)
+{
+	agents_state_clear(&w->state);
+	free(w);
+}
+
+static void maybe_finish_stop(struct daemon *d)
+{
+	if (d->stopping && cms_client_in_flight(d->cms) == 0)
+		sd_event_exit(d->event, 0);
+}
+
+static void on_poll_done(void *userdata, const struct cms_result *res)
+{
+	struct watched *w = userdata;
+	struct daemon *d = w->d;
+	const struct cfg_agent *a = w->state.cfg;
+	bool ok = res->status == CMS_OK;
+
+	w->in_flight = false;
+	if (w->removed) {
+		watched_free(w);
+	} else if (res->status != CMS_ERR_CANCELLED) {
+		d->polls++;
+		if (ok) {
+			agents_on_success(&w->state, res->reply, util_now_realtime_us(), &d->rules,
+					  emit, d);
+		} else {
+			d->poll_errors++;
+			log_info("agent %u:%u:%u: %s", a->cc, a->vdn, a->id, res->reason);
+			agents_on_failure(&w->state, res->reason, util_now_realtime_us(), &d->rules,
+					  emit, d);
+		}
+		if (!d->stopping)
+			sched_done(d->sched, &w->entry, ok, res->retry_after);
+	}
+	sched_kick(d->sched);
+	maybe_finish_stop(d);
+}
+
+static bool can_start(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return cms_client_has_capacity(d->cms);
+}
+
+static void start_poll(void *ctx, struct sched_entry *entry, uint64_t late_us)
+{
+	struct daemon *d = ctx;
+	struct watched *w = (struct watched *)((char *)entry - offsetof(struct watched, entry));
+
+	(void)late_us;
+	(void)d;
+	w->in_flight = true;
+	cms_poll(d->cms, w->state.cfg, on_poll_done, w);
+}
+
+/* ---- configuration ---- */
+
+static struct watched *watched_new(struct daemon *d, const struct cfg_agent *a)
+{
+	struct watched *w = xcalloc(1, sizeof(*w));
+
+	w->d = d;
+	w->state.cfg = a;
+	w->entry.key = cfg_agent_key(a->cc, a->vdn, a->id);
+	w->entry.heap_pos = SCHED_NOT_QUEUED;
+	sched_add(d->sched, &w->entry);
+	return w;
+}
+
+static void watched_drop(struct daemon *d, struct watched *w)
+{
+	sched_remove(d->sched, &w->entry);
+	if (w->in_flight)
+		w->removed = true;	/* freed when its poll completes */
+	else
+		watched_free(w);
+}
+
+static void apply_rules(struct daemon *d, const struct cfg *cfg)
+{
+	struct sched_settings s = { cfg->poll.interval, cfg->poll.backoff_max, cfg->cms.max_rate };
+
+	d->rules.failure_threshold = (unsigned)cfg->poll.failure_threshold;
+	d->rules.long_call = cfg->alerts.long_call;
+	sched_configure(d->sched, &s);
+}
+
+/*
+ * Both agent lists are sorted by key: one merge walk keeps the state of agents that stay,
+ * gives new ones a fresh baseline and forgets removed ones.
+ */
+static void rebind_agents(struct daemon *d, const struct cfg *cfg)
+{
+	struct watched **next = xcalloc(cfg->nagents, sizeof(*next));
+	size_t o = 0;
+
+	for (size_t n = 0; n < cfg->nagents; n++) {
+		const struct cfg_agent *a = &cfg->agents[n];
+		uint64_t key = cfg_agent_key(a->cc, a->vdn, a->id);
+
+		while (o < d->nagents && d->agents[o]->entry.key < key)
+			watched_drop(d, d->agents[o++]);
+		if (o < d->nagents && d->agents[o]->entry.key == key) {
+			next[n] = d->agents[o++];
+			next[n]->state.cfg = a;
+		} else {
+			next[n] = watched_new(d, a);
+		}
+	}
+	while (o < d->nagents)
+		watched_drop(d, d->agents[o++]);
+	free(d->agents);
+	d->agents = next;
+	d->nagents = cfg->nagents;
+}
+
+static void apply_config(struct daemon *d, struct cfg *cfg)
+{
+	apply_rules(d, cfg);
+	cms_client_configure(d->cms, &cfg->cms);
+	output_configure(d->output, &cfg->outputs);
+	rebind_agents(d, cfg);
+	cfg_free(d->cfg);
+	d->cfg = cfg;
+}
+
+/* Every problem of a bad file is logged; the daemon keeps the configuration it has. */
+static void reload(struct daemon *d)
+{
+	char *errors = NULL;
+	size_t errors_len = 0;
+	FILE *stream = open_memstream(&errors, &errors_len);
+	int nerrors = 0;
+	struct cfg *cfg;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading %s",
+		   (unsigned long long)util_now_monotonic_us(), d->config_path);
+	cfg = cfg_load(d->config_path, stream ? stream : stderr, &nerrors);
+	if (stream)
+		fclose(stream);
+	if (!cfg) {
+		for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n"))
+			log_err("%s", line);
+		log_err("reload: %d error%s in %s; still running the previous configuration", nerrors,
+			nerrors == 1 ? "" : "s", d->config_path);
+		d->reload_failed = true;
+	} else {
+		apply_config(d, cfg);
+		d->reload_failed = false;
+		log_notice("reloaded %s: %zu agents", d->config_path, d->nagents);
+	}
+	free(errors);
+	sd_notify(0, "READY=1");
+	notify_status(d, reload_note(d));
+	sched_kick(d->sched);
+}
+
+/* ---- signals and lifecycle ---- */
+
+static int on_stop_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)source;
+	(void)usec;
+	log_notice("stopping: cancelling %zu polls still under way", cms_client_in_flight(d->cms));
+	cms_client_cancel_all(d->cms);
+	sd_event_exit(d->event, 0);
+	return 0;
+}
+
+static void stop(struct daemon *d, int signo)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	sd_notifyf(0, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
+	log_notice("stopping on %s", strsignal(signo));
+	sched_stop(d->sched);
+	sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_GRACE_US, 1000,
+				   on_stop_timer, d);
+	maybe_finish_stop(d);
+}
+
+/* signalfd-based: nothing runs in signal context, the loop dispatches them like any event. */
+static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)source;
+	if (si->ssi_signo == SIGHUP && !d->stopping)
+		reload(d);
+	else if (si->ssi_signo == SIGTERM || si->ssi_signo == SIGINT)
+		stop(d, (int)si->ssi_signo);
+	return 0;
+}
+
+static int setup_loop(struct daemon *d)
+{
+	static const int signals[] = { SIGHUP, SIGTERM, SIGINT };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+		sigaddset(&mask, signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || sd_event_default(&d->event) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+		if (sd_event_add_signal(d->event, NULL, signals[i], on_signal, d) < 0)
+			return -1;
+	/* Pings WATCHDOG=1 from the loop itself, so a stuck loop stops the pings. */
+	if (sd_event_set_watchdog(d->event, true) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return sd_event_add_time_relative(d->event, &d->status_timer, CLOCK_MONOTONIC,
+					  STATUS_PERIOD_US, 100000, on_status_timer, d);
+}
+
+static void log_schedule_stats(const struct daemon *d)
+{
+	const struct sched_stats *st = sched_get_stats(d->sched);
+	struct output_stats os;
+
+	output_get_stats(d->output, &os);
+	log_info("polls started %llu, lateness p50 %.0f ms p99 %.0f ms max %.3f ms, slots skipped "
+		 "%llu; polls failed %llu; events %llu", (unsigned long long)st->started,
+		 sched_late_quantile(st, 0.50), sched_late_quantile(st, 0.99),
+		 (double)st->max_late_us / 1000.0, (unsigned long long)st->skipped,
+		 (unsigned long long)d->poll_errors, (unsigned long long)os.events);
+}
+
+static void teardown(struct daemon *d)
+{
+	/* Cancelling first: the cancelled polls' callbacks still touch their agents. */
+	cms_client_free(d->cms);
+	for (size_t i = 0; i < d->nagents; i++)
+		watched_free(d->agents[i]);
+	free(d->agents);
+	sched_free(d->sched);
+	output_drain(d->output, 1000000);
+	output_free(d->output);
+	sd_event_source_disable_unref(d->status_timer);
+	sd_event_source_disable_unref(d->stop_timer);
+	sd_event_unref(d->event);
+	cfg_free(d->cfg);
+}
+
+int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
+{
+	static const struct sched_callbacks callbacks = { can_start, start_poll };
+	struct daemon d = { .config_path = config_path };
+	struct sched_settings s = { cfg->poll.interval, cfg->poll.backoff_max, cfg->cms.max_rate };
+	int r;
+
+	if (setup_loop(&d) < 0) {
+		log_err("cannot set up the event loop");
+		return 1;
+	}
+	d.cms = cms_client_new(d.event, &cfg->cms);
+	cms_client_trace_signing(d.cms, trace_signing);
+	d.sched = sched_new(d.event, &s, &callbacks, &d);
+	d.output = output_new(d.event, &cfg->outputs);
+	apply_config(&d, cfg);
+	log_notice("watching %zu agents on %s every %g s", d.nagents, cfg->cms.url,
+		   cfg->poll.interval);
+	sd_notify(0, "READY=1");
+	notify_status(&d, NULL);
+	r = sd_event_loop(d.event);
+	log_schedule_stats(&d);
+	teardown(&d);
+	return r < 0 ? 1 : 0;
+}

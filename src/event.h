@@ -1,0 +1,60 @@
+/* event: one state transition of an agent, its unique id and its JSON form. */
+#ifndef AW_EVENT_H
+#define AW_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "cfg.h"
+#include "reply.h"
+
+enum event_type {
+	EVENT_CALL_STARTED,
+	EVENT_CALL_ENDED,
+	EVENT_CALL_LONG,
+	EVENT_AGENT_BUSY,
+	EVENT_AGENT_IDLE,
+	EVENT_AGENT_UNREACHABLE,
+	EVENT_AGENT_REACHABLE,
+	EVENT_TYPE_COUNT
+};
+
+#define EVENT_ID_LEN 37		/* a UUID in its 36-character text form, and the NUL */
+
+struct event {
+	enum event_type type;
+	char id[EVENT_ID_LEN];
+	uint64_t time_us;			/* CLOCK_REALTIME */
+	const struct cfg_agent *agent;
+	const char *call_id;			/* call events; NULL otherwise */
+	uint64_t call_first_seen_us;		/* call events: when the call was first seen */
+	bool initial;				/* part of the agent's first successful poll */
+	bool after_restart;			/* call.ended observed only after a daemon restart */
+	unsigned ncalls;			/* agent.busy: how many calls it has */
+	unsigned failures;			/* agent.unreachable: consecutive failed polls */
+	const char *reason;			/* agent.unreachable: the last failure */
+};
+
+/* "call.started", ... */
+const char *event_type_name(enum event_type type);
+/* Looks up a name; returns EVENT_TYPE_COUNT when unknown. */
+enum event_type event_type_from_name(const char *name);
+
+/* Fills id with a fresh random UUID, a receiver's idempotency key. */
+void event_new_id(struct event *event);
+
+/* Seconds the call has been seen, for call.ended and call.long. */
+double event_call_duration(const struct event *event);
+
+/* {"cc":1,"vdn":170,"id":1099,"name":"alice","labels":{...}}; name and labels when set. */
+struct json_object *event_agent_json(const struct cfg_agent *agent);
+
+/* The event as sent to webhooks and stdout; the caller owns the result. */
+struct json_object *event_to_json(const struct event *event);
+
+/* A one-line human summary, as journald's MESSAGE and syslog's text start. */
+void event_describe(const struct event *event, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,128 @@
+/* journal: an event as one structured journald entry (MESSAGE_ID per type, fields to filter on). */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <syslog.h>
+
+#include <systemd/sd-journal.h>
+
+#include "journal.h"
+#include "util.h"
+
+#define MAX_FIELDS 32
+
+static const char *const message_ids[EVENT_TYPE_COUNT] = {
+	[EVENT_CALL_STARTED] = "aa2dbd8f745a45558d040a20d5bc44ec",
+	[EVENT_CALL_ENDED] = "8d46e381926f45c7a365342b3aae3a1c",
+	[EVENT_CALL_LONG] = "3ffe0cda3ee0465eb6cb06d22df3ce98",
+	[EVENT_AGENT_BUSY] = "7a6b578135a242d281fac03b77b7b863",
+	[EVENT_AGENT_IDLE] = "f2a59748efb240998415fcee1aeca5f0",
+	[EVENT_AGENT_UNREACHABLE] = "f0cb563ee8d64d4d8f961e8f88e5a2df",
+	[EVENT_AGENT_REACHABLE] = "263ae496da014c6ca9cda3a1e4afd5dd",
+};
+
+const char *journal_message_id(enum event_type type)
+{
+	return message_ids[type];
+}
+
+static int priority_of(enum event_type type)
+{
+	switch (type) {
+	case EVENT_AGENT_UNREACHABLE:
+		return LOG_WARNING;
+	case EVENT_CALL_LONG:
+		return LOG_NOTICE;
+	default:
+		return LOG_INFO;
+	}
+}
+
+struct fields {
+	struct iovec iov[MAX_FIELDS];
+	char *owned[MAX_FIELDS];
+	int n;
+};
+
+static void field(struct fields *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void field(struct fields *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (f->n == MAX_FIELDS)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s) {
+		fputs("agentwatchd: out of memory\n", stderr);
+		abort();
+	}
+	f->owned[f->n] = s;
+	f->iov[f->n].iov_base = s;
+	f->iov[f->n].iov_len = strlen(s);
+	f->n++;
+}
+
+/* Label keys are [a-zA-Z_][a-zA-Z0-9_]*: upper-cased they are valid journal field names. */
+static void label_fields(struct fields *f, const struct cfg_group *group)
+{
+	for (size_t i = 0; group && i < group->nlabels; i++) {
+		char key[128];
+		size_t k;
+
+		for (k = 0; group->labels[i].key[k] && k + 1 < sizeof(key); k++)
+			key[k] = (char)toupper((unsigned char)group->labels[i].key[k]);
+		key[k] = '\0';
+		field(f, "AGENT_LABEL_%s=%s", key, group->labels[i].value);
+	}
+}
+
+int journal_send_event(const struct event *ev, const char *message)
+{
+	const struct cfg_agent *a = ev->agent;
+	char when[UTIL_TIME_LEN];
+	struct fields f = { .n = 0 };
+	int r;
+
+	util_format_time(ev->time_us, when);
+	field(&f, "MESSAGE=%s", message);
+	field(&f, "MESSAGE_ID=%s", message_ids[ev->type]);
+	field(&f, "PRIORITY=%d", priority_of(ev->type));
+	field(&f, "SYSLOG_IDENTIFIER=agentwatchd");
+	field(&f, "AGENTWATCH_EVENT=%s", event_type_name(ev->type));
+	field(&f, "EVENT_ID=%s", ev->id);
+	field(&f, "EVENT_TIME=%s", when);
+	field(&f, "AGENT_CC=%u", a->cc);
+	field(&f, "AGENT_VDN=%u", a->vdn);
+	field(&f, "AGENT_ID=%u", a->id);
+	if (a->group && a->group->name)
+		field(&f, "AGENT_NAME=%s", a->group->name);
+	label_fields(&f, a->group);
+	if (ev->call_id)
+		field(&f, "CALL_ID=%s", ev->call_id);
+	if (ev->type == EVENT_CALL_ENDED || ev->type == EVENT_CALL_LONG)
+		field(&f, "CALL_DURATION=%.3f", event_call_duration(ev));
+	if (ev->type == EVENT_AGENT_BUSY)
+		field(&f, "CALLS=%u", ev->ncalls);
+	if (ev->type == EVENT_AGENT_UNREACHABLE) {
+		field(&f, "REASON=%s", ev->reason ? ev->reason : "");
+		field(&f, "FAILURES=%u", ev->failures);
+	}
+	if (ev->initial)
+		field(&f, "INITIAL=1");
+	if (ev->after_restart)
+		field(&f, "AFTER_RESTART=1");
+	r = sd_journal_sendv(f.iov, f.n);
+	for (int i = 0; i < f.n; i++)
+		free(f.owned[i]);
+	return r;
+}

@@ -1,0 +1,179 @@
+/* main: command line, then one of: check the configuration, poll once, or run the daemon. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cfg.h"
+#include "daemon.h"
+#include "log.h"
+#include "once.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/agentwatchd/agentwatchd.conf"
+
+enum { OPT_ONCE = 256, OPT_AGENT, OPT_VERSION };
+
+struct options {
+	const char *config;
+	bool check_only;
+	bool once;
+	const char *agent;
+	int verbosity;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: agentwatchd [-c FILE] [-t] [--once [--agent CC:VDN:ID]] [-v]... [--version] [-h]\n"
+		"  -c, --config FILE     configuration file (default %s)\n"
+		"  -t, --check-config    check the configuration, print a summary and exit\n"
+		"      --once            poll every agent once, print one JSON object per agent, exit\n"
+		"      --agent CC:VDN:ID with --once: poll just this configured agent\n"
+		"  -v, --verbose         more diagnostics; -vv also shows each signed canonical request\n"
+		"      --version         print the version and exit\n"
+		"  -h, --help            print this help and exit\n", DEFAULT_CONFIG);
+}
+
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*opt = (struct options){ .config = DEFAULT_CONFIG };
+	while ((c = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opt->config = optarg; break;
+		case 't': opt->check_only = true; break;
+		case OPT_ONCE: opt->once = true; break;
+		case OPT_AGENT: opt->agent = optarg; break;
+		case 'v': opt->verbosity++; break;
+		case OPT_VERSION: puts(PACKAGE_NAME " " PACKAGE_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "agentwatchd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (opt->agent && !opt->once) {
+		fputs("agentwatchd: --agent goes with --once\n", stderr);
+		return -1;
+	}
+	if (opt->check_only && opt->once) {
+		fputs("agentwatchd: -t and --once exclude each other\n", stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_summary(const struct cfg *cfg)
+{
+	const struct cfg_outputs *o = &cfg->outputs;
+
+	printf("%s: OK: %zu agent%s in %zu group%s; CMS %s; poll every %g s; outputs:%s%s%s",
+	       cfg->path, cfg->nagents, cfg->nagents == 1 ? "" : "s", cfg->ngroups,
+	       cfg->ngroups == 1 ? "" : "s", cfg->cms.url, cfg->poll.interval,
+	       o->journal ? " journal" : "", o->syslog.enabled ? " syslog" : "",
+	       o->to_stdout ? " stdout" : "");
+	if (o->nwebhooks)
+		printf(" %zu webhook%s", o->nwebhooks, o->nwebhooks == 1 ? "" : "s");
+	if (!o->journal && !o->syslog.enabled && !o->to_stdout && !o->nwebhooks)
+		printf(" none");
+	putchar('\n');
+}
+
+static struct cfg *load_config(const char *path)
+{
+	int nerrors = 0;
+	struct cfg *cfg = cfg_load(path, stderr, &nerrors);
+
+	if (!cfg)
+		fprintf(stderr, "%s: %d error%s\n", path, nerrors, nerrors == 1 ? "" : "s");
+	return cfg;
+}
+
+/* "CC:VDN:ID", each part a plain decimal number. */
+static const struct cfg_agent *find_agent_arg(const struct cfg *cfg, const char *arg)
+{
+	unsigned long v[3];
+	const char *p = arg;
+	const struct cfg_agent *agent;
+
+	for (int i = 0; i < 3; i++) {
+		char *end;
+
+		errno = 0;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		v[i] = strtoul(p, &end, 10);
+		if (errno || end == p || *end != (i < 2 ? ':' : '\0') || v[i] > 999999)
+			goto bad;
+		p = end + 1;
+	}
+	agent = cfg_find_agent(cfg, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2]);
+	if (!agent)
+		fprintf(stderr, "agentwatchd: agent %s is not in %s\n", arg, cfg->path);
+	return agent;
+bad:
+	fprintf(stderr, "agentwatchd: --agent wants CC:VDN:ID (three numbers), not '%s'\n", arg);
+	return NULL;
+}
+
+static int run(const struct options *opt)
+{
+	struct cfg *cfg = load_config(opt->config);
+	const struct cfg_agent *only = NULL;
+	int status;
+
+	if (!cfg)
+		return 1;
+	if (opt->check_only) {
+		print_summary(cfg);
+		cfg_free(cfg);
+		return 0;
+	}
+	if (opt->once) {
+		if (opt->agent && !(only = find_agent_arg(cfg, opt->agent))) {
+			cfg_free(cfg);
+			return 2;
+		}
+		status = once_run(cfg, only, opt->verbosity >= 2);
+		cfg_free(cfg);
+		return status;
+	}
+	/* The daemon owns cfg from here, and replaces it on reload. */
+	return daemon_run(opt->config, cfg, opt->verbosity >= 2);
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	int status;
+
+	if (parse_options(argc, argv, &opt) < 0)
+		return 2;
+	log_set_level(LOG_LEVEL_NOTICE + opt.verbosity);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl");
+		return 1;
+	}
+	status = run(&opt);
+	curl_global_cleanup();
+	return status;
+}

@@ -1,0 +1,192 @@
+/* output: every event fanned out to the configured sinks, none of which may block the loop. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+#include "output.h"
+#include "syslogout.h"
+#include "util.h"
+
+/* A reader of stdout may stall; past this much unwritten output new lines are dropped. */
+#define STDOUT_BUFFER_MAX (4u << 20)
+
+struct output {
+	sd_event *event;
+	bool journal;
+	bool to_stdout;
+	struct syslogout *syslog;
+	/* stdout: written directly when it is a file or terminal, through a buffer when a pipe. */
+	bool stdout_async;
+	sd_event_source *stdout_source;
+	char *pending;
+	size_t pending_len;
+	size_t pending_cap;
+	struct output_stats stats;
+};
+
+static int write_pending(struct output *out)
+{
+	while (out->pending_len > 0) {
+		ssize_t n = write(STDOUT_FILENO, out->pending, out->pending_len);
+
+		if (n < 0)
+			return errno == EINTR ? 0 : -errno;
+		memmove(out->pending, out->pending + n, out->pending_len - (size_t)n);
+		out->pending_len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void update_stdout_source(struct output *out)
+{
+	if (out->stdout_source)
+		sd_event_source_set_enabled(out->stdout_source,
+					    out->pending_len ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int on_stdout_writable(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	struct output *out = userdata;
+	int r;
+
+	(void)source;
+	(void)fd;
+	r = write_pending(out);
+	if (r < 0 && r != -EAGAIN) {
+		log_warn("stdout: %s; dropping %zu bytes", strerror(-r), out->pending_len);
+		out->pending_len = 0;
+		out->stats.stdout_dropped++;
+	}
+	if (revents & (EPOLLERR | EPOLLHUP))
+		out->pending_len = 0;
+	update_stdout_source(out);
+	return 0;
+}
+
+/* Pipes and sockets get a non-blocking buffered writer; files and terminals are written at once. */
+static void setup_stdout(struct output *out)
+{
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	if (fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK) < 0 ||
+	    sd_event_add_io(out->event, &out->stdout_source, STDOUT_FILENO, EPOLLOUT,
+			    on_stdout_writable, out) < 0)
+		return;
+	sd_event_source_set_enabled(out->stdout_source, SD_EVENT_OFF);
+	out->stdout_async = true;
+}
+
+static void emit_stdout(struct output *out, const char *json)
+{
+	size_t len = strlen(json);
+
+	if (!out->stdout_async) {
+		printf("%s\n", json);
+		fflush(stdout);
+		return;
+	}
+	if (out->pending_len + len + 1 > STDOUT_BUFFER_MAX) {
+		out->stats.stdout_dropped++;
+		return;
+	}
+	if (out->pending_len + len + 1 > out->pending_cap) {
+		out->pending_cap = 2 * (out->pending_len + len + 1);
+		out->pending = xrealloc(out->pending, out->pending_cap);
+	}
+	memcpy(out->pending + out->pending_len, json, len);
+	out->pending[out->pending_len + len] = '\n';
+	out->pending_len += len + 1;
+	if (write_pending(out) == -EPIPE)
+		out->pending_len = 0;
+	update_stdout_source(out);
+}
+
+struct output *output_new(sd_event *event, const struct cfg_outputs *cfg)
+{
+	struct output *out = xcalloc(1, sizeof(*out));
+
+	out->event = sd_event_ref(event);
+	output_configure(out, cfg);
+	return out;
+}
+
+void output_configure(struct output *out, const struct cfg_outputs *cfg)
+{
+	out->journal = cfg->journal;
+	out->to_stdout = cfg->to_stdout;
+	if (out->to_stdout && !out->stdout_source && !out->stdout_async)
+		setup_stdout(out);
+	if (out->syslog) {
+		out->stats.syslog_dropped += syslogout_dropped(out->syslog);
+		syslogout_free(out->syslog);
+		out->syslog = NULL;
+	}
+	if (cfg->syslog.enabled)
+		out->syslog = syslogout_new(&cfg->syslog);
+}
+
+void output_emit(struct output *out, const struct event *event)
+{
+	char message[512];
+
+	out->stats.events++;
+	event_describe(event, message, sizeof(message));
+	if (out->to_stdout) {
+		struct json_object *obj = event_to_json(event);
+
+		emit_stdout(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(obj);
+	}
+	if (out->journal && journal_send_event(event, message) < 0)
+		out->stats.journal_failed++;
+	if (out->syslog)
+		syslogout_send(out->syslog, event, message);
+}
+
+void output_drain(struct output *out, uint64_t timeout_us)
+{
+	uint64_t deadline = util_now_monotonic_us() + timeout_us;
+
+	while (out->pending_len > 0) {
+		uint64_t now = util_now_monotonic_us();
+		struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+		int r;
+
+		if (now >= deadline || poll(&pfd, 1, (int)((deadline - now) / 1000) + 1) <= 0)
+			break;
+		r = write_pending(out);
+		if (r < 0 && r != -EAGAIN)
+			break;
+	}
+}
+
+void output_get_stats(const struct output *out, struct output_stats *stats)
+{
+	*stats = out->stats;
+	if (out->syslog)
+		stats->syslog_dropped += syslogout_dropped(out->syslog);
+}
+
+void output_free(struct output *out)
+{
+	if (!out)
+		return;
+	syslogout_free(out->syslog);
+	sd_event_source_disable_unref(out->stdout_source);
+	sd_event_unref(out->event);
+	free(out->pending);
+	free(out);
+}

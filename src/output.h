@@ -1,0 +1,30 @@
+/* output: every event fanned out to the configured sinks, none of which may block the loop. */
+#ifndef AW_OUTPUT_H
+#define AW_OUTPUT_H
+
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "cfg.h"
+#include "event.h"
+
+struct output_stats {
+	uint64_t events;
+	uint64_t stdout_dropped;	/* lines that did not fit the stdout buffer */
+	uint64_t journal_failed;
+	uint64_t syslog_dropped;
+};
+
+struct output;
+
+struct output *output_new(sd_event *event, const struct cfg_outputs *cfg);
+/* Applies a reloaded configuration; what the sinks still hold is not lost. */
+void output_configure(struct output *out, const struct cfg_outputs *cfg);
+void output_emit(struct output *out, const struct event *event);
+/* Writes what is still buffered for stdout, blocking at most timeout_us. */
+void output_drain(struct output *out, uint64_t timeout_us);
+void output_get_stats(const struct output *out, struct output_stats *stats);
+void output_free(struct output *out);
+
+#endif

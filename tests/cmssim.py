@@ -1,0 +1,899 @@
+#!/usr/bin/env python3
+"""cmssim.py: a Huawei CC-CMS queryagentcalls simulator (auth-v2, faults, scripting API) for tests and benches.
+
+Usage:
+  cmssim.py --selftest
+  cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
+            [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
+            [--workers N]
+
+Scenario: {"agents": {"CC:VDN:ID": {"calls": [...], "fault": "..."|null}}, "default": {"calls": [...],
+"fault": ...}, "unknown_agents": "empty"|"missing"}. A key missing from an agent's entry falls back
+to "default" (for calls: to random activity under --random); "fault": null means no fault.
+Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang.
+
+Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099","calls":[..],"fault":..},
+GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S, POST /sim/reset-stats.
+Per-agent polls count authenticated, well-formed CMS requests when answered (for hang: when received).
+
+--workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
+across them, but scenario overrides and stats are per process: with N > 1 the control API reaches
+whichever worker takes that connection, so use it only with N = 1 (benchmarks need no control API).
+"""
+
+import argparse
+import array
+import asyncio
+import datetime
+import hashlib
+import hmac
+import http
+import json
+import math
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import struct
+import sys
+import time
+import urllib.parse
+
+CMS_PATH = "/rest/cmsapp/v1/openapi/agent/queryagentcalls"
+SIGNED_HEADERS = "content-length;content-type;host"
+MAX_HEADER = 16 * 1024
+MAX_BODY = 64 * 1024
+HUGE_SIZE = 8 * 1024 * 1024
+
+# ---------------------------------------------------------------------------
+# auth-v2 signature (cms-api.md section 3)
+
+
+def normalize(data):
+    """RFC 3986 percent-encoding of UTF-8 bytes; only A-Z a-z 0-9 - . _ ~ stay."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return urllib.parse.quote_from_bytes(data, safe="-._~")
+
+
+def canonical_request(method, path, query, headers, body):
+    """headers: {lowercase name: value} for exactly the signed headers."""
+    names = sorted(headers)
+    canon_headers = "\n".join(
+        normalize(n) + ":" + normalize(headers[n].strip()) for n in names)
+    return "\n".join([method, path, query, ";".join(names), canon_headers,
+                      normalize(body)])
+
+
+def sign(ak, sk, timestamp, method, path, query, headers, body):
+    """Return (signing_key, signature, authorization) for one request."""
+    prefix = "auth-v2/%s/%s/%s" % (ak, timestamp, ";".join(sorted(headers)))
+    signing_key = hmac.new(sk.encode(), prefix.encode(), hashlib.sha256).hexdigest()
+    canon = canonical_request(method, path, query, headers, body)
+    signature = hmac.new(signing_key.encode(), canon.encode(), hashlib.sha256).hexdigest()
+    return signing_key, signature, prefix + "/" + signature
+
+
+SELFTEST = {
+    "ak": "TESTAK", "sk": "TESTSK", "timestamp": "2024-01-02T03:04:05.678Z",
+    "headers": {"host": "192.0.2.10:28443",
+                "content-type": "application/json;charset=UTF-8",
+                "content-length": "35"},
+    "body": b'{"ccId":1,"vdn":170,"agentId":1099}',
+    "signing_key": "0c678bd23efe2fc12091cf785e419d78227d77809198e17a1bd145fede5486d7",
+    "signature": "d59060858351c90fd5100914d05d369c2739c927cdb9374729f8e68b6cab454d",
+    "authorization": "auth-v2/TESTAK/2024-01-02T03:04:05.678Z/content-length;content-type;host/"
+                     "d59060858351c90fd5100914d05d369c2739c927cdb9374729f8e68b6cab454d",
+}
+
+
+def selftest():
+    v = SELFTEST
+    got = sign(v["ak"], v["sk"], v["timestamp"], "POST", CMS_PATH, "",
+               v["headers"], v["body"])
+    ok = True
+    for name, value in zip(("signing_key", "signature", "authorization"), got):
+        good = value == v[name]
+        ok &= good
+        print("%s %s: %s" % ("ok  " if good else "FAIL", name, value))
+    return 0 if ok else 1
+
+
+TS_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z\Z")
+
+
+def parse_timestamp(ts):
+    """yyyy-MM-ddTHH:mm:ss.SSSZ -> unix seconds, or None."""
+    m = TS_RE.match(ts)
+    if not m:
+        return None
+    y, mo, d, h, mi, s, ms = map(int, m.groups())
+    try:
+        dt = datetime.datetime(y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    return dt.timestamp() + ms / 1000.0
+
+
+# ---------------------------------------------------------------------------
+# Faults
+
+FAULT_KINDS = {"http", "nonjson", "wrongshape", "badids", "cmserror", "legacy",
+               "slow", "reset", "huge", "truncated", "hang"}
+CMS_ERRORS = {
+    "0100001": "The interface failed to be invoked",
+    "0100002": "Invalid parameter",
+    "0100003": "The interface requires CTI V300R008",
+    "0100999": "Unknown error",
+    "0101001": "Inspection relationship interface abnormal",
+    "0101002": "The number queried does not exist on the UAP",
+    "0101003": "Insufficient permission",
+}
+
+
+def parse_fault(spec):
+    """'kind[:arg]' -> (kind, arg), None for no fault; ValueError if malformed."""
+    if spec is None:
+        return None
+    if not isinstance(spec, str):
+        raise ValueError("fault must be a string or null")
+    kind, _, arg = spec.partition(":")
+    if kind not in FAULT_KINDS:
+        raise ValueError("unknown fault %r" % spec)
+    if kind == "http":
+        code = int(arg)
+        if not 200 <= code <= 599:
+            raise ValueError("http fault code out of range: %r" % spec)
+        return (kind, code)
+    if kind == "slow":
+        secs = float(arg)
+        if not 0 <= secs < 86400:
+            raise ValueError("slow fault seconds out of range: %r" % spec)
+        return (kind, secs)
+    if kind == "cmserror":
+        if not arg:
+            raise ValueError("cmserror needs a code: %r" % spec)
+        return (kind, arg)
+    if arg:
+        raise ValueError("fault %r takes no argument" % kind)
+    return (kind, None)
+
+
+def fault_name(fault):
+    kind, arg = fault
+    return kind if arg is None else "%s:%s" % (kind, arg)
+
+
+# ---------------------------------------------------------------------------
+# Random calls: each agent has its own timeline drawn from random.Random(seed/agent),
+# generated forward from a fixed anchor time. It depends only on (seed, agent, anchor),
+# so forked workers sharing the anchor give identical answers for an agent.
+
+
+class RandomCalls:
+    START_P = 1 / 20        # chance per second that an idle agent starts a call
+    MIN_DUR, MAX_DUR = 5, 40
+    OVERLAP_P = 0.1         # chance that a busy period holds a second, overlapping call
+
+    def __init__(self, seed, anchor):
+        self.seed = seed
+        self.anchor = int(anchor)
+        self.lines = {}     # agent -> [rng, next idle second, [(start, end, id)]]
+
+    def calls(self, agent, now):
+        line = self.lines.get(agent)
+        if line is None:
+            line = [random.Random("%s/%s" % (self.seed, agent)), self.anchor, []]
+            self.lines[agent] = line
+        self._extend(line, now)
+        return [cid for start, end, cid in line[2] if start <= now < end]
+
+    def _extend(self, line, now):
+        rng, idle_from, spans = line
+        while idle_from <= now:
+            gap = int(math.log(1.0 - rng.random()) / math.log(1.0 - self.START_P))
+            start = idle_from + gap
+            ends = [self._add_call(rng, spans, start)]
+            if rng.random() < self.OVERLAP_P:
+                ends.append(self._add_call(rng, spans, start + rng.randint(1, ends[0] - start - 1)))
+            idle_from = max(ends)
+        line[1] = idle_from
+        # Old calls can go; a little slack covers polls that arrive slightly out of order.
+        line[2] = [s for s in spans if s[1] > now - 60]
+
+    def _add_call(self, rng, spans, start):
+        end = start + rng.randint(self.MIN_DUR, self.MAX_DUR)
+        spans.append((start, end, "%d-%d" % (start, rng.randrange(1000, 1000000))))
+        return end
+
+
+# ---------------------------------------------------------------------------
+# Simulated CMS state: scenario, per-agent overrides, statistics
+
+UNSET = object()
+
+
+class Agent:
+    """What the simulator answers for one agent. calls None / fault UNSET fall back to defaults."""
+    __slots__ = ("calls", "fault")
+
+    def __init__(self, calls=None, fault=UNSET):
+        self.calls = calls
+        self.fault = fault
+
+
+def agent_key(text):
+    """'cc:vdn:id' -> canonical 'cc:vdn:id' (ints), ValueError if malformed."""
+    parts = str(text).split(":")
+    if len(parts) != 3:
+        raise ValueError("agent must be CC:VDN:ID, got %r" % text)
+    return "%d:%d:%d" % tuple(int(p) for p in parts)
+
+
+def check_calls(calls):
+    if calls is not None and not isinstance(calls, list):
+        raise ValueError("calls must be a list or null")
+    return calls
+
+
+def agent_from_json(obj):
+    if not isinstance(obj, dict):
+        raise ValueError("agent entry must be an object")
+    fault = parse_fault(obj["fault"]) if "fault" in obj else UNSET
+    return Agent(check_calls(obj.get("calls")), fault)
+
+
+class Scenario:
+    def __init__(self, obj=None):
+        obj = obj or {}
+        if not isinstance(obj, dict):
+            raise ValueError("scenario must be a JSON object")
+        self.agents = {agent_key(k): agent_from_json(v)
+                       for k, v in (obj.get("agents") or {}).items()}
+        default = obj.get("default") or {}
+        self.default_calls = check_calls(default.get("calls")) or []
+        self.default_fault = parse_fault(default.get("fault"))
+        self.unknown = obj.get("unknown_agents", "empty")
+        if self.unknown not in ("empty", "missing"):
+            raise ValueError("unknown_agents must be \"empty\" or \"missing\"")
+
+
+class Stats:
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.requests = 0
+        self.auth_failures = 0
+        self.by_agent = {}                  # agent -> [polls, polls_since_set]
+        self.arrivals = array.array("d")    # monotonic arrival time of each CMS request
+
+    def arrive(self):
+        self.requests += 1
+        self.arrivals.append(time.monotonic())
+
+    def polled(self, agent):
+        entry = self.by_agent.get(agent)
+        if entry is None:
+            entry = self.by_agent[agent] = [0, 0]
+        entry[0] += 1
+        entry[1] += 1
+
+    def agent_set(self, agent):
+        self.by_agent.setdefault(agent, [0, 0])[1] = 0
+
+    def agent_json(self, agent):
+        polls, since = self.by_agent.get(agent, (0, 0))
+        return {"polls": polls, "polls_since_set": since}
+
+    def json(self):
+        return {"requests": self.requests, "auth_failures": self.auth_failures,
+                "by_agent": {a: self.agent_json(a) for a in self.by_agent}}
+
+    def windows(self, width):
+        """Request counts per window of `width` seconds, from the first arrival."""
+        arr = self.arrivals
+        if not arr:
+            return {"requests": 0, "duration": 0.0, "mean_per_window": 0.0, "max_window": 0}
+        t0 = arr[0]
+        duration = arr[-1] - t0
+        counts = {}
+        for t in arr:
+            w = int((t - t0) // width)
+            counts[w] = counts.get(w, 0) + 1
+        nwin = int(duration // width) + 1
+        return {"requests": len(arr), "duration": round(duration, 6),
+                "mean_per_window": len(arr) / nwin, "max_window": max(counts.values())}
+
+
+# ---------------------------------------------------------------------------
+# HTTP plumbing
+
+
+class BadRequest(Exception):
+    def __init__(self, status, why):
+        super().__init__(why)
+        self.status = status
+
+
+class Request:
+    __slots__ = ("method", "path", "query", "version", "headers", "body", "keep_alive")
+
+
+class Reply:
+    """A response, or an action standing in for one (reset, hang, truncated)."""
+    __slots__ = ("status", "body", "ctype", "extra", "action", "outcome")
+
+    def __init__(self, status, body, ctype="application/json", extra="", action="send",
+                 outcome="ok"):
+        self.status, self.body, self.ctype = status, body, ctype
+        self.extra, self.action, self.outcome = extra, action, outcome
+
+
+def json_reply(obj, status=200, outcome="ok"):
+    return Reply(status, json.dumps(obj, separators=(",", ":")).encode(), outcome=outcome)
+
+
+def text_reply(status, text, outcome, ctype="text/plain; charset=utf-8", extra=""):
+    return Reply(status, text.encode(), ctype, extra, outcome=outcome)
+
+
+def reason(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def response_head(status, ctype, length, close, extra=""):
+    return ("HTTP/1.1 %d %s\r\nServer: cmssim\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s%s\r\n"
+            % (status, reason(status), ctype, length, extra,
+               "Connection: close\r\n" if close else "")).encode("latin-1")
+
+
+TOKEN_RE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+
+
+def parse_head(head):
+    """Parse request line and headers (bytes, without the final CRLFCRLF) into a Request."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or not TOKEN_RE.match(parts[0]) or not parts[1].startswith(b"/"):
+        raise BadRequest(400, "bad request line")
+    if parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+        raise BadRequest(505 if parts[2].startswith(b"HTTP/") else 400, "bad HTTP version")
+    req = Request()
+    req.method = parts[0].decode("ascii")
+    target = parts[1].decode("latin-1")
+    req.path, _, req.query = target.partition("?")
+    req.version = parts[2]
+    req.headers = parse_headers(lines[1:])
+    conn = req.headers.get("connection", "").lower()
+    if req.version == b"HTTP/1.1":
+        req.keep_alive = "close" not in conn
+    else:
+        req.keep_alive = "keep-alive" in conn
+    return req
+
+
+def parse_headers(lines):
+    headers = {}
+    for line in lines:
+        name, sep, value = line.partition(b":")
+        if not sep or not TOKEN_RE.match(name):
+            raise BadRequest(400, "bad header line")    # also rejects obsolete line folding
+        name = name.decode("ascii").lower()
+        value = value.strip(b" \t").decode("latin-1")
+        if name in headers:
+            # Repeated framing or signed headers are ambiguous: refuse them.
+            if name in ("content-length", "host", "content-type", "transfer-encoding",
+                        "authorization"):
+                raise BadRequest(400, "repeated %s header" % name)
+            value = headers[name] + ", " + value
+        headers[name] = value
+    return headers
+
+
+def body_length(req):
+    if "transfer-encoding" in req.headers:
+        raise BadRequest(501, "transfer-encoding is not supported")
+    cl = req.headers.get("content-length")
+    if cl is None:
+        return 0
+    if not cl.isdigit() or not cl.isascii():
+        raise BadRequest(400, "bad content-length")
+    n = int(cl)
+    if n > MAX_BODY:
+        raise BadRequest(413, "body too large")
+    return n
+
+
+async def read_request(reader, writer):
+    """Next request from the connection, or None on a clean end of stream."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as e:
+        if e.partial.strip():
+            raise BadRequest(400, "truncated request head")
+        return None
+    except asyncio.LimitOverrunError:
+        raise BadRequest(431, "request head too large")
+    req = parse_head(head[:-4])
+    n = body_length(req)
+    if n and req.headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    req.body = await reader.readexactly(n) if n else b""
+    return req
+
+
+def set_linger_zero(writer):
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+# ---------------------------------------------------------------------------
+# The simulator
+
+
+def ok_payload(calls):
+    return {"result": "0", "resultCode": "0100000", "resultDatas": calls, "resultDesc": calls}
+
+
+INVALID = {"resultCode": "0100002", "resultDesc": CMS_ERRORS["0100002"]}
+MISSING = {"resultCode": "0101002", "resultDesc": CMS_ERRORS["0101002"]}
+
+
+def parse_query(body):
+    """CMS request body -> agent key 'cc:vdn:id', or None if invalid."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    vals = [obj.get(k) for k in ("ccId", "vdn", "agentId")]
+    if any(type(v) is not int for v in vals):     # bool is not an int here
+        return None
+    cc, vdn, aid = vals
+    if not (1 <= cc <= 65535 and 1 <= vdn <= 5000
+            and (101 <= aid <= 59999 or 70000 <= aid <= 999999)):
+        return None
+    return "%d:%d:%d" % (cc, vdn, aid)
+
+
+class Sim:
+    def __init__(self, args, sk, scenario, randcalls, log):
+        self.ak = args.ak
+        self.sk = sk
+        self.skew = args.skew
+        self.verify = not args.no_verify
+        self.scenario = scenario
+        self.random = randcalls
+        self.overrides = {}         # agent -> Agent, set through /sim/agent
+        self.stats = Stats()
+        self.log = log
+        self.sig_complaints = 0
+        self._huge = None
+
+    # -- CMS endpoint ------------------------------------------------------
+
+    async def handle_cms(self, req):
+        """Answer one queryagentcalls request: (Reply, agent key or "-")."""
+        self.stats.arrive()
+        if req.method != "POST":
+            return text_reply(405, "Method Not Allowed\n", "bad-method",
+                              extra="Allow: POST\r\n"), "-"
+        why = self.check_auth(req) if self.verify else None
+        if why:
+            self.stats.auth_failures += 1
+            return text_reply(401, "Unauthorized\n", "auth:" + why), "-"
+        agent = parse_query(req.body)
+        if agent is None:
+            return json_reply(INVALID, outcome="invalid"), "-"
+        fault = self.fault_for(agent)
+        if fault and fault[0] == "slow":
+            await asyncio.sleep(fault[1])
+            reply = self.answer(agent)      # computed after the wait: reflects the state then
+            reply.outcome = fault_name(fault) + "+" + reply.outcome
+        else:
+            reply = self.fault_reply(agent, fault) if fault else self.answer(agent)
+        self.stats.polled(agent)
+        return reply, agent
+
+    def check_auth(self, req):
+        """Reason the request's auth-v2 signature is not acceptable, or None."""
+        auth = req.headers.get("authorization")
+        if auth is None:
+            return "no-authorization"
+        parts = auth.split("/")
+        if len(parts) != 5 or parts[0] != "auth-v2":
+            return "malformed-authorization"
+        _, ak, ts, signed, sig = parts
+        if ak != self.ak:
+            return "unknown-ak"
+        t = parse_timestamp(ts)
+        if t is None:
+            return "bad-timestamp"
+        if abs(time.time() - t) > self.skew:
+            return "stale-timestamp"
+        if signed != SIGNED_HEADERS:
+            return "wrong-signed-headers"
+        headers = {}
+        for name in ("content-length", "content-type", "host"):
+            if name not in req.headers:
+                return "missing-" + name
+            headers[name] = req.headers[name]
+        if int(headers["content-length"]) != len(req.body):
+            return "content-length-mismatch"
+        _, want, _ = sign(ak, self.sk, ts, req.method, req.path, req.query, headers, req.body)
+        if not hmac.compare_digest(sig.encode(), want.encode()):
+            self.complain_signature(req, headers)
+            return "bad-signature"
+        return None
+
+    def complain_signature(self, req, headers):
+        # The canonical request the simulator expected helps a client author find the
+        # mismatch; the secret is never printed. Only the first few, to keep floods out.
+        self.sig_complaints += 1
+        if self.sig_complaints <= 5:
+            canon = canonical_request(req.method, req.path, req.query, headers, req.body)
+            print("cmssim: bad signature; expected canonical request: %r" % canon,
+                  file=sys.stderr, flush=True)
+
+    def entry(self, agent):
+        return self.overrides.get(agent) or self.scenario.agents.get(agent)
+
+    def fault_for(self, agent):
+        e = self.entry(agent)
+        if e is not None and e.fault is not UNSET:
+            return e.fault
+        return self.scenario.default_fault
+
+    def calls_for(self, agent):
+        """The agent's current calls, or None if the CMS should say it does not exist."""
+        e = self.entry(agent)
+        if e is not None and e.calls is not None:
+            return e.calls
+        if e is None and self.scenario.unknown == "missing":
+            return None
+        if self.random is not None:
+            return self.random.calls(agent, time.time())
+        return self.scenario.default_calls
+
+    def answer(self, agent):
+        calls = self.calls_for(agent)
+        if calls is None:
+            return json_reply(MISSING, outcome="missing")
+        return json_reply(ok_payload(calls))
+
+    def fault_reply(self, agent, fault):
+        kind, arg = fault
+        name = fault_name(fault)
+        if kind == "http":
+            extra = "Retry-After: 2\r\n" if arg in (429, 503) else ""
+            return text_reply(arg, "<html><body><h1>%d %s</h1></body></html>\n"
+                              % (arg, reason(arg)), name, "text/html", extra)
+        if kind == "nonjson":
+            return text_reply(200, "<html>oops</html>", name, "text/html")
+        if kind == "cmserror":
+            return json_reply({"resultCode": arg, "resultDesc": CMS_ERRORS.get(arg, "Error")},
+                              outcome=name)
+        calls = self.calls_for(agent) or []
+        if kind == "wrongshape":
+            return json_reply({"result": "0", "resultCode": "0100000",
+                               "resultDatas": 42, "resultDesc": 42}, outcome=name)
+        if kind == "badids":
+            ids = [1605492949, "9" * 100, "1605492949-14\x0147"]
+            return json_reply(ok_payload(ids), outcome=name)
+        if kind == "legacy":
+            return json_reply({"result": "0", "resultCode": "0100000", "resultDatas": calls},
+                              outcome=name)
+        if kind == "huge":
+            return Reply(200, self.huge_body(), outcome=name)
+        if kind == "truncated":
+            return Reply(200, json_reply(ok_payload(calls)).body, action="truncated", outcome=name)
+        return Reply(0, b"", action=kind, outcome=name)     # reset, hang
+
+    def huge_body(self):
+        """A well-formed success body of about 8 MiB (both id arrays filled), built once."""
+        if self._huge is None:
+            per_id = 2 * len('"1600000000-00000000",')    # each id appears in both arrays
+            ids = ["%010d-%08d" % (1600000000 + i // 1000, i)
+                   for i in range(HUGE_SIZE // per_id)]
+            self._huge = json.dumps(ok_payload(ids), separators=(",", ":")).encode()
+        return self._huge
+
+    # -- Control API -------------------------------------------------------
+
+    def handle_control(self, req):
+        route = (req.method, req.path)
+        params = dict(urllib.parse.parse_qsl(req.query))
+        try:
+            if route == ("POST", "/sim/agent"):
+                return self.ctl_agent(req.body)
+            if route == ("GET", "/sim/stats"):
+                if "agent" in params:
+                    return json_reply(self.stats.agent_json(agent_key(params["agent"])))
+                return json_reply(self.stats.json())
+            if route == ("GET", "/sim/windows"):
+                width = float(params.get("width", "1"))
+                if not width > 0:
+                    raise ValueError("width must be > 0")
+                return json_reply(self.stats.windows(width))
+            if route == ("POST", "/sim/reset-stats"):
+                self.stats.reset()
+                return json_reply({"ok": True})
+        except (ValueError, KeyError, TypeError) as e:
+            return json_reply({"ok": False, "error": str(e)}, status=400, outcome="bad-control")
+        return text_reply(404, "Not Found\n", "not-found")
+
+    def ctl_agent(self, body):
+        obj = json.loads(body)
+        if not isinstance(obj, dict):
+            raise ValueError("body must be a JSON object")
+        agent = agent_key(obj["agent"])
+        old = self.entry(agent)
+        new = Agent(old.calls, old.fault) if old else Agent()
+        if "calls" in obj:
+            new.calls = check_calls(obj["calls"])
+        if "fault" in obj:
+            new.fault = parse_fault(obj["fault"])
+        self.overrides[agent] = new
+        self.stats.agent_set(agent)
+        return json_reply({"ok": True})
+
+    # -- Connections -------------------------------------------------------
+
+    async def serve(self, reader, writer):
+        try:
+            while await self.serve_one(reader, writer):
+                pass
+        except BadRequest as e:
+            self.write_reply(writer, text_reply(e.status, "%s\n" % e, "bad-http"), True)
+            self.write_log("-", e.status, "bad-http")
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass
+        except asyncio.CancelledError:
+            # Shutdown cancels hung and slow connections; ending quietly avoids the
+            # traceback asyncio's stream callback would otherwise print for each one.
+            writer.transport.abort()
+            return
+        finally:
+            if not writer.transport.is_closing():
+                writer.close()
+
+    async def serve_one(self, reader, writer):
+        """Handle one request; False when the connection must end."""
+        req = await read_request(reader, writer)
+        if req is None:
+            return False
+        agent = "-"
+        if req.path == CMS_PATH:
+            reply, agent = await self.handle_cms(req)
+        elif req.path.startswith("/sim/"):
+            reply = self.handle_control(req)
+        else:
+            reply = text_reply(404, "Not Found\n", "not-found")
+        self.write_log(agent, reply.status or "-", reply.outcome)
+        return await self.act(reply, req, reader, writer)
+
+    async def act(self, reply, req, reader, writer):
+        if reply.action == "reset":
+            set_linger_zero(writer)
+            writer.transport.abort()
+            return False
+        if reply.action == "hang":
+            while await reader.read(65536):     # hold the connection until the client leaves
+                pass
+            return False
+        if reply.action == "truncated":
+            writer.write(response_head(200, reply.ctype, len(reply.body) + 100, True)
+                         + reply.body)
+            await writer.drain()
+            return False
+        self.write_reply(writer, reply, not req.keep_alive)
+        if writer.transport.get_write_buffer_size() > 65536:
+            await writer.drain()
+        return req.keep_alive
+
+    @staticmethod
+    def write_reply(writer, reply, close):
+        writer.write(response_head(reply.status, reply.ctype, len(reply.body), close, reply.extra)
+                     + reply.body)
+
+    def write_log(self, agent, status, outcome):
+        if self.log:
+            self.log.write("%.3f %s %s %s\n" % (time.time(), agent, status, outcome))
+
+
+# ---------------------------------------------------------------------------
+# Process setup
+
+
+def parse_listen(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
+    return host.strip("[]"), int(port)
+
+
+def read_secret(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read().rstrip("\r\n")
+
+
+def load_scenario(path):
+    if not path:
+        return Scenario()
+    with open(path, encoding="utf-8") as f:
+        return Scenario(json.load(f))
+
+
+def make_ssl(args):
+    if not args.cert:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(args.cert, args.key or args.cert)
+    if args.client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(args.client_ca)
+    return ctx
+
+
+def bind_sockets(host, port, count):
+    """count listening sockets on one port; SO_REUSEPORT lets the kernel spread connections."""
+    socks = []
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    family, _, _, _, addr = infos[0]
+    for _ in range(count):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if count > 1:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(addr)
+        s.listen(1024)
+        addr = s.getsockname()      # later sockets join the port the first one got
+        socks.append(s)
+    return socks
+
+
+def announce(args, host, port):
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, args.port_file)     # readers never see a half-written file
+    shown = "[%s]" % host if ":" in host else host
+    print("cmssim listening on %s:%d" % (shown, port), flush=True)
+
+
+def quiet_exceptions(loop, context):
+    # TLS handshake failures (wrong CA, no client cert) are expected in tests: not worth a trace.
+    exc = context.get("exception")
+    if isinstance(exc, (ssl.SSLError, ConnectionError, TimeoutError)):
+        return
+    loop.default_exception_handler(context)
+
+
+async def run_server(sim, sock, ctx):
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(quiet_exceptions)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = await asyncio.start_server(sim.serve, sock=sock, ssl=ctx, limit=MAX_HEADER,
+                                        backlog=1024)
+    async with server:
+        await stop.wait()
+
+
+def run_workers(sim, socks, ctx):
+    """Fork one server per socket; the parent only relays SIGTERM/SIGINT and reaps."""
+    pids = []
+    stopping = []
+
+    def relay(_signum, _frame):
+        stopping.append(True)
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    signal.signal(signal.SIGTERM, relay)
+    signal.signal(signal.SIGINT, relay)
+    for s in socks:
+        if stopping:
+            break                   # told to stop while still forking
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, exit_now)     # not the parent's relay
+            signal.signal(signal.SIGINT, exit_now)
+            for other in socks:
+                if other is not s:
+                    other.close()
+            asyncio.run(run_server(sim, s, ctx))
+            os._exit(0)
+        pids.append(pid)
+    for s in socks:
+        s.close()
+    status = 0
+    for _ in pids:
+        _, st = os.wait()
+        if os.waitstatus_to_exitcode(st) != 0:
+            status = 1
+            relay(signal.SIGTERM, None)     # one worker died: take the others down too
+    return status
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Huawei CC-CMS queryagentcalls simulator")
+    p.add_argument("--selftest", action="store_true", help="check the signer against cms-api.md")
+    p.add_argument("--listen", type=parse_listen, metavar="HOST:PORT")
+    p.add_argument("--cert", help="server certificate (PEM); without it plain HTTP")
+    p.add_argument("--key", help="server private key (PEM)")
+    p.add_argument("--client-ca", help="require client certificates signed by this CA")
+    p.add_argument("--ak", help="the accepted AK")
+    p.add_argument("--sk-file", help="file holding the SK (trailing newline stripped)")
+    p.add_argument("--skew", type=float, default=300.0, help="allowed timestamp skew, seconds")
+    p.add_argument("--scenario", help="scenario JSON file")
+    p.add_argument("--random", metavar="SEED", help="random call activity for unscripted agents")
+    p.add_argument("--port-file", help="write the bound port here once listening")
+    p.add_argument("--no-verify", action="store_true", help="skip auth-v2 checking")
+    p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--workers", type=int, default=1,
+                   help="forked server processes (SO_REUSEPORT); state is per process")
+    args = p.parse_args(argv)
+    if not args.selftest:
+        if not args.listen:
+            p.error("--listen is required")
+        if not args.no_verify and not (args.ak and args.sk_file):
+            p.error("--ak and --sk-file are required unless --no-verify")
+        if args.workers < 1:
+            p.error("--workers must be >= 1")
+        if (args.key or args.client_ca) and not args.cert:
+            p.error("--key and --client-ca need --cert")
+    return args
+
+
+def exit_now(_signum, _frame):
+    os._exit(0)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.selftest:
+        return selftest()
+    # Until the event loop takes over the signals, a stop request must still mean exit 0:
+    # tests may send SIGTERM the moment the port file appears.
+    signal.signal(signal.SIGTERM, exit_now)
+    signal.signal(signal.SIGINT, exit_now)
+    try:
+        sk = read_secret(args.sk_file) if args.sk_file else ""
+        scenario = load_scenario(args.scenario)
+        ctx = make_ssl(args)
+        log = open(args.log, "a", buffering=1) if args.log else None
+        host, port = args.listen
+        socks = bind_sockets(host, port, args.workers)
+    except (OSError, ValueError, ssl.SSLError) as e:
+        print("cmssim: %s" % e, file=sys.stderr)
+        return 2
+    # The random timelines start a minute before now so some agents are busy at once.
+    # Built before any fork, so every worker shares the anchor and gives the same answers.
+    randcalls = RandomCalls(args.random, time.time() - 60) if args.random is not None else None
+    sim = Sim(args, sk, scenario, randcalls, log)
+    announce(args, host, socks[0].getsockname()[1])
+    if args.workers > 1:
+        return run_workers(sim, socks, ctx)
+    asyncio.run(run_server(sim, socks[0], ctx))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,778 @@
+/* test_cfg: the configuration loader's values and its FILE:LINE messages, case by case. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "util.h"
+
+/* Every secret the tests write contains this; no message may ever show it. */
+#define MARK "S3CR3T"
+
+/* The scratch directory; "@D" stands for it in expected messages. */
+static char *dir;
+
+/* Line 1 and 2 of most cases, so that a case's own text starts at line 3. */
+#define CMS_URL(url) \
+	"cms = { url = \"" url "\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; };\n"
+#define CMS_SECRET(file) \
+	"cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"" file "\"; };\n"
+#define CMS CMS_URL("https://cms.example.net:28443")
+#define AGENT "agents = ( { cc = 1; vdn = 170; id = 1099; } );\n"
+#define BASE CMS AGENT
+
+struct tcase {
+	const char *name;
+	const char *text;	/* written to @D/test.conf, with "@D" replaced */
+	/* "LINE: message", or "@D/FILE:LINE: message" for other files; none: the file loads */
+	const char *expect[16];
+	const char *path;	/* load this file below @D instead of writing text */
+	const char *creds;	/* CREDENTIALS_DIRECTORY below @D; NULL: unset */
+	const char *url, *host;	/* expected cms.url and cms.host */
+	void (*check)(const struct cfg *cfg);
+};
+
+static void check_defaults(const struct cfg *cfg)
+{
+	CHECK_STR(cfg->cms.url, "https://cms.example.net:28443");
+	CHECK_STR(cfg->cms.host, "cms.example.net:28443");
+	CHECK(cfg->cms.https);
+	CHECK_STR(cfg->cms.app_key, "ak");
+	CHECK_STR(cfg->cms.app_secret, "cms-" MARK "-1");
+	CHECK(cfg->cms.app_secret_len == strlen("cms-" MARK "-1"));
+	CHECK(cfg->cms.timeout == 5 && cfg->cms.max_in_flight == 32 && cfg->cms.max_rate == 0);
+	CHECK(!cfg->cms.allow_insecure_http);
+	CHECK(cfg->cms.tls.verify && !cfg->cms.tls.ca_file && !cfg->cms.tls.client_cert &&
+	      !cfg->cms.tls.client_key);
+	CHECK(cfg->poll.interval == 5 && cfg->poll.failure_threshold == 3);
+	CHECK(cfg->poll.backoff_max == 60);
+	CHECK(cfg->alerts.long_call == 900);
+	CHECK(cfg->outputs.journal && !cfg->outputs.to_stdout);
+	CHECK(!cfg->outputs.syslog.enabled && cfg->outputs.syslog.facility == LOG_DAEMON);
+	CHECK_STR(cfg->outputs.syslog.ident, "agentwatchd");
+	CHECK(cfg->outputs.nwebhooks == 0 && !cfg->state_dir);
+	CHECK(cfg->ngroups == 1 && cfg->nagents == 1);
+	CHECK(cfg->groups[0].line == 2 && !cfg->groups[0].name && cfg->groups[0].nlabels == 0);
+	CHECK(cfg->agents[0].cc == 1 && cfg->agents[0].vdn == 170 && cfg->agents[0].id == 1099);
+	CHECK(cfg->agents[0].group == &cfg->groups[0]);
+}
+
+static void check_everything(const struct cfg *cfg)
+{
+	char *ca = xasprintf("%s/ca.pem", dir);
+	const struct cfg_webhook *w = &cfg->outputs.webhooks[0];
+
+	CHECK(cfg->cms.timeout == 2.5 && cfg->cms.max_in_flight == 8 && cfg->cms.max_rate == 200);
+	CHECK_STR(cfg->cms.tls.ca_file, ca);
+	CHECK_STR(cfg->cms.tls.client_cert, ca);
+	CHECK_STR(cfg->cms.tls.client_key, ca);
+	CHECK(!cfg->cms.tls.verify);
+	CHECK(cfg->poll.interval == 1 && cfg->poll.failure_threshold == 5);
+	CHECK(cfg->poll.backoff_max == 30);
+	CHECK(cfg->alerts.long_call == 0);
+	CHECK(!cfg->outputs.journal && cfg->outputs.to_stdout);
+	CHECK(cfg->outputs.syslog.enabled && cfg->outputs.syslog.facility == LOG_LOCAL3);
+	CHECK_STR(cfg->outputs.syslog.ident, "aw");
+	CHECK(cfg->outputs.nwebhooks == 2);
+	CHECK_STR(w->url, "https://hooks.example.net/agentwatch?x=1");
+	CHECK(w->line == 9 && w->format == CFG_WEBHOOK_ALERTMANAGER);
+	CHECK_STR(w->secret, "hook-" MARK "-2");
+	CHECK(w->secret_len == strlen("hook-" MARK "-2"));
+	CHECK(w->nevents == 2 && strcmp(w->events[0], "call.*") == 0 &&
+	      strcmp(w->events[1], "agent.unreachable") == 0);
+	CHECK(w->timeout == 3 && w->batch_max == 50 && w->batch_linger == 0.5);
+	CHECK(w->nheaders == 2 && strcmp(w->headers[0].name, "X-Token") == 0 &&
+	      strcmp(w->headers[0].value, "abc") == 0 &&
+	      strcmp(w->headers[1].name, "Authorization") == 0);
+	CHECK_STR(w->tls.ca_file, ca);
+	w = &cfg->outputs.webhooks[1];
+	CHECK_STR(w->url, "http://127.0.0.1:9093/api/v2/alerts");
+	CHECK(w->format == CFG_WEBHOOK_JSON && !w->secret && w->nevents == 0 && !w->events);
+	CHECK(w->timeout == 10 && w->batch_max == 1 && w->batch_linger == 0 && w->tls.verify);
+	CHECK_STR(cfg->state_dir, "/var/lib/agentwatchd");
+	free(ca);
+}
+
+static void check_backoff_follows_interval(const struct cfg *cfg)
+{
+	CHECK(cfg->poll.interval == 120 && cfg->poll.backoff_max == 120);
+}
+
+static void check_insecure(const struct cfg *cfg)
+{
+	CHECK(!cfg->cms.https && cfg->cms.allow_insecure_http);
+}
+
+static void check_crlf_secret(const struct cfg *cfg)
+{
+	CHECK_STR(cfg->cms.app_secret, "crlf-" MARK);
+	CHECK(cfg->cms.app_secret_len == strlen("crlf-" MARK));
+}
+
+static void check_longest_secret(const struct cfg *cfg)
+{
+	CHECK(cfg->cms.app_secret_len == CFG_SECRET_MAX);
+}
+
+static void check_credential(const struct cfg *cfg)
+{
+	CHECK_STR(cfg->cms.app_secret, "cred-" MARK);
+}
+
+static void check_sorted(const struct cfg *cfg)
+{
+	static const uint32_t want[][3] = {
+		{ 1, 170, 1099 }, { 1, 170, 1100 }, { 1, 170, 1101 }, { 1, 5000, 59998 },
+		{ 1, 5000, 59999 }, { 2, 1, 70000 }, { 2, 1, 70001 }, { 2, 1, 70002 },
+	};
+	const struct cfg_agent *a;
+
+	CHECK(cfg->ngroups == 4 && cfg->nagents == ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want) && i < cfg->nagents; i++)
+		CHECK(cfg->agents[i].cc == want[i][0] && cfg->agents[i].vdn == want[i][1] &&
+		      cfg->agents[i].id == want[i][2]);
+	a = cfg_find_agent(cfg, 1, 170, 1099);
+	CHECK(a && a->id == 1099 && a->group->name && strcmp(a->group->name, "alice") == 0);
+	a = cfg_find_agent(cfg, 1, 170, 1100);
+	CHECK(a && a->group->nlabels == 2 && strcmp(a->group->labels[0].key, "team") == 0 &&
+	      strcmp(a->group->labels[0].value, "billing") == 0 &&
+	      strcmp(a->group->labels[1].key, "site") == 0);
+	CHECK(a && a->group->line == 4 && !a->group->name);
+	a = cfg_find_agent(cfg, 2, 1, 70002);
+	CHECK(a && a->group == &cfg->groups[0]);
+	CHECK(!cfg_find_agent(cfg, 1, 170, 1102));
+	CHECK(!cfg_find_agent(cfg, 2, 1, 70003));
+	/* Parts too large for their bits of the key must not alias another agent. */
+	CHECK(!cfg_find_agent(cfg, 1, 170, 1099 + (1u << 24)));
+	CHECK(!cfg_find_agent(cfg, 1, 170 + 65536, 1099));
+}
+
+static void check_many(const struct cfg *cfg)
+{
+	CHECK(cfg->nagents == 930000 + 59899);
+	for (size_t i = 1; i < cfg->nagents; i++) {
+		const struct cfg_agent *a = &cfg->agents[i - 1], *b = &cfg->agents[i];
+
+		if (cfg_agent_key(a->cc, a->vdn, a->id) >= cfg_agent_key(b->cc, b->vdn, b->id)) {
+			CHECK(!"agents are sorted");
+			break;
+		}
+	}
+	CHECK(cfg_find_agent(cfg, 1, 1, 123456) && cfg_find_agent(cfg, 1, 2, 101));
+	CHECK(!cfg_find_agent(cfg, 1, 1, 60000));
+}
+
+static const struct tcase cases[] = {
+	{ "defaults", BASE, .expect = { NULL }, .check = check_defaults },
+	{ "every key set",
+	  "cms = { url = \"https://cms.example.net:28443\"; app_key = \"ak\";\n"
+	  "  app_secret_file = \"cms.secret\"; timeout = 2.5; max_in_flight = 8; max_rate = 200;\n"
+	  "  tls = { ca_file = \"ca.pem\"; verify = false; client_cert = \"ca.pem\"; client_key = \"ca.pem\"; }; };\n"
+	  "poll = { interval = 1; failure_threshold = 5; backoff_max = 30.0; };\n"
+	  "alerts = { long_call = 0; };\n"
+	  AGENT
+	  "outputs = { journal = false; stdout = true;\n"
+	  "  syslog = { enabled = true; facility = \"local3\"; ident = \"aw\"; };\n"
+	  "  webhooks = ( { url = \"https://hooks.example.net/agentwatch?x=1\"; format = \"alertmanager\";\n"
+	  "    secret_file = \"hook.secret\"; events = [ \"call.*\", \"agent.unreachable\" ];\n"
+	  "    timeout = 3; batch_max = 50; batch_linger = 0.5;\n"
+	  "    headers = { X-Token = \"abc\"; Authorization = \"Bearer x\"; }; tls = { ca_file = \"ca.pem\"; }; },\n"
+	  "    { url = \"http://127.0.0.1:9093/api/v2/alerts\"; } ); };\n"
+	  "state_dir = \"/var/lib/agentwatchd\";\n",
+	  .expect = { NULL }, .check = check_everything },
+	{ "backoff_max defaults to interval above 60", BASE "poll = { interval = 120; };\n",
+	  .expect = { NULL }, .check = check_backoff_follows_interval },
+
+	/* URLs */
+	{ "url default https port, trailing slash dropped",
+	  CMS_URL("https://cms.example.net/") AGENT,
+	  .expect = { NULL }, .url = "https://cms.example.net", .host = "cms.example.net:443" },
+	{ "url http with allow_insecure_http, default port",
+	  "cms = { url = \"http://10.0.0.1\"; allow_insecure_http = true; app_key = \"ak\"; app_secret_file = \"cms.secret\"; };\n" AGENT,
+	  .expect = { NULL }, .url = "http://10.0.0.1", .host = "10.0.0.1:80", .check = check_insecure },
+	{ "url IPv6 with port",
+	  CMS_URL("https://[2001:db8::1]:28443") AGENT,
+	  .expect = { NULL }, .url = "https://[2001:db8::1]:28443", .host = "[2001:db8::1]:28443" },
+	{ "url IPv6 http default port",
+	  "cms = { url = \"http://[::1]/\"; allow_insecure_http = true; app_key = \"ak\"; app_secret_file = \"cms.secret\"; };\n" AGENT,
+	  .expect = { NULL }, .url = "http://[::1]", .host = "[::1]:80" },
+	{ "url http refused without allow_insecure_http",
+	  CMS_URL("http://cms.example.net:8080") AGENT,
+	  .expect = { "1: cms.url 'http://cms.example.net:8080' is plain http: set cms.allow_insecure_http = true to allow it" } },
+	{ "url with a path",
+	  CMS_URL("https://cms.example.net/rest") AGENT,
+	  .expect = { "1: cms.url 'https://cms.example.net/rest' must be only scheme://host[:port]: the daemon adds the path" } },
+	{ "url with a query",
+	  CMS_URL("https://cms.example.net?a=b") AGENT,
+	  .expect = { "1: cms.url 'https://cms.example.net?a=b' must be only scheme://host[:port]: the daemon adds the path" } },
+	{ "url with user info",
+	  CMS_URL("https://u:p@cms.example.net") AGENT,
+	  .expect = { "1: cms.url 'https://u:p@cms.example.net' is not a URL of the form https://host[:port]" } },
+	{ "url wrong scheme",
+	  CMS_URL("ftp://cms.example.net") AGENT,
+	  .expect = { "1: cms.url 'ftp://cms.example.net' is not a URL of the form https://host[:port]" } },
+	{ "url bad ports, hosts and characters",
+	  CMS_URL("https://h:0") AGENT
+	  "outputs = { webhooks = (\n"
+	  "  { url = \"https://h:65536/\"; }, { url = \"https://h:/\"; }, { url = \"https://:80/\"; },\n"
+	  "  { url = \"https://[2001:db8::zz]/\"; }, { url = \"https://h/a b\"; }, { url = \"https://h/#f\"; },\n"
+	  "  { url = \"https://[::1\"; }, { url = \"HTTPS://h/\"; } ); };\n",
+	  .expect = { "1: cms.url 'https://h:0' is not a URL of the form https://host[:port]",
+	    "4: outputs.webhooks[0].url 'https://h:65536/' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[1].url 'https://h:/' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[2].url 'https://:80/' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[3].url 'https://[2001:db8::zz]/' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[4].url 'https://h/a b' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[5].url 'https://h/#f' is not a URL of the form http[s]://host[:port][/path]",
+	    "6: outputs.webhooks[6].url 'https://[::1' is not a URL of the form http[s]://host[:port][/path]",
+	    "6: outputs.webhooks[7].url 'HTTPS://h/' is not a URL of the form http[s]://host[:port][/path]" } },
+
+	/* app_key */
+	{ "app_key empty",
+	  "cms = { url = \"https://h\"; app_key = \"\"; app_secret_file = \"cms.secret\"; };\n" AGENT
+	  "cms2 = 1;\n",
+	  .expect = { "1: cms.app_key is empty", "3: unknown key 'cms2' at top level" } },
+	{ "app_key with a slash",
+	  "cms = { url = \"https://h\"; app_key = \"a/b\"; app_secret_file = \"cms.secret\"; };\n" AGENT,
+	  .expect = { "1: cms.app_key must be printable ASCII without spaces or '/'" } },
+	{ "app_key with a space",
+	  "cms = { url = \"https://h\"; app_key = \"a b\"; app_secret_file = \"cms.secret\"; };\n" AGENT,
+	  .expect = { "1: cms.app_key must be printable ASCII without spaces or '/'" } },
+
+	/* secret files */
+	{ "secret readable by others",
+	  "cms = { url = \"https://h\"; app_key = \"ak\";\n  app_secret_file = \"open.secret\"; };\n" AGENT,
+	  .expect = { "2: cms.app_secret_file @D/open.secret has mode 0644: it must not be readable by group or others (chmod 600)" } },
+	{ "secret readable by group",
+	  CMS_SECRET("group.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/group.secret has mode 0640: it must not be readable by group or others (chmod 600)" } },
+	{ "secret missing",
+	  CMS_SECRET("nope.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/nope.secret cannot be read: No such file or directory" } },
+	{ "secret is a directory",
+	  CMS_SECRET("creds") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/creds is not a regular file" } },
+	{ "secret empty",
+	  CMS_SECRET("empty.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/empty.secret is empty" } },
+	{ "secret only a newline",
+	  CMS_SECRET("newline.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/newline.secret is empty" } },
+	{ "secret of two lines",
+	  CMS_SECRET("twoline.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/twoline.secret has more than one line" } },
+	{ "secret with two line endings",
+	  CMS_SECRET("twonl.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/twonl.secret has more than one line" } },
+	{ "secret with NUL",
+	  CMS_SECRET("nul.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/nul.secret contains a NUL byte" } },
+	{ "secret too long",
+	  CMS_SECRET("big.secret") AGENT,
+	  .expect = { "1: cms.app_secret_file @D/big.secret is longer than 4096 bytes" } },
+	{ "secret of the largest size, CRLF",
+	  CMS_SECRET("max.secret") AGENT,
+	  .expect = { NULL }, .check = check_longest_secret },
+	{ "secret ending in CRLF",
+	  CMS_SECRET("crlf.secret") AGENT,
+	  .expect = { NULL }, .check = check_crlf_secret },
+	{ "secret absolute path, webhook secret refused",
+	  CMS_SECRET("@D/cms.secret") AGENT
+	  "outputs = { webhooks = ( { url = \"https://h/\"; secret_file = \"open.secret\"; } ); };\n",
+	  .expect = { "3: outputs.webhooks[0].secret_file @D/open.secret has mode 0644: it must not be readable by group or others (chmod 600)" } },
+	{ "secret from the systemd credential",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; };\n" AGENT,
+	  .expect = { NULL }, .creds = "creds", .check = check_credential },
+	{ "secret: credential directory without cms.secret",
+	  "\ncms = { url = \"https://h\"; app_key = \"ak\"; };\n" AGENT,
+	  .expect = { "2: cms.app_secret_file is not set and there is no systemd credential cms.secret" },
+	  .creds = "nocreds" },
+	{ "secret: neither file nor credential",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; };\n" AGENT,
+	  .expect = { "1: cms.app_secret_file is not set and there is no systemd credential cms.secret" } },
+	{ "secret: credential readable by others",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; };\n" AGENT,
+	  .expect = { "1: systemd credential cms.secret @D/opencreds/cms.secret has mode 0644: it must not be readable by group or others (chmod 600)" },
+	  .creds = "opencreds" },
+
+	/* tls */
+	{ "tls files",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  tls = { ca_file = \"nope.pem\"; client_key = \"ca.pem\"; verify = 1; }; };\n" AGENT,
+	  .expect = { "2: cms.tls.ca_file @D/nope.pem cannot be read: No such file or directory",
+	    "2: cms.tls.verify must be true or false",
+	    "2: cms.tls needs both client_cert and client_key, or neither" } },
+
+	/* types */
+	{ "wrong types",
+	  "cms = 5;\n"
+	  "poll = { interval = \"5\"; failure_threshold = 2.5; };\n"
+	  "alerts = [ 1 ];\n"
+	  "agents = { cc = 1; };\n"
+	  "outputs = { journal = 1; stdout = \"yes\"; syslog = { ident = 5; }; webhooks = { url = \"x\"; }; };\n"
+	  "state_dir = 1;\n",
+	  .expect = { "1: cms must be a group { ... }",
+	    "2: poll.interval must be a number",
+	    "2: poll.failure_threshold must be an integer",
+	    "3: alerts must be a group { ... }",
+	    "4: agents must be a list ( ... )",
+	    "5: outputs.journal must be true or false",
+	    "5: outputs.stdout must be true or false",
+	    "5: outputs.webhooks must be a list ( ... )",
+	    "5: outputs.syslog.ident must be a string",
+	    "6: state_dir must be a string" } },
+	{ "wrong types in agents",
+	  CMS "agents = ( { cc = \"1\"; vdn = 1.0; ids = 5; labels = 5; name = 1; }, 7,\n"
+	  "  { cc = 1; vdn = 1; ids = [ \"1100\" ]; }, { cc = 1; vdn = 1; range = [ 1100.0, 1200.0 ]; } );\n",
+	  .expect = { "2: agents[0].cc must be an integer",
+	    "2: agents[0].vdn must be an integer",
+	    "2: agents[0].ids must be an array [ ... ]",
+	    "2: agents[0].labels must be a group { ... }",
+	    "2: agents[0].name must be a string",
+	    "2: agents[0].name is only allowed with a single id",
+	    "2: agents[1] must be a group { ... }",
+	    "3: agents[2].ids[0] must be an integer",
+	    "3: agents[3].range[0] must be an integer",
+	    "3: agents[3].range[1] must be an integer" } },
+
+	/* ranges */
+	{ "numbers out of range",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  timeout = 0; max_in_flight = 4097; max_rate = -1; };\n"
+	  "poll = { interval = 0.05; failure_threshold = 1001; backoff_max = 90000; };\n"
+	  "alerts = { long_call = -0.5; };\n"
+	  "agents = ( { cc = 0; vdn = 5001; id = 1099; }, { cc = 65536; vdn = 0; id = 1099; } );\n"
+	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 301; batch_max = 0; batch_linger = 61; },\n"
+	  "  { url = \"https://h/\"; timeout = 300; batch_max = 1001; batch_linger = -1; } ); };\n",
+	  .expect = { "2: cms.timeout 0 is out of range: it must be above 0 and at most 300",
+	    "2: cms.max_in_flight 4097 is out of range 1..4096",
+	    "2: cms.max_rate -1 is out of range: it must be at least 0",
+	    "3: poll.interval 0.05 is out of range 0.1..86400",
+	    "3: poll.failure_threshold 1001 is out of range 1..1000",
+	    "3: poll.backoff_max 90000 is out of range 0.1..86400",
+	    "4: alerts.long_call -0.5 is out of range: it must be at least 0",
+	    "5: agents[0].cc 0 is out of range 1..65535",
+	    "5: agents[0].vdn 5001 is out of range 1..5000",
+	    "5: agents[1].cc 65536 is out of range 1..65535",
+	    "5: agents[1].vdn 0 is out of range 1..5000",
+	    "6: outputs.webhooks[0].timeout 301 is out of range: it must be above 0 and at most 300",
+	    "6: outputs.webhooks[0].batch_max 0 is out of range 1..1000",
+	    "6: outputs.webhooks[0].batch_linger 61 is out of range 0..60",
+	    "7: outputs.webhooks[1].batch_max 1001 is out of range 1..1000",
+	    "7: outputs.webhooks[1].batch_linger -1 is out of range 0..60" } },
+	{ "edges of the ranges accepted",
+	  "cms = { url = \"https://h:65535\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  timeout = 300; max_in_flight = 4096; };\n"
+	  "poll = { interval = 86400; failure_threshold = 1000; backoff_max = 86400; };\n"
+	  "agents = ( { cc = 65535; vdn = 5000; ids = [ 101, 59999, 70000, 999999 ]; },\n"
+	  "  { cc = 1; vdn = 1; range = [ 101, 101 ]; } );\n",
+	  .expect = { NULL }, .host = "h:65535" },
+	{ "backoff_max below interval",
+	  BASE "poll = { interval = 10; backoff_max = 9.5; };\n",
+	  .expect = { "3: poll.backoff_max 9.5 must not be below poll.interval 10" } },
+	{ "backoff_max below the default interval",
+	  BASE "poll = { backoff_max = 1; };\n",
+	  .expect = { "3: poll.backoff_max 1 must not be below poll.interval 5" } },
+	{ "a 64-bit integer",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 4294968395L; } );\n",
+	  .expect = { "2: agents[0].id 4294968395 is out of range 101..59999, 70000..999999" } },
+
+	/* unknown and missing keys */
+	{ "unknown keys everywhere",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; tls = { verfy = true; }; };\n"
+	  "agents = ( { cc = 1; vdn = 1; id = 1099; nmae = \"x\"; } );\n"
+	  "poll = {\n  intervall = 5;\n};\n"
+	  "outputs = { syslog = { enable = true; }; webhooks = ( { url = \"https://h/\"; secret = \"x\"; } ); };\n"
+	  "polls = 1;\n",
+	  .expect = { "1: unknown key 'verfy' in cms.tls",
+	    "2: unknown key 'nmae' in agents[0]",
+	    "4: unknown key 'intervall' in poll",
+	    "6: unknown key 'enable' in outputs.syslog",
+	    "6: unknown key 'secret' in outputs.webhooks[0]",
+	    "7: unknown key 'polls' at top level" } },
+	{ "missing required keys",
+	  "poll = { interval = 5; };\n",
+	  .expect = { "1: cms is required", "1: agents is required" } },
+	{ "missing required keys inside groups",
+	  "cms = {\n  timeout = 1;\n};\n"
+	  "agents = (\n  { id = 1099; }\n);\n"
+	  "outputs = { webhooks = (\n  { format = \"json\"; }\n); };\n",
+	  .expect = { "1: cms.url is required", "1: cms.app_key is required",
+	    "1: cms.app_secret_file is not set and there is no systemd credential cms.secret",
+	    "5: agents[0].cc is required", "5: agents[0].vdn is required",
+	    "8: outputs.webhooks[0].url is required" } },
+
+	/* agents */
+	{ "agents empty", CMS "agents = ();\n", .expect = { "2: agents is empty: list at least one agent" } },
+	{ "agents: how the ids are given",
+	  CMS "agents = (\n"
+	  "  { cc = 1; vdn = 1; },\n"
+	  "  { cc = 1; vdn = 2; id = 1099; ids = [ 1100 ]; range = [ 1200, 1300 ]; },\n"
+	  "  { cc = 1; vdn = 3; ids = [ 1100 ]; name = \"bob\"; },\n"
+	  "  { cc = 1; vdn = 4; ids = [ ]; },\n"
+	  "  { cc = 1; vdn = 5; ids = [ 1100, 50, 60000, 1000000 ]; },\n"
+	  "  { cc = 1; vdn = 6; id = 69999; }\n"
+	  ");\n",
+	  .expect = { "3: agents[0] needs one of id, ids or range",
+	    "4: agents[1] must have only one of id, ids and range",
+	    "5: agents[2].name is only allowed with a single id",
+	    "6: agents[3].ids is empty",
+	    "7: agents[4].ids[1] 50 is out of range 101..59999, 70000..999999",
+	    "7: agents[4].ids[2] 60000 is out of range 101..59999, 70000..999999",
+	    "7: agents[4].ids[3] 1000000 is out of range 101..59999, 70000..999999",
+	    "8: agents[5].id 69999 is out of range 101..59999, 70000..999999" } },
+	{ "agents: ranges",
+	  CMS "agents = (\n"
+	  "  { cc = 1; vdn = 1; range = [ 1100 ]; },\n"
+	  "  { cc = 1; vdn = 2; range = [ 1300, 1200 ]; },\n"
+	  "  { cc = 1; vdn = 3; range = [ 59000, 70500 ]; },\n"
+	  "  { cc = 1; vdn = 4; range = [ 60000, 69999 ]; },\n"
+	  "  { cc = 1; vdn = 5; range = [ 100, 200 ]; },\n"
+	  "  { cc = 1; vdn = 6; range = [ 1, 2, 3 ]; }\n"
+	  ");\n",
+	  .expect = { "3: agents[0].range must be [first, last]",
+	    "4: agents[1].range [1300, 1200] is reversed: its first id must not exceed its last",
+	    "5: agents[2].range [59000, 70500] includes ids out of range 101..59999, 70000..999999",
+	    "6: agents[3].range[0] 60000 is out of range 101..59999, 70000..999999",
+	    "6: agents[3].range[1] 69999 is out of range 101..59999, 70000..999999",
+	    "7: agents[4].range[0] 100 is out of range 101..59999, 70000..999999",
+	    "8: agents[5].range must be [first, last]" } },
+	{ "agents: expanded and sorted",
+	  CMS "agents = (\n"
+	  "  { cc = 2; vdn = 1; range = [ 70000, 70002 ]; },\n"
+	  "  { cc = 1; vdn = 170; ids = [ 1101, 1100 ]; labels = { team = \"billing\"; site = \"x\"; }; },\n"
+	  "  { cc = 1; vdn = 5000; range = [ 59998, 59999 ]; },\n"
+	  "  { cc = 1; vdn = 170; id = 1099; name = \"alice\"; }\n"
+	  ");\n",
+	  .expect = { NULL }, .check = check_sorted },
+	{ "agents: labels",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099;\n"
+	  "  labels = { team-a = \"x\"; t2 = \"y\"; alertname = \"z\"; vdn = \"v\"; n = 1; }; } );\n",
+	  .expect = { "3: agents[0].labels.team-a is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*",
+	    "3: agents[0].labels.alertname is reserved: the daemon sets cc, vdn, agent, name and alertname itself",
+	    "3: agents[0].labels.vdn is reserved: the daemon sets cc, vdn, agent, name and alertname itself",
+	    "3: agents[0].labels.n must be a string" } },
+	{ "agents: duplicates",
+	  CMS "agents = (\n"
+	  "  { cc = 1; vdn = 170; range = [ 1000, 1999 ]; },\n"
+	  "  { cc = 1; vdn = 170; range = [ 1500, 2499 ]; },\n"
+	  "  { cc = 1; vdn = 170; ids = [ 2000, 2001, 2000 ]; },\n"
+	  "  { cc = 1; vdn = 170; id = 1000; },\n"
+	  "  { cc = 1; vdn = 171; ids = [ 3000, 3000, 3000 ]; },\n"
+	  "  { cc = 2; vdn = 170; id = 1000; }\n"
+	  ");\n",
+	  .expect = { "4: agent 1:170:1500 is listed twice (first at line 3) and 499 more",
+	    "5: agent 1:170:2000 is listed twice (first at line 4)",
+	    "5: agent 1:170:2001 is listed twice (first at line 4)",
+	    "6: agent 1:170:1000 is listed twice (first at line 3)",
+	    "7: agent 1:171:3000 is listed twice (first at line 7)" } },
+	{ "agents: duplicate in an included file",
+	  CMS "agents = (\n  { cc = 1; vdn = 1; id = 1099; },\n@include \"agents.inc\"\n);\n",
+	  .expect = { "@D/agents.inc:2: agent 1:1:1099 is listed twice (first at @D/test.conf:3)" } },
+	{ "agents: nearly a million",
+	  CMS "agents = ( { cc = 1; vdn = 1; range = [ 70000, 999999 ]; },\n"
+	  "  { cc = 1; vdn = 2; range = [ 101, 59999 ]; } );\n",
+	  .expect = { NULL }, .check = check_many },
+	{ "agents: over a million",
+	  CMS "agents = ( { cc = 1; vdn = 1; range = [ 70000, 999999 ]; },\n"
+	  "  { cc = 1; vdn = 2; range = [ 101, 59999 ]; },\n"
+	  "  { cc = 1; vdn = 3; range = [ 101, 20000 ]; },\n"
+	  "  { cc = 1; vdn = 4; id = 101; } );\n",
+	  .expect = { "4: agents[2].range brings the number of agents over 1000000" } },
+
+	/* outputs */
+	{ "webhook format, events and headers",
+	  BASE "outputs = { webhooks = ( { url = \"https://h/\"; format = \"xml\";\n"
+	  "  events = [ \"call.*\", \"cal.*\", \"agent.?usy\", \"*\" ];\n"
+	  "  headers = { content-type = \"x\"; CONTENT-LENGTH = \"1\"; Host = \"h\"; X-Ok = \"a\\r\\nb\"; }; },\n"
+	  "  { url = \"https://h/\"; events = [ ]; } ); };\n",
+	  .expect = { "3: outputs.webhooks[0].format 'xml' must be json or alertmanager",
+	    "4: outputs.webhooks[0].events[1] 'cal.*' matches no event type (call.started, call.ended, "
+	    "call.long, agent.busy, agent.idle, agent.unreachable, agent.reachable)",
+	    "5: outputs.webhooks[0].headers.content-type is set by the daemon and cannot be overridden",
+	    "5: outputs.webhooks[0].headers.CONTENT-LENGTH is set by the daemon and cannot be overridden",
+	    "5: outputs.webhooks[0].headers.Host is set by the daemon and cannot be overridden",
+	    "5: outputs.webhooks[0].headers.X-Ok must not contain a line break",
+	    "6: outputs.webhooks[1].events is empty: leave it out to send every event" } },
+	{ "webhook over http and other hosts",
+	  BASE "outputs = { webhooks = ( { url = \"http://[::1]:9093/api/v2/alerts\"; },\n"
+	  "  { url = \"https://a-b.example_1.net\"; }, { url = \"http://h?q=1\"; } ); };\n",
+	  .expect = { NULL } },
+	{ "syslog facility",
+	  BASE "outputs = { syslog = { enabled = true; facility = \"local8\"; }; };\n",
+	  .expect = { "3: outputs.syslog.facility 'local8' must be one of kern, user, mail, daemon, auth, "
+	    "syslog, lpr, news, uucp, cron, authpriv, ftp, local0 to local7" } },
+	{ "state_dir relative", BASE "state_dir = \"var/lib/agentwatchd\";\n",
+	  .expect = { "3: state_dir 'var/lib/agentwatchd' must be an absolute path" } },
+
+	/* the file as a whole */
+	{ "syntax error", BASE "poll = { interval = ; };\n", .expect = { "3: syntax error" } },
+	{ "duplicate setting", BASE "poll = { interval = 1; interval = 2; };\n",
+	  .expect = { "3: syntax error: duplicate setting name" } },
+	{ "missing include", BASE "@include \"nope.inc\"\n",
+	  .expect = { "3: syntax error: cannot open include file" } },
+	{ "include with a mistake", BASE "@include \"poll.inc\"\n",
+	  .expect = { "@D/poll.inc:2: unknown key 'intervall' in poll" } },
+	{ "include of a directory", BASE "poll = { interval = 1; };\n@include \"creds\"\n",
+	  .expect = { "4: @include \"creds\": @D/creds is not a regular file" } },
+	{ "include of a directory, nested", BASE "@include \"nest.inc\"\n",
+	  .expect = { "@D/nest.inc:2: @include \"nocreds\": @D/nocreds is not a regular file" } },
+	{ "config missing", NULL, .expect = { "@D/nope.conf: cannot read: No such file or directory" },
+	  .path = "nope.conf" },
+	{ "config is a directory", NULL, .expect = { "@D/creds: cannot read: Is a directory" }, .path = "creds" },
+
+	{ "several mistakes at once",
+	  "cms = { url = \"ftp://x\"; app_key = \"a/b\"; app_secret_file = \"open.secret\"; timeout = 0; };\n"
+	  "poll = { intervall = 5; failure_threshold = 2.5; };\n"
+	  "agents = (\n"
+	  "  { cc = 1; vdn = 6000; id = 50; },\n"
+	  "  { cc = 1; vdn = 170; ids = [ 1100, 1100 ]; }\n"
+	  ");\n"
+	  "state_dir = \"x\";\n",
+	  .expect = { "1: cms.timeout 0 is out of range: it must be above 0 and at most 300",
+	    "1: cms.url 'ftp://x' is not a URL of the form https://host[:port]",
+	    "1: cms.app_key must be printable ASCII without spaces or '/'",
+	    "1: cms.app_secret_file @D/open.secret has mode 0644: it must not be readable by group or others (chmod 600)",
+	    "2: unknown key 'intervall' in poll",
+	    "2: poll.failure_threshold must be an integer",
+	    "4: agents[0].vdn 6000 is out of range 1..5000",
+	    "4: agents[0].id 50 is out of range 101..59999, 70000..999999",
+	    "5: agent 1:170:1100 is listed twice (first at line 5)",
+	    "7: state_dir 'x' must be an absolute path" } },
+};
+
+/* The set-up failed: automake's "hard error", not a failed test. */
+static void die(const char *what)
+{
+	fprintf(stderr, "test_cfg: %s: %s\n", what, strerror(errno));
+	exit(99);
+}
+
+static void write_file(const char *name, const char *text, size_t len, mode_t mode)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "we");
+
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || chmod(path, mode) != 0)
+		die(path);
+	free(path);
+}
+
+#define WRITE(name, text, mode) write_file(name, text, sizeof(text) - 1, mode)
+
+static void make_subdir(const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+
+	if (mkdir(path, 0700) != 0)
+		die(path);
+	free(path);
+}
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *tmpl = xasprintf("%s/test_cfg.XXXXXX", tmp);
+	char big[CFG_SECRET_MAX + 2];
+
+	if (!mkdtemp(tmpl) || !(dir = realpath(tmpl, NULL)))
+		die(tmpl);
+	free(tmpl);
+	WRITE("cms.secret", "cms-" MARK "-1\n", 0600);
+	WRITE("hook.secret", "hook-" MARK "-2\n", 0400);
+	WRITE("open.secret", "open-" MARK "\n", 0644);
+	WRITE("group.secret", "group-" MARK "\n", 0640);
+	WRITE("empty.secret", "", 0600);
+	WRITE("newline.secret", "\n", 0600);
+	WRITE("twoline.secret", "two-" MARK "\nline\n", 0600);
+	WRITE("twonl.secret", "twonl-" MARK "\n\n", 0600);
+	WRITE("nul.secret", "nul-" MARK "\0x\n", 0600);
+	WRITE("crlf.secret", "crlf-" MARK "\r\n", 0600);
+	memset(big, 'x', sizeof big);
+	memcpy(big, MARK, strlen(MARK));
+	write_file("big.secret", big, CFG_SECRET_MAX + 1, 0600);
+	big[CFG_SECRET_MAX] = '\r';
+	big[CFG_SECRET_MAX + 1] = '\n';
+	write_file("max.secret", big, CFG_SECRET_MAX + 2, 0600);
+	WRITE("ca.pem", "not really a certificate\n", 0644);
+	WRITE("poll.inc", "# included\npoll = { intervall = 5; };\n", 0644);
+	WRITE("agents.inc", "# included\n  { cc = 1; vdn = 1; id = 1099; }\n", 0644);
+	WRITE("nest.inc", "# included, and including\n @include \"nocreds\"\n", 0644);
+	make_subdir("creds");
+	WRITE("creds/cms.secret", "cred-" MARK "\n", 0400);
+	make_subdir("nocreds");
+	make_subdir("opencreds");
+	WRITE("opencreds/cms.secret", "opencred-" MARK "\n", 0644);
+}
+
+/* Returns s with every from replaced by to. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	char *out = xstrdup(""), *next;
+	const char *hit;
+
+	for (; (hit = strstr(s, from)); s = hit + strlen(from)) {
+		next = xasprintf("%s%.*s%s", out, (int)(hit - s), s, to);
+		free(out);
+		out = next;
+	}
+	next = xasprintf("%s%s", out, s);
+	free(out);
+	return next;
+}
+
+/* Messages about the case's own file lose "@D/test.conf:"; other paths keep "@D". */
+static char *normalize(const char *out)
+{
+	char *prefix = xasprintf("\n%s/test.conf:", dir);
+	char *with_nl = xasprintf("\n%s", out);
+	char *stripped = replace_all(with_nl, prefix, "\n");
+	char *result = replace_all(stripped + 1, dir, "@D");
+
+	free(prefix);
+	free(with_nl);
+	free(stripped);
+	return result;
+}
+
+static char *expected_text(const struct tcase *t, int *n)
+{
+	char *text = xstrdup(""), *next;
+
+	for (*n = 0; *n < (int)ARRAY_SIZE(t->expect) && t->expect[*n]; ++*n) {
+		next = xasprintf("%s%s\n", text, t->expect[*n]);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+static void check_messages(const struct tcase *t, const char *out, const struct cfg *cfg,
+			   int nerrors)
+{
+	char *got = normalize(out), *want;
+	int n;
+
+	want = expected_text(t, &n);
+	CHECK_STR(got, want);
+	CHECK(!strstr(out, MARK));
+	CHECK(nerrors == n);
+	CHECK(n ? !cfg : cfg != NULL);
+	free(got);
+	free(want);
+}
+
+static void set_credentials(const char *sub)
+{
+	char *path;
+
+	if (!sub) {
+		unsetenv("CREDENTIALS_DIRECTORY");
+		return;
+	}
+	path = xasprintf("%s/%s", dir, sub);
+	setenv("CREDENTIALS_DIRECTORY", path, 1);
+	free(path);
+}
+
+/* Loads path and checks what came out; the caller has set up the file. */
+static void run(const struct tcase *t, const char *path)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *errors = open_memstream(&out, &outlen);
+	int nerrors = -1, failures = check_failures;
+	struct cfg *cfg;
+
+	set_credentials(t->creds);
+	cfg = cfg_load(path, errors, &nerrors);
+	fclose(errors);
+	check_messages(t, out, cfg, nerrors);
+	if (cfg && t->url)
+		CHECK_STR(cfg->cms.url, t->url);
+	if (cfg && t->host)
+		CHECK_STR(cfg->cms.host, t->host);
+	if (cfg && t->check)
+		t->check(cfg);
+	cfg_free(cfg);
+	free(out);
+	printf("%s - %s\n", check_failures > failures ? "FAIL" : "ok", t->name);
+}
+
+static void run_case(const struct tcase *t)
+{
+	char *path = xasprintf("%s/%s", dir, t->path ? t->path : "test.conf");
+	char *text;
+
+	if (!t->path) {
+		text = replace_all(t->text, "@D", dir);
+		write_file("test.conf", text, strlen(text), 0644);
+		free(text);
+	}
+	run(t, path);
+	free(path);
+}
+
+static void check_shipped(const struct cfg *cfg)
+{
+	CHECK_STR(cfg->cms.host, "cms.example.net:28443");
+	CHECK(cfg->ngroups == 3 && cfg->nagents == 1 + 2 + 1000);
+	CHECK(cfg_find_agent(cfg, 1, 171, 2999) && !cfg_find_agent(cfg, 1, 171, 3000));
+	CHECK_STR(cfg->state_dir, "/var/lib/agentwatchd");
+}
+
+/* The shipped example, with its secret file pointed at one that exists. */
+static void run_shipped(void)
+{
+	static const char secret_path[] = "/etc/agentwatchd/cms.secret";
+	const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
+	char *src = xasprintf("%s/etc/agentwatchd.conf", srcdir), *text, *ours, *copy;
+	const struct tcase t = { .name = "shipped etc/agentwatchd.conf", .check = check_shipped };
+	size_t len;
+
+	if (!(text = util_read_file(src, 1 << 20, &len)))
+		die(src);
+	CHECK(strstr(text, secret_path));
+	ours = xasprintf("%s/cms.secret", dir);
+	copy = replace_all(text, secret_path, ours);
+	write_file("shipped.conf", copy, strlen(copy), 0644);
+	free(ours);
+	ours = xasprintf("%s/shipped.conf", dir);
+	run(&t, ours);
+	free(ours);
+	free(copy);
+	free(text);
+	free(src);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	int status;
+
+	setup();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		run_case(&cases[i]);
+	run_shipped();
+	status = check_done("test_cfg");
+	/* A failure leaves the directory behind to look at. */
+	if (status == 0 && nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "test_cfg: could not remove %s\n", dir);
+	free(dir);
+	return status;
+}
