@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "event.h"
 #include "util.h"
 
 /* More agents than this is a typo in a range, not a contact center. */
@@ -39,11 +40,6 @@ static const struct {
 	long lo, hi;
 } agent_id_ranges[] = { { 101, 59999 }, { 70000, 999999 } };
 #define AGENT_ID_RANGES "101..59999, 70000..999999"
-
-static const char *const event_types[] = {
-	"call.started", "call.ended", "call.long", "agent.busy", "agent.idle",
-	"agent.unreachable", "agent.reachable",
-};
 
 struct name_value {
 	const char *name;
@@ -831,8 +827,8 @@ static void parse_headers(struct ctx *c, const config_setting_t *s, struct cfg_w
 
 static bool matches_event(const char *pattern)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(event_types); i++)
-		if (fnmatch(pattern, event_types[i], 0) == 0)
+	for (int t = 0; t < EVENT_TYPE_COUNT; t++)
+		if (fnmatch(pattern, event_type_name((enum event_type)t), 0) == 0)
 			return true;
 	return false;
 }
@@ -843,8 +839,9 @@ static void list_event_types(char *buf, size_t size)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(event_types) && n < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", event_types[i]);
+	for (int t = 0; t < EVENT_TYPE_COUNT && n < size; t++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", t ? ", " : "",
+				      event_type_name((enum event_type)t));
 }
 
 static void parse_events(struct ctx *c, const config_setting_t *s, struct cfg_webhook *w)

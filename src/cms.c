@@ -427,6 +427,14 @@ static void reason_for_transport(struct request *req, CURLcode code, struct cms_
 			 "bad response: the body is larger than %d bytes", CMS_BODY_MAX);
 		return;
 	}
+	/* The connection worked and an answer began: what arrived is a body cut short. */
+	if (code == CURLE_PARTIAL_FILE) {
+		res->status = CMS_ERR_REPLY;
+		snprintf(req->reason, sizeof(req->reason),
+			 "bad response: the connection closed before the whole body arrived (%s)",
+			 detail);
+		return;
+	}
 	res->status = transport_kind(code);
 	if (res->status == CMS_ERR_TIMEOUT)
 		snprintf(req->reason, sizeof(req->reason), "no answer within %.1f s (cms.timeout)",

@@ -64,7 +64,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'v': opt->verbosity++; break;
 		case OPT_VERSION: puts(PACKAGE_NAME " " PACKAGE_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		default: return -1;	/* getopt_long has said what is wrong */
 		}
 	}
 	if (optind < argc) {
@@ -166,8 +166,10 @@ int main(int argc, char **argv)
 	struct options opt;
 	int status;
 
-	if (parse_options(argc, argv, &opt) < 0)
+	if (parse_options(argc, argv, &opt) < 0) {
+		usage(stderr);
 		return 2;
+	}
 	log_set_level(LOG_LEVEL_NOTICE + opt.verbosity);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("cannot initialise libcurl");

@@ -1,0 +1,23 @@
+#!/bin/sh
+# install-deps.sh: installs, with apt-get, whatever of the build and test dependencies is missing.
+set -eu
+
+packages="build-essential autoconf automake pkg-config
+libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev
+python3 openssl curl procps util-linux systemd rsyslog man-db mandoc"
+
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: missing packages:$missing; run this as root" >&2
+	exit 1
+fi
+echo "install-deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# rsyslog must not start as the system logger here: the tests run their own instances.
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,55 @@
+#!/bin/bash
+# demo.sh: builds agentwatchd and runs it against the bundled CMS simulator, whose agents start and
+# end calls at random: the events print as they happen. DEMO_SECONDS (default 60) bounds the run;
+# Ctrl-C stops it earlier.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+packaging/install-deps.sh
+if [ ! -x build/demo/agentwatchd ]; then
+	echo "demo: building (about a minute the first time)"
+	[ -x configure ] || autoreconf -fi >/dev/null
+	mkdir -p build/demo
+	(cd build/demo && ../../configure -q >/dev/null && make -j"$(nproc)" agentwatchd >/dev/null)
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/agentwatchd-demo.XXXXXX")
+sim_pid=
+cleanup() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+bash tests/mkcerts.sh "$tmp"
+head -c 24 /dev/urandom | base64 > "$tmp/cms.secret"
+chmod 600 "$tmp/cms.secret"
+python3 tests/cmssim.py --listen 127.0.0.1:0 --cert "$tmp/server.pem" --key "$tmp/server.key" \
+	--ak DEMO --sk-file "$tmp/cms.secret" --random "$RANDOM" --port-file "$tmp/port" \
+	>"$tmp/sim.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+
+cat > "$tmp/agentwatchd.conf" <<EOC
+cms = {
+  url = "https://127.0.0.1:$(cat "$tmp/port")";
+  app_key = "DEMO";
+  app_secret_file = "cms.secret";
+  tls = { ca_file = "ca.pem"; };
+};
+poll = { interval = 1.0; };
+alerts = { long_call = 30.0; };
+agents = (
+  { cc = 1; vdn = 170; id = 1099; name = "alice"; },
+  { cc = 1; vdn = 170; id = 1100; name = "bob"; },
+  { cc = 1; vdn = 171; range = [ 2000, 2009 ]; labels = { team = "billing"; }; }
+);
+outputs = { journal = false; stdout = true; };
+EOC
+
+echo "demo: the simulator serves 12 agents at https://127.0.0.1:$(cat "$tmp/port"); events follow" \
+	"(JSON lines, one per event) for ${DEMO_SECONDS:-60} s"
+build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -t
+timeout --foreground -s INT "${DEMO_SECONDS:-60}" build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -v ||
+	[ $? -eq 124 ]

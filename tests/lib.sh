@@ -1,0 +1,128 @@
+# lib.sh: what the integration tests share: a temp dir, test PKI, the simulator, the daemon, checks.
+# Sourced by tests/test_*.sh, which automake's harness runs from the build tree with $srcdir and
+# $builddir set; each test stops everything it started and bounds every wait.
+
+set -u
+
+AW_SRC=${srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+AW_BUILD=${builddir:-$AW_SRC}
+AW_BIN=$AW_BUILD/agentwatchd
+AW_PYTHON=${PYTHON3:-python3}
+AW_SIM=$AW_SRC/tests/cmssim.py
+AW_SECRET='s3cr3t-Do-Not-Print-7f9c2e'
+AW_AK=TESTAK
+
+AW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aw-test.XXXXXX")
+aw_pids=()
+aw_failures=0
+aw_checks=0
+
+aw_cleanup() {
+    local p
+    for p in "${aw_pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${aw_pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$AW_TMP"
+}
+trap aw_cleanup EXIT
+
+pass() { aw_checks=$((aw_checks + 1)); echo "ok   - $*"; }
+fail() { aw_checks=$((aw_checks + 1)); aw_failures=$((aw_failures + 1)); echo "FAIL - $*"; }
+check() {   # check DESCRIPTION COMMAND...
+    local what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+expect_eq() {   # expect_eq DESCRIPTION ACTUAL EXPECTED
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+expect_grep() {   # expect_grep DESCRIPTION PATTERN FILE
+    if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1: no /$2/ in $3:"; sed 's/^/    /' "$3" | head -20; fi
+}
+expect_no_secret() {   # expect_no_secret DESCRIPTION FILE...
+    local what=$1; shift
+    if grep -qF -- "$AW_SECRET" "$@"; then fail "$what: the secret appears"; else pass "$what"; fi
+}
+# Ends the test: the summary line, and the exit status automake reads.
+aw_done() {
+    echo "$(basename "$0"): $aw_checks checks, $aw_failures failed"
+    [ "$aw_failures" -eq 0 ]
+    exit $?
+}
+
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds or time runs out.
+wait_for() {
+    local limit=$(( $1 * 10 )) i; shift
+    for ((i = 0; i < limit; i++)); do
+        "$@" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+aw_pki() {
+    [ -f "$AW_TMP/pki/ca.pem" ] && return
+    mkdir -p "$AW_TMP/pki"
+    bash "$AW_SRC/tests/mkcerts.sh" "$AW_TMP/pki" >/dev/null
+    printf '%s\n' "$AW_SECRET" > "$AW_TMP/cms.secret"
+    chmod 600 "$AW_TMP/cms.secret"
+}
+
+# aw_start_sim NAME [cmssim options...]: a TLS simulator; sets SIM_PORT and SIM_PID.
+aw_start_sim() {
+    local name=$1; shift
+    aw_pki
+    rm -f "$AW_TMP/$name.port"
+    "$AW_PYTHON" "$AW_SIM" --listen 127.0.0.1:0 --cert "$AW_TMP/pki/server.pem" \
+        --key "$AW_TMP/pki/server.key" --ak "$AW_AK" --sk-file "$AW_TMP/cms.secret" \
+        --port-file "$AW_TMP/$name.port" "$@" >"$AW_TMP/$name.log" 2>&1 &
+    SIM_PID=$!
+    aw_pids+=("$SIM_PID")
+    if ! wait_for 15 test -s "$AW_TMP/$name.port"; then
+        echo "simulator $name did not start:"; cat "$AW_TMP/$name.log"; exit 99
+    fi
+    SIM_PORT=$(cat "$AW_TMP/$name.port")
+}
+
+# aw_sim METHOD PATH [JSON]: the simulator's control API (unsigned, same port).
+aw_sim() {
+    curl -sS --max-time 5 --cacert "$AW_TMP/pki/ca.pem" -X "$1" \
+        ${3:+-H 'Content-Type: application/json' --data "$3"} "https://127.0.0.1:$SIM_PORT$2"
+}
+
+# aw_polls_since_set CC:VDN:ID: how many polls the simulator answered since that agent last changed.
+aw_polls_since_set() {
+    aw_sim GET "/sim/stats?agent=$1" | "$AW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["polls_since_set"])'
+}
+
+# aw_config FILE AGENTS [EXTRA]: a config for the simulator on SIM_PORT.
+aw_config() {
+    cat > "$1" <<EOC
+cms = {
+  url = "https://127.0.0.1:$SIM_PORT";
+  app_key = "$AW_AK";
+  app_secret_file = "$AW_TMP/cms.secret";
+  timeout = 2.0;
+  tls = { ca_file = "$AW_TMP/pki/ca.pem"; };
+};
+agents = ( $2 );
+${3:-}
+EOC
+}
+
+# aw_start_daemon NAME CONFIG [options...]: the daemon in the background; sets AW_PID.
+aw_start_daemon() {
+    local name=$1 conf=$2; shift 2
+    "$AW_BIN" -c "$conf" "$@" >"$AW_TMP/$name.out" 2>"$AW_TMP/$name.err" &
+    AW_PID=$!
+    aw_pids+=("$AW_PID")
+}
+
+# aw_stop PID [SECONDS]: SIGTERM, then the exit status (137 when it had to be killed).
+aw_stop() {
+    local pid=$1 limit=${2:-10} guard rc
+    kill -TERM "$pid" 2>/dev/null
+    ( sleep "$limit"; kill -KILL "$pid" ) 2>/dev/null &
+    guard=$!
+    wait "$pid"; rc=$?
+    kill "$guard" 2>/dev/null; wait "$guard" 2>/dev/null
+    return $rc
+}

@@ -1,0 +1,36 @@
+#!/bin/bash
+# run.sh: the whole test suite from a fresh Debian 12: dependencies, a -Werror build and `make check`,
+# the same again under AddressSanitizer + UndefinedBehaviorSanitizer, then `make distcheck`.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+packaging/install-deps.sh
+[ -x configure ] || autoreconf -fi >/dev/null
+
+passed=0
+failed=0
+# suite NAME CONFIGURE-ARGS...: builds in build/NAME and runs make check, counting the results.
+suite() {
+	local name=$1 dir=$top/build/$1 rc=0
+	shift
+	echo "=== $name: build and make check"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" >/dev/null && make -j"$(nproc)" >/dev/null) || return 1
+	make -C "$dir" check -j2 || rc=1
+	passed=$((passed + $(sed -n 's/^# PASS: *//p' "$dir/test-suite.log")))
+	failed=$((failed + $(sed -n 's/^# FAIL: *//p' "$dir/test-suite.log") + \
+		$(sed -n 's/^# ERROR: *//p' "$dir/test-suite.log")))
+	[ "$rc" -eq 0 ] || sed -n '/^FAIL:\|^ERROR:/,$p' "$dir/test-suite.log" | head -200
+	return $rc
+}
+
+status=0
+suite plain CFLAGS="-O2 -g -Werror" || status=1
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+suite sanitize CFLAGS="-O1 -g -Werror $san" LDFLAGS="$san" || status=1
+echo "=== distcheck"
+make -C "$top/build/plain" distcheck >/dev/null 2>"$top/build/distcheck.log" ||
+	{ tail -40 "$top/build/distcheck.log"; echo "distcheck failed"; status=1; }
+echo "$passed passed, $failed failed"
+exit $status
