@@ -36,6 +36,7 @@ static void emit_call(const struct emitter *em, enum event_type type, const stru
 		.call_id = call->id,
 		.call_first_seen_us = call->first_seen_us,
 		.initial = initial,
+		.after_restart = type == EVENT_CALL_ENDED && em->state->restored,
 	};
 
 	emit_event(em, &ev);
@@ -118,6 +119,7 @@ void agents_on_success(struct agent_state *state, const struct reply *reply, uin
 	state->failures = 0;
 	state->baselined = true;
 	diff_calls(state, reply, &em, initial);
+	state->restored = false;
 	if (state->ncalls > 0 && !was_busy) {
 		struct event ev = { .type = EVENT_AGENT_BUSY, .initial = initial,
 				    .ncalls = state->ncalls };
@@ -152,4 +154,77 @@ void agents_state_clear(struct agent_state *state)
 	free(state->calls);
 	state->calls = NULL;
 	state->ncalls = 0;
+}
+
+/* Finds id in the sorted call list; returns its index, or where it would go with *found false. */
+static uint32_t find_call(const struct agent_state *state, const char *id, bool *found)
+{
+	uint32_t lo = 0, hi = state->ncalls;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(state->calls[mid].id, id);
+
+		if (cmp == 0) {
+			*found = true;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+void agents_restore_call(struct agent_state *state, const char *id, uint64_t first_seen_us,
+			 bool long_reported)
+{
+	bool found;
+	uint32_t at = find_call(state, id, &found);
+
+	state->baselined = true;
+	state->restored = true;
+	if (found) {
+		state->calls[at].long_reported |= long_reported;
+		return;
+	}
+	state->calls = xreallocarray(state->calls, state->ncalls + 1, sizeof(state->calls[0]));
+	memmove(&state->calls[at + 1], &state->calls[at],
+		(state->ncalls - at) * sizeof(state->calls[0]));
+	state->calls[at] = (struct agent_call){ .id = xstrdup(id), .first_seen_us = first_seen_us,
+						.long_reported = long_reported };
+	state->ncalls++;
+}
+
+void agents_replay(struct agent_state *state, enum event_type type, const char *call_id,
+		   uint64_t first_seen_us)
+{
+	bool found;
+	uint32_t at;
+
+	state->baselined = true;
+	state->restored = true;
+	switch (type) {
+	case EVENT_CALL_STARTED:
+	case EVENT_CALL_LONG:
+		agents_restore_call(state, call_id, first_seen_us, type == EVENT_CALL_LONG);
+		break;
+	case EVENT_CALL_ENDED:
+		at = find_call(state, call_id, &found);
+		if (!found)
+			break;
+		free(state->calls[at].id);
+		memmove(&state->calls[at], &state->calls[at + 1],
+			(state->ncalls - at - 1) * sizeof(state->calls[0]));
+		state->ncalls--;
+		break;
+	case EVENT_AGENT_UNREACHABLE:
+	case EVENT_AGENT_REACHABLE:
+		state->unreachable = type == EVENT_AGENT_UNREACHABLE;
+		break;
+	default:
+		break;
+	}
 }

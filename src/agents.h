@@ -20,8 +20,9 @@ struct agent_state {
 	struct agent_call *calls;	/* sorted by id */
 	uint32_t ncalls;
 	uint32_t failures;		/* consecutive failed polls */
-	bool baselined;			/* had a successful poll since start */
+	bool baselined;			/* had a successful poll since start, or restored */
 	bool unreachable;		/* agent.unreachable was reported */
+	bool restored;			/* calls come from before a restart, not yet re-polled */
 };
 
 /* Receives each event in order; time_us is set, id is not (the receiver assigns it). */
@@ -41,5 +42,16 @@ void agents_on_failure(struct agent_state *state, const char *reason, uint64_t n
 		       const struct agents_rules *rules, agents_emit_fn emit, void *ctx);
 
 void agents_state_clear(struct agent_state *state);
+
+/*
+ * After a restart: puts back one call reported before it. The agent then needs no baseline;
+ * a restored call that is gone at its next successful poll ends with after_restart.
+ */
+void agents_restore_call(struct agent_state *state, const char *id, uint64_t first_seen_us,
+			 bool long_reported);
+
+/* After a restart: applies one event read back from the event log, emitting nothing. */
+void agents_replay(struct agent_state *state, enum event_type type, const char *call_id,
+		   uint64_t first_seen_us);
 
 #endif

@@ -103,7 +103,7 @@ static bool add_call(struct reply *out, const char *field, size_t index, struct 
 	size_t len;
 
 	if (!json_object_is_type(v, json_type_string)) {
-		fail(out, REPLY_INVALID, "%s[%zu] is a %s, not a call ID string", field, index,
+		fail(out, REPLY_INVALID, "%s[%zu] is %s, not a call ID string", field, index,
 		     type_name(v));
 		return false;
 	}

@@ -2,11 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -125,4 +128,45 @@ char *util_read_file(const char *path, size_t max, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int util_write_file_atomic(const char *path, const void *data, size_t len, bool durable)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	char *dir_copy = xstrdup(path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = 0, dfd;
+
+	if (fd < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
+		err = errno;
+	if (fd >= 0 && close(fd) < 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err) {
+		unlink(tmp);
+	} else if (durable && (dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		/* The rename itself is durable only once the directory is synced. */
+		fsync(dfd);
+		close(dfd);
+	}
+	free(tmp);
+	free(dir_copy);
+	errno = err;
+	return err ? -1 : 0;
 }

@@ -31,4 +31,10 @@ void util_hex_lower(const unsigned char *in, size_t n, char *out);
 /* Reads a whole small file; NULL with errno set on failure or when larger than max bytes. */
 char *util_read_file(const char *path, size_t max, size_t *len);
 
+/*
+ * Replaces path with data atomically: a temporary file, rename; with durable, fsync of both the
+ * file and its directory too. Returns 0, or -1 with errno set; path is never left half-written.
+ */
+int util_write_file_atomic(const char *path, const void *data, size_t len, bool durable);
+
 #endif

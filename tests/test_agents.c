@@ -22,9 +22,10 @@ static void record(void *ctx, struct event *ev)
 
 	(void)ctx;
 	CHECK(ev->agent == &alice);
-	snprintf(got + n, sizeof(got) - n, "%s%s%s%s%s%s", n ? "; " : "", event_type_name(ev->type),
-		 ev->call_id ? " " : "", ev->call_id ? ev->call_id : "",
-		 ev->initial ? " initial" : "", ev->reason ? " reason" : "");
+	snprintf(got + n, sizeof(got) - n, "%s%s%s%s%s%s%s", n ? "; " : "",
+		 event_type_name(ev->type), ev->call_id ? " " : "", ev->call_id ? ev->call_id : "",
+		 ev->initial ? " initial" : "", ev->reason ? " reason" : "",
+		 ev->after_restart ? " after_restart" : "");
 	if (ev->type == EVENT_CALL_ENDED || ev->type == EVENT_CALL_LONG) {
 		n = strlen(got);
 		snprintf(got + n, sizeof(got) - n, " %.0fs", event_call_duration(ev));
@@ -166,8 +167,49 @@ static void test_event_fields(void)
 	agents_state_clear(&st);
 }
 
+/* After a restart: restored calls are not started again; those gone end "after_restart". */
+static void test_restart(void)
+{
+	struct agent_state st = { .cfg = &alice };
+
+	agents_restore_call(&st, "b", 10 * SEC, false);
+	agents_restore_call(&st, "a", 5 * SEC, true);
+	agents_restore_call(&st, "b", 10 * SEC, false);
+	CHECK_INT(st.ncalls, 2);
+	CHECK_STR(st.calls[0].id, "a");
+	poll_ok(&st, 100, IDS("b", "c"),
+		"call.ended a after_restart 95s; call.started c; call.long b 90s");
+	/* Only the first poll after the restart marks endings. */
+	poll_ok(&st, 105, IDS("c"), "call.ended b 95s");
+	agents_state_clear(&st);
+}
+
+/* Replaying the event log rebuilds the call set and reachability, emitting nothing. */
+static void test_replay(void)
+{
+	struct agent_state st = { .cfg = &alice };
+
+	agents_replay(&st, EVENT_CALL_STARTED, "x", 1 * SEC);
+	agents_replay(&st, EVENT_CALL_STARTED, "y", 2 * SEC);
+	agents_replay(&st, EVENT_AGENT_BUSY, NULL, 0);
+	agents_replay(&st, EVENT_CALL_LONG, "x", 1 * SEC);
+	agents_replay(&st, EVENT_CALL_ENDED, "y", 2 * SEC);
+	agents_replay(&st, EVENT_CALL_ENDED, "never", 0);
+	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0);
+	CHECK_INT(st.ncalls, 1);
+	CHECK(st.calls[0].long_reported);
+	CHECK(st.unreachable);
+	/* x already had its call.long: none again; reachable first, and x still open. */
+	poll_ok(&st, 200, IDS("x"), "agent.reachable");
+	agents_replay(&st, EVENT_AGENT_REACHABLE, NULL, 0);
+	CHECK(!st.unreachable);
+	agents_state_clear(&st);
+}
+
 int main(void)
 {
+	test_restart();
+	test_replay();
 	test_timeline();
 	test_idle_baseline_is_silent();
 	test_long_call();

@@ -1,0 +1,230 @@
+/* alertmgr: events turned into Prometheus Alertmanager alerts that fire and resolve. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertmgr.h"
+#include "util.h"
+
+static const char *str_field(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
+		return NULL;
+	return json_object_get_string(f);
+}
+
+/* Labels: alertname, cc, vdn, agent, name, call_id (AgentLongCall), then the agent's labels. */
+static struct json_object *make_labels(const char *alertname, struct json_object *agent,
+				       const char *call_id)
+{
+	struct json_object *labels = json_object_new_object(), *f, *extra;
+	static const char *const ids[][2] = { { "cc", "cc" }, { "vdn", "vdn" }, { "id", "agent" } };
+
+	json_object_object_add(labels, "alertname", json_object_new_string(alertname));
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
+		if (json_object_object_get_ex(agent, ids[i][0], &f))
+			json_object_object_add(labels, ids[i][1],
+					       json_object_new_string(json_object_get_string(f)));
+	if (str_field(agent, "name"))
+		json_object_object_add(labels, "name", json_object_new_string(str_field(agent, "name")));
+	if (call_id)
+		json_object_object_add(labels, "call_id", json_object_new_string(call_id));
+	if (json_object_object_get_ex(agent, "labels", &extra) &&
+	    json_object_is_type(extra, json_type_object)) {
+		json_object_object_foreach(extra, k, v)
+			if (json_object_is_type(v, json_type_string))
+				json_object_object_add(labels, k, json_object_get(v));
+	}
+	return labels;
+}
+
+static char *alert_key(const char *alertname, struct json_object *agent, const char *call_id)
+{
+	struct json_object *cc = NULL, *vdn = NULL, *id = NULL;
+
+	json_object_object_get_ex(agent, "cc", &cc);
+	json_object_object_get_ex(agent, "vdn", &vdn);
+	json_object_object_get_ex(agent, "id", &id);
+	return xasprintf("%s|%s:%s:%s|%s", alertname, json_object_get_string(cc),
+			 json_object_get_string(vdn), json_object_get_string(id),
+			 call_id ? call_id : "");
+}
+
+static char *who(struct json_object *agent)
+{
+	struct json_object *cc = NULL, *vdn = NULL, *id = NULL;
+	const char *name = str_field(agent, "name");
+
+	json_object_object_get_ex(agent, "cc", &cc);
+	json_object_object_get_ex(agent, "vdn", &vdn);
+	json_object_object_get_ex(agent, "id", &id);
+	return xasprintf("agent %s:%s:%s%s%s%s", json_object_get_string(cc),
+			 json_object_get_string(vdn), json_object_get_string(id), name ? " (" : "",
+			 name ? name : "", name ? ")" : "");
+}
+
+static struct json_object *make_alert(const char *alertname, struct json_object *event,
+				      struct json_object *agent, const char *call_id)
+{
+	struct json_object *alert = json_object_new_object(), *ann = json_object_new_object(), *f;
+	char *agent_text = who(agent), *summary;
+
+	if (call_id) {
+		json_object_object_get_ex(event, "duration", &f);
+		summary = xasprintf("Call %s of %s has lasted %s s", call_id, agent_text,
+				    f ? json_object_get_string(f) : "?");
+	} else {
+		const char *reason = str_field(event, "reason");
+
+		summary = xasprintf("%s cannot be polled: %s", agent_text, reason ? reason : "?");
+	}
+	json_object_object_add(alert, "labels", make_labels(alertname, agent, call_id));
+	json_object_object_add(ann, "summary", json_object_new_string(summary));
+	json_object_object_add(alert, "annotations", ann);
+	json_object_object_add(alert, "startsAt", json_object_new_string(str_field(event, "time")));
+	free(agent_text);
+	free(summary);
+	return alert;
+}
+
+static struct json_object *with_end(struct json_object *alert, uint64_t ends_us,
+				    const char *ends_text)
+{
+	struct json_object *copy = NULL;
+	char buf[UTIL_TIME_LEN];
+
+	json_object_deep_copy(alert, &copy, NULL);
+	if (!ends_text) {
+		util_format_time(ends_us, buf);
+		ends_text = buf;
+	}
+	json_object_object_add(copy, "endsAt", json_object_new_string(ends_text));
+	return copy;
+}
+
+static size_t find(const struct alertmgr_set *set, const char *key)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].key, key) == 0)
+			return i;
+	return set->n;
+}
+
+static void remove_at(struct alertmgr_set *set, size_t i)
+{
+	free(set->v[i].key);
+	json_object_put(set->v[i].alert);
+	set->v[i] = set->v[--set->n];
+}
+
+static size_t fire(struct alertmgr_set *set, const char *alertname, struct json_object *event,
+		   struct json_object *agent, const char *call_id, struct json_object *out,
+		   uint64_t now_us)
+{
+	char *key = alert_key(alertname, agent, call_id);
+	struct json_object *alert = make_alert(alertname, event, agent, call_id);
+	size_t i = find(set, key);
+
+	if (i < set->n)
+		remove_at(set, i);
+	set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
+	set->v[set->n++] = (struct alertmgr_alert){ key, alert };
+	json_object_array_add(out, with_end(alert, now_us + ALERTMGR_HOLD_US, NULL));
+	return 1;
+}
+
+/* Resolves with endsAt = the event's time; nothing when that alert is not firing. */
+static size_t resolve(struct alertmgr_set *set, const char *alertname, struct json_object *event,
+		      struct json_object *agent, const char *call_id, struct json_object *out)
+{
+	char *key = alert_key(alertname, agent, call_id);
+	size_t i = find(set, key);
+
+	free(key);
+	if (i == set->n)
+		return 0;
+	json_object_array_add(out, with_end(set->v[i].alert, 0, str_field(event, "time")));
+	remove_at(set, i);
+	return 1;
+}
+
+size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
+			struct json_object *out, uint64_t now_us)
+{
+	const char *type = str_field(event, "type"), *call_id = str_field(event, "call_id");
+	struct json_object *agent;
+
+	if (!type || !str_field(event, "time") || !json_object_object_get_ex(event, "agent", &agent) ||
+	    !json_object_is_type(agent, json_type_object))
+		return 0;
+	if (strcmp(type, "call.long") == 0 && call_id)
+		return fire(set, "AgentLongCall", event, agent, call_id, out, now_us);
+	if (strcmp(type, "call.ended") == 0 && call_id)
+		return resolve(set, "AgentLongCall", event, agent, call_id, out);
+	if (strcmp(type, "agent.unreachable") == 0)
+		return fire(set, "AgentUnreachable", event, agent, NULL, out, now_us);
+	if (strcmp(type, "agent.reachable") == 0)
+		return resolve(set, "AgentUnreachable", event, agent, NULL, out);
+	return 0;
+}
+
+struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now_us)
+{
+	struct json_object *out = json_object_new_array();
+
+	for (size_t i = 0; i < set->n; i++)
+		json_object_array_add(out, with_end(set->v[i].alert, now_us + ALERTMGR_HOLD_US, NULL));
+	return out;
+}
+
+void alertmgr_set_clear(struct alertmgr_set *set)
+{
+	while (set->n)
+		remove_at(set, set->n - 1);
+	free(set->v);
+	set->v = NULL;
+}
+
+void alertmgr_set_copy(struct alertmgr_set *dst, const struct alertmgr_set *src)
+{
+	alertmgr_set_clear(dst);
+	dst->v = xcalloc(src->n, sizeof(dst->v[0]));
+	for (size_t i = 0; i < src->n; i++) {
+		dst->v[i].key = xstrdup(src->v[i].key);
+		dst->v[i].alert = json_object_get(src->v[i].alert);
+	}
+	dst->n = src->n;
+}
+
+struct json_object *alertmgr_set_to_json(const struct alertmgr_set *set)
+{
+	struct json_object *array = json_object_new_array();
+
+	for (size_t i = 0; i < set->n; i++) {
+		struct json_object *entry = json_object_new_object();
+
+		json_object_object_add(entry, "key", json_object_new_string(set->v[i].key));
+		json_object_object_add(entry, "alert", json_object_get(set->v[i].alert));
+		json_object_array_add(array, entry);
+	}
+	return array;
+}
+
+void alertmgr_set_from_json(struct alertmgr_set *set, struct json_object *array)
+{
+	alertmgr_set_clear(set);
+	for (size_t i = 0; array && i < json_object_array_length(array); i++) {
+		struct json_object *entry = json_object_array_get_idx(array, i), *alert;
+		const char *key = str_field(entry, "key");
+
+		if (!key || !json_object_object_get_ex(entry, "alert", &alert) ||
+		    !json_object_is_type(alert, json_type_object))
+			continue;
+		set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
+		set->v[set->n++] = (struct alertmgr_alert){ xstrdup(key), json_object_get(alert) };
+	}
+}

@@ -1,0 +1,42 @@
+/* alertmgr: events turned into Prometheus Alertmanager alerts that fire and resolve. */
+#ifndef AW_ALERTMGR_H
+#define AW_ALERTMGR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+/* How long Alertmanager keeps a firing alert without hearing of it again; resent well before. */
+#define ALERTMGR_HOLD_US (300 * 1000000ull)
+#define ALERTMGR_RESEND_US (60 * 1000000ull)
+
+struct alertmgr_alert {
+	char *key;			/* alertname and identifying labels */
+	struct json_object *alert;	/* labels, annotations, startsAt */
+};
+
+/* The alerts firing now: what Alertmanager must keep hearing about. */
+struct alertmgr_set {
+	struct alertmgr_alert *v;
+	size_t n;
+};
+
+/*
+ * Adds to out (a JSON array) the alerts one event fires or resolves, updating set: call.long fires
+ * AgentLongCall, its call.ended resolves it; agent.unreachable fires AgentUnreachable, agent.reachable
+ * resolves it. Other events add nothing. Returns how many alerts were added.
+ */
+size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
+			struct json_object *out, uint64_t now_us);
+
+/* Every firing alert, with endsAt pushed ALERTMGR_HOLD_US past now. */
+struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now_us);
+
+void alertmgr_set_copy(struct alertmgr_set *dst, const struct alertmgr_set *src);
+void alertmgr_set_clear(struct alertmgr_set *set);
+/* The set as JSON for a state file, and back; from_json ignores malformed entries. */
+struct json_object *alertmgr_set_to_json(const struct alertmgr_set *set);
+void alertmgr_set_from_json(struct alertmgr_set *set, struct json_object *array);
+
+#endif

@@ -1,0 +1,60 @@
+/* evlog: the numbered log of every event, in a bounded memory ring and, with state_dir, on disk. */
+#ifndef AW_EVLOG_H
+#define AW_EVLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define EVLOG_RING 16384		/* recent records kept in memory */
+#define EVLOG_SEGMENT_MAX (64u << 20)	/* bytes before a new segment file is started */
+
+/* Where a reader is: the next sequence number it wants, and where that record is on disk. */
+struct evlog_cursor {
+	uint64_t seq;
+	uint64_t segment;	/* the first seq of the segment file; 0 when unknown */
+	uint64_t offset;	/* byte offset of the record in that segment */
+};
+
+struct evlog_stats {
+	uint64_t appended;
+	uint64_t write_failures;	/* records that could not reach the disk */
+	uint64_t syncs;
+};
+
+struct evlog;
+
+/*
+ * Opens the log in dir (NULL: memory only). Recovers the tail of the last segment after a crash
+ * (a torn last line is cut). Returns NULL with a message in err on failure.
+ */
+struct evlog *evlog_open(const char *dir, char *err, size_t errlen);
+void evlog_close(struct evlog *log);
+
+/* Appends one record (a line of JSON without the newline); returns its sequence number. */
+uint64_t evlog_append(struct evlog *log, const char *json, size_t len);
+
+/* The sequence number the next record will get. */
+uint64_t evlog_next_seq(const struct evlog *log);
+
+/* A cursor at the end of the log: it will read only records appended from now on. */
+struct evlog_cursor evlog_end(const struct evlog *log);
+
+/*
+ * Reads the record at c->seq or, when that one is gone, the first after it. Returns 1 and sets
+ * *json (valid until the next call), *len and *seq, without moving c; 0 when there is none yet.
+ */
+int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **json, size_t *len,
+	       uint64_t *seq);
+/* Moves c past the record that evlog_peek returned as seq. */
+void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq);
+
+/* fdatasync when records were written since the last sync. */
+void evlog_sync(struct evlog *log);
+/* Deletes segment files that hold only records below min_seq (every reader is past them). */
+void evlog_trim(struct evlog *log, uint64_t min_seq);
+
+void evlog_get_stats(const struct evlog *log, struct evlog_stats *stats);
+
+#endif

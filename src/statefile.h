@@ -1,0 +1,26 @@
+/* statefile: the agents' call sets saved in state_dir, so that a restart repeats nothing. */
+#ifndef AW_STATEFILE_H
+#define AW_STATEFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agents.h"
+
+#define STATEFILE_NAME "agents.state"
+
+/* Saves every baselined agent and the event-log position seq it reflects, atomically. */
+int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *states, size_t n);
+
+/* Finds the state of the configured agent with this key, or NULL when it is not configured. */
+typedef struct agent_state *(*statefile_find_fn)(void *ctx, uint64_t key);
+
+/*
+ * Restores the saved agents that are still configured. Returns 1 when there was no file, 0 when
+ * it was restored (*seq is the log position it reflects), and -1 with a reason in err when the
+ * file is unreadable or corrupt: then nothing at all was restored.
+ */
+int statefile_load(const char *dir, uint64_t *seq, statefile_find_fn find, void *ctx, char *err,
+		   size_t errlen);
+
+#endif

@@ -1,0 +1,38 @@
+/* webhook: each receiver fed from the event log at its own pace, at least once, in order. */
+#ifndef AW_WEBHOOK_H
+#define AW_WEBHOOK_H
+
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "cfg.h"
+#include "evlog.h"
+
+#define WEBHOOK_DEADLETTER "deadletter.jsonl"
+
+struct webhook_stats {
+	uint64_t delivered;	/* events acknowledged by receivers */
+	uint64_t attempts_failed;
+	uint64_t dead_lettered;	/* events refused for good (4xx) */
+	uint64_t lost;		/* events gone from the log before a receiver got them */
+};
+
+struct webhooks;
+
+/* state_dir NULL: cursors and alert state live in memory only. */
+struct webhooks *webhooks_new(sd_event *event, struct evlog *log, const char *state_dir);
+/* Keeps the queue of every receiver whose url and format stay; a new one starts at the log's end. */
+void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg);
+/* New records are in the log. */
+void webhooks_kick(struct webhooks *set);
+/* The lowest sequence number some receiver still needs (the log's next when none does). */
+uint64_t webhooks_min_seq(const struct webhooks *set);
+/* Number of deliveries under way. */
+size_t webhooks_in_flight(const struct webhooks *set);
+/* Saves every cursor; then ends what is under way (its events stay in the log). */
+void webhooks_stop(struct webhooks *set);
+void webhooks_get_stats(const struct webhooks *set, struct webhook_stats *stats);
+void webhooks_free(struct webhooks *set);
+
+#endif
