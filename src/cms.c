@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <stddef.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "cms.h"
+#include "curlev.h"
 #include "log.h"
 #include "sign.h"
 #include "util.h"
@@ -34,7 +35,7 @@ struct settings {
 
 struct request {
 	struct cms_client *client;
-	CURL *easy;
+	struct curlev_transfer transfer;	/* transfer.easy is this request's handle */
 	struct curl_slist *headers;
 	char body[80];
 	size_t body_len;
@@ -52,9 +53,7 @@ struct request {
 };
 
 struct cms_client {
-	sd_event *event;
-	sd_event_source *timer;
-	CURLM *multi;
+	struct curlev *curl;
 	struct settings settings;
 	struct request **requests;	/* every request ever made; at most max_in_flight */
 	size_t nrequests;
@@ -114,80 +113,9 @@ const char *cms_status_name(enum cms_status status)
 	return names[status];
 }
 
-/* ---- libcurl multi <-> sd-event glue ---- */
-
-static void process_completed(struct cms_client *client);
-
-static int on_socket_ready(sd_event_source *source, int fd, uint32_t revents, void *userdata)
-{
-	struct cms_client *client = userdata;
-	int flags = 0, running;
-
-	(void)source;
-	if (revents & EPOLLIN)
-		flags |= CURL_CSELECT_IN;
-	if (revents & EPOLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (revents & (EPOLLERR | EPOLLHUP))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(client->multi, fd, flags, &running);
-	process_completed(client);
-	return 0;
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct cms_client *client = userp;
-	sd_event_source *source = socketp;
-	uint32_t events = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (source) {
-			sd_event_source_disable_unref(source);
-			curl_multi_assign(client->multi, fd, NULL);
-		}
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		events |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		events |= EPOLLOUT;
-	if (source)
-		return sd_event_source_set_io_events(source, events) < 0 ? -1 : 0;
-	if (sd_event_add_io(client->event, &source, fd, events, on_socket_ready, client) < 0)
-		return -1;
-	curl_multi_assign(client->multi, fd, source);
-	return 0;
-}
-
-static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
-{
-	struct cms_client *client = userdata;
-	int running;
-
-	(void)source;
-	(void)usec;
-	curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	process_completed(client);
-	return 0;
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct cms_client *client = userp;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		return sd_event_source_set_enabled(client->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-	/* A zero timeout still goes through the loop: libcurl forbids acting from this callback. */
-	if (sd_event_source_set_time_relative(client->timer, (uint64_t)timeout_ms * 1000) < 0 ||
-	    sd_event_source_set_enabled(client->timer, SD_EVENT_ONESHOT) < 0)
-		return -1;
-	return 0;
-}
-
 /* ---- one request ---- */
+
+static void on_transfer_done(struct curlev_transfer *t, CURLcode code);
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -221,8 +149,9 @@ static struct request *request_get(struct cms_client *client)
 	client->requests = xreallocarray(client->requests, client->nrequests + 1,
 					 sizeof(client->requests[0]));
 	client->requests[client->nrequests++] = req;
-	req->easy = curl_easy_init();
-	if (!req->easy) {
+	req->transfer.easy = curl_easy_init();
+	req->transfer.done = on_transfer_done;
+	if (!req->transfer.easy) {
 		fputs("agentwatchd: cannot create a libcurl handle\n", stderr);
 		abort();
 	}
@@ -241,7 +170,7 @@ static void request_put(struct cms_client *client, struct request *req)
 static void request_free(struct request *req)
 {
 	curl_slist_free_all(req->headers);
-	curl_easy_cleanup(req->easy);
+	curl_easy_cleanup(req->transfer.easy);
 	free(req->response);
 	free(req);
 }
@@ -302,7 +231,7 @@ static void request_sign(struct cms_client *client, struct request *req,
 static void request_setup(struct cms_client *client, struct request *req)
 {
 	const struct settings *s = &client->settings;
-	CURL *e = req->easy;
+	CURL *e = req->transfer.easy;
 
 	curl_easy_setopt(e, CURLOPT_URL, s->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, s->https ? "https" : "http");
@@ -318,7 +247,6 @@ static void request_setup(struct cms_client *client, struct request *req)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
@@ -341,7 +269,7 @@ void cms_poll(struct cms_client *client, const struct cfg_agent *agent, cms_done
 	request_setup(client, req);
 	client->in_flight++;
 	req->active = true;
-	curl_multi_add_handle(client->multi, req->easy);
+	curlev_start(client->curl, &req->transfer);
 }
 
 /* ---- outcomes ---- */
@@ -453,24 +381,24 @@ static void request_finish(struct request *req, CURLcode code, struct cms_result
 
 	memset(res, 0, sizeof(*res));
 	res->reason = req->reason;
-	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
+	curl_easy_getinfo(req->transfer.easy, CURLINFO_RESPONSE_CODE, &res->http_status);
 	if (code != CURLE_OK)
 		reason_for_transport(req, code, res);
 	else if (res->http_status != 200)
 		reason_for_http(req, res);
 	else
 		reason_for_body(req, res);
-	if (curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
+	if (curl_easy_getinfo(req->transfer.easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK)
 		res->retry_after = (double)retry_after;
 }
 
-static void complete(struct cms_client *client, struct request *req, CURLcode code)
+/* cancelled: ended by cms_client_cancel_all rather than by libcurl. */
+static void complete(struct cms_client *client, struct request *req, CURLcode code, bool cancelled)
 {
 	struct cms_result res;
 
-	curl_multi_remove_handle(client->multi, req->easy);
 	client->in_flight--;
-	if (code == CURLE_ABORTED_BY_CALLBACK) {	/* only cms_client_cancel_all uses this */
+	if (cancelled) {
 		memset(&res, 0, sizeof(res));
 		res.status = CMS_ERR_CANCELLED;
 		res.reason = "cancelled: the daemon is stopping";
@@ -482,19 +410,11 @@ static void complete(struct cms_client *client, struct request *req, CURLcode co
 	req->done(req->userdata, &res);
 }
 
-static void process_completed(struct cms_client *client)
+static void on_transfer_done(struct curlev_transfer *t, CURLcode code)
 {
-	CURLMsg *msg;
-	int left;
+	struct request *req = (struct request *)((char *)t - offsetof(struct request, transfer));
 
-	while ((msg = curl_multi_info_read(client->multi, &left))) {
-		struct request *req = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-		complete(client, req, msg->data.result);
-	}
+	complete(req->client, req, code, false);
 }
 
 /* ---- the client ---- */
@@ -503,18 +423,7 @@ struct cms_client *cms_client_new(sd_event *event, const struct cfg_cms *cfg)
 {
 	struct cms_client *client = xcalloc(1, sizeof(*client));
 
-	client->event = sd_event_ref(event);
-	client->multi = curl_multi_init();
-	if (!client->multi || sd_event_add_time(event, &client->timer, CLOCK_MONOTONIC, 0, 1,
-						on_timer, client) < 0) {
-		fputs("agentwatchd: cannot set up the HTTP client\n", stderr);
-		abort();
-	}
-	sd_event_source_set_enabled(client->timer, SD_EVENT_OFF);
-	curl_multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
-	curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
+	client->curl = curlev_new(event);
 	cms_client_configure(client, cfg);
 	return client;
 }
@@ -523,7 +432,7 @@ void cms_client_configure(struct cms_client *client, const struct cfg_cms *cfg)
 {
 	settings_set(&client->settings, cfg);
 	/* Keep one idle keep-alive connection per concurrent request, so polls reuse them. */
-	curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_in_flight);
+	curl_multi_setopt(curlev_multi(client->curl), CURLMOPT_MAXCONNECTS, (long)cfg->max_in_flight);
 }
 
 void cms_client_trace_signing(struct cms_client *client, bool on)
@@ -543,9 +452,14 @@ size_t cms_client_in_flight(const struct cms_client *client)
 
 void cms_client_cancel_all(struct cms_client *client)
 {
-	for (size_t i = 0; i < client->nrequests; i++)
-		if (client->requests[i]->active)
-			complete(client, client->requests[i], CURLE_ABORTED_BY_CALLBACK);
+	for (size_t i = 0; i < client->nrequests; i++) {
+		struct request *req = client->requests[i];
+
+		if (req->active) {
+			curlev_abort(client->curl, &req->transfer);
+			complete(client, req, CURLE_OK, true);
+		}
+	}
 }
 
 void cms_client_free(struct cms_client *client)
@@ -556,9 +470,7 @@ void cms_client_free(struct cms_client *client)
 	for (size_t i = 0; i < client->nrequests; i++)
 		request_free(client->requests[i]);
 	free(client->requests);
-	curl_multi_cleanup(client->multi);
-	sd_event_source_disable_unref(client->timer);
-	sd_event_unref(client->event);
+	curlev_free(client->curl);
 	settings_clear(&client->settings);
 	free(client);
 }

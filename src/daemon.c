@@ -15,11 +15,14 @@
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
+#include "persist.h"
 #include "schedule.h"
 #include "util.h"
+#include "webhook.h"
 
 #define STATUS_PERIOD_US (5 * 1000000u)
 #define STOP_GRACE_US (3 * 1000000u)	/* how long polls under way may finish on SIGTERM */
+#define PERSIST_PERIOD_US 1000000u	/* event log fdatasync, and the state file's chance to save */
 
 struct watched {
 	struct daemon *d;
@@ -37,7 +40,11 @@ struct daemon {
 	struct sched *sched;
 	struct output *output;
 	struct watched **agents;	/* in cfg->agents order, sorted by key */
+	struct agent_state **states;	/* each agent's state, in the same order, for the state file */
 	size_t nagents;
+	struct persist *persist;
+	struct webhooks *webhooks;
+	sd_event_source *persist_timer;
 	struct agents_rules rules;
 	sd_event_source *status_timer;
 	sd_event_source *stop_timer;
@@ -78,12 +85,20 @@ static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 /* ---- polls ---- */
 
+/* The event log takes each event first: once it is there, no receiver can miss it. */
 static void emit(void *ctx, struct event *ev)
 {
 	struct daemon *d = ctx;
+	struct json_object *obj;
+	const char *json;
 
 	event_new_id(ev);
-	output_emit(d->output, ev);
+	obj = event_to_json(ev);
+	json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	evlog_append(persist_log(d->persist), json, strlen(json));
+	output_emit(d->output, ev, json);
+	json_object_put(obj);
 }
 
 static void watched_free(struct watched *w)
@@ -96,6 +111,18 @@ static void maybe_finish_stop(struct daemon *d)
 {
 	if (d->stopping && cms_client_in_flight(d->cms) == 0)
 		sd_event_exit(d->event, 0);
+}
+
+static void save_state(struct daemon *d, bool force)
+{
+	persist_save(d->persist, d->states, d->nagents, webhooks_min_seq(d->webhooks), force);
+}
+
+static int on_persist_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	save_state(userdata, false);
+	sd_event_source_set_time(source, usec + PERSIST_PERIOD_US);
+	return 0;
 }
 
 static void on_poll_done(void *userdata, const struct cms_result *res)
@@ -121,6 +148,7 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 		}
 		if (!d->stopping)
 			sched_done(d->sched, &w->entry, ok, res->retry_after);
+		webhooks_kick(d->webhooks);
 	}
 	sched_kick(d->sched);
 	maybe_finish_stop(d);
@@ -203,6 +231,24 @@ static void rebind_agents(struct daemon *d, const struct cfg *cfg)
 	free(d->agents);
 	d->agents = next;
 	d->nagents = cfg->nagents;
+	d->states = xreallocarray(d->states, d->nagents, sizeof(d->states[0]));
+	for (size_t i = 0; i < d->nagents; i++)
+		d->states[i] = &d->agents[i]->state;
+}
+
+static int compare_key(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, e = (*(struct watched *const *)elem)->entry.key;
+
+	return k < e ? -1 : k > e;
+}
+
+static struct agent_state *find_state(void *ctx, uint64_t key)
+{
+	struct daemon *d = ctx;
+	struct watched **w = bsearch(&key, d->agents, d->nagents, sizeof(d->agents[0]), compare_key);
+
+	return w ? &(*w)->state : NULL;
 }
 
 static void apply_config(struct daemon *d, struct cfg *cfg)
@@ -210,7 +256,12 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	apply_rules(d, cfg);
 	cms_client_configure(d->cms, &cfg->cms);
 	output_configure(d->output, &cfg->outputs);
+	webhooks_configure(d->webhooks, &cfg->outputs);
 	rebind_agents(d, cfg);
+	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
+			strcmp(cfg->state_dir, persist_dir(d->persist)) == 0) &&
+	    (cfg->state_dir || persist_dir(d->persist)))
+		log_warn("state_dir changed: the new one takes effect at the next restart");
 	cfg_free(d->cfg);
 	d->cfg = cfg;
 }
@@ -268,6 +319,8 @@ static void stop(struct daemon *d, int signo)
 	sd_notifyf(0, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	log_notice("stopping on %s", strsignal(signo));
 	sched_stop(d->sched);
+	/* Undelivered events stay in the event log for the next start (with state_dir). */
+	webhooks_stop(d->webhooks);
 	sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_GRACE_US, 1000,
 				   on_stop_timer, d);
 	maybe_finish_stop(d);
@@ -324,9 +377,14 @@ static void teardown(struct daemon *d)
 {
 	/* Cancelling first: the cancelled polls' callbacks still touch their agents. */
 	cms_client_free(d->cms);
+	save_state(d, true);
+	webhooks_free(d->webhooks);
+	persist_close(d->persist);
 	for (size_t i = 0; i < d->nagents; i++)
 		watched_free(d->agents[i]);
 	free(d->agents);
+	free(d->states);
+	sd_event_source_disable_unref(d->persist_timer);
 	sched_free(d->sched);
 	output_drain(d->output, 1000000);
 	output_free(d->output);
@@ -351,7 +409,13 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	cms_client_trace_signing(d.cms, trace_signing);
 	d.sched = sched_new(d.event, &s, &callbacks, &d);
 	d.output = output_new(d.event, &cfg->outputs);
+	d.persist = persist_open(cfg->state_dir);
+	d.webhooks = webhooks_new(d.event, persist_log(d.persist), persist_dir(d.persist));
 	apply_config(&d, cfg);
+	persist_restore(d.persist, find_state, &d);
+	webhooks_kick(d.webhooks);
+	sd_event_add_time_relative(d.event, &d.persist_timer, CLOCK_MONOTONIC, PERSIST_PERIOD_US,
+				   100000, on_persist_timer, &d);
 	log_notice("watching %zu agents on %s every %g s", d.nagents, cfg->cms.url,
 		   cfg->poll.interval);
 	sd_notify(0, "READY=1");

@@ -104,7 +104,14 @@ static void recover_tail(struct evlog *log, int fd, uint64_t first)
 		return;
 	buf = xmalloc((size_t)st.st_size);
 	n = pread(fd, buf, (size_t)st.st_size, 0);
-	end = n > 0 ? (size_t)n : 0;
+	if (n != (ssize_t)st.st_size) {
+		/* Unreadable is not torn: keep every byte and start a new segment after it. */
+		log_warn("%s: cannot read segment %" PRIu64 " back: %s", log->dir, first,
+			 n < 0 ? strerror(errno) : "short read");
+		free(buf);
+		return;
+	}
+	end = (size_t)n;
 	while (end > 0 && buf[end - 1] != '\n')
 		end--;
 	if (end < (size_t)st.st_size) {
@@ -125,7 +132,8 @@ static void recover_tail(struct evlog *log, int fd, uint64_t first)
 static int open_segment(struct evlog *log, uint64_t first, bool recover)
 {
 	char *path = segment_path(log, first);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* Read-write: recovery reads the tail back before appending. */
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
 	free(path);
 	if (fd < 0)

@@ -137,19 +137,14 @@ void output_configure(struct output *out, const struct cfg_outputs *cfg)
 		out->syslog = syslogout_new(&cfg->syslog);
 }
 
-void output_emit(struct output *out, const struct event *event)
+void output_emit(struct output *out, const struct event *event, const char *json)
 {
 	char message[512];
 
 	out->stats.events++;
 	event_describe(event, message, sizeof(message));
-	if (out->to_stdout) {
-		struct json_object *obj = event_to_json(event);
-
-		emit_stdout(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(obj);
-	}
+	if (out->to_stdout)
+		emit_stdout(out, json);
 	if (out->journal && journal_send_event(event, message) < 0)
 		out->stats.journal_failed++;
 	if (out->syslog)

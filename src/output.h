@@ -21,7 +21,8 @@ struct output;
 struct output *output_new(sd_event *event, const struct cfg_outputs *cfg);
 /* Applies a reloaded configuration; what the sinks still hold is not lost. */
 void output_configure(struct output *out, const struct cfg_outputs *cfg);
-void output_emit(struct output *out, const struct event *event);
+/* json is the event's JSON form (event_to_json), made once for every sink that wants it. */
+void output_emit(struct output *out, const struct event *event, const char *json);
 /* Writes what is still buffered for stdout, blocking at most timeout_us. */
 void output_drain(struct output *out, uint64_t timeout_us);
 void output_get_stats(const struct output *out, struct output_stats *stats);

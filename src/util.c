@@ -94,6 +94,26 @@ void util_format_time(uint64_t realtime_us, char buf[UTIL_TIME_LEN])
 	snprintf(buf + n, UTIL_TIME_LEN - n, ".%03uZ", ms);
 }
 
+int util_parse_time(const char *text, uint64_t *realtime_us)
+{
+	struct tm tm = { 0 };
+	unsigned ms;
+	int used = 0;
+	time_t secs;
+
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &used) != 7 ||
+	    used != UTIL_TIME_LEN - 1 || text[used] != '\0')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	secs = timegm(&tm);
+	if (secs < 0)
+		return -1;
+	*realtime_us = (uint64_t)secs * 1000000u + ms * 1000u;
+	return 0;
+}
+
 void util_hex_lower(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -25,6 +25,9 @@ uint64_t util_now_monotonic_us(void);
 #define UTIL_TIME_LEN 25
 void util_format_time(uint64_t realtime_us, char buf[UTIL_TIME_LEN]);
 
+/* Parses util_format_time's form back; returns 0, or -1 when text is not in that form. */
+int util_parse_time(const char *text, uint64_t *realtime_us);
+
 /* Lower-case hex of n bytes into out, which must hold 2n+1 bytes. */
 void util_hex_lower(const unsigned char *in, size_t n, char *out);
 

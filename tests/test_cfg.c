@@ -10,9 +10,9 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "cfg.h"
+#include "../src/cfg.h"
 #include "check.h"
-#include "util.h"
+#include "../src/util.h"
 
 /* Every secret the tests write contains this; no message may ever show it. */
 #define MARK "S3CR3T"
