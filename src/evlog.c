@@ -76,7 +76,8 @@ static void list_segments(struct evlog *log)
 		}
 	}
 	closedir(d);
-	qsort(log->segments, log->nsegments, sizeof(uint64_t), compare_u64);
+	if (log->nsegments)
+		qsort(log->segments, log->nsegments, sizeof(uint64_t), compare_u64);
 }
 
 /* Parses "<seq> " at the start of a line; returns the offset of the JSON or 0 when malformed. */

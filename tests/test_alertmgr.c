@@ -1,0 +1,106 @@
+/* test_alertmgr: which events fire and resolve which Alertmanager alerts, with what labels. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/alertmgr.h"
+#include "check.h"
+
+#define AGENT "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":1099,\"name\":\"alice\",\"labels\":{\"team\":\"billing\"}}"
+
+static size_t convert(struct alertmgr_set *set, const char *event, struct json_object **out)
+{
+	struct json_object *ev = json_tokener_parse(event);
+	size_t n;
+
+	*out = json_object_new_array();
+	n = alertmgr_convert(set, ev, *out, 1795647662345000ull);
+	json_object_put(ev);
+	return n;
+}
+
+static const char *get(struct json_object *alert, const char *group, const char *key)
+{
+	struct json_object *g = alert, *v;
+
+	if (group && !json_object_object_get_ex(alert, group, &g))
+		return NULL;
+	return json_object_object_get_ex(g, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void test_long_call(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out, *a;
+
+	CHECK_INT(convert(&set, "{\"type\":\"call.started\",\"time\":\"2026-11-25T23:00:00.000Z\","
+			  AGENT ",\"call_id\":\"c-1\"}", &out), 0);
+	json_object_put(out);
+	CHECK_INT(convert(&set, "{\"type\":\"call.long\",\"time\":\"2026-11-25T23:15:00.000Z\","
+			  AGENT ",\"call_id\":\"c-1\",\"duration\":900.000}", &out), 1);
+	a = json_object_array_get_idx(out, 0);
+	CHECK_STR(get(a, "labels", "alertname"), "AgentLongCall");
+	CHECK_STR(get(a, "labels", "cc"), "1");
+	CHECK_STR(get(a, "labels", "vdn"), "170");
+	CHECK_STR(get(a, "labels", "agent"), "1099");
+	CHECK_STR(get(a, "labels", "name"), "alice");
+	CHECK_STR(get(a, "labels", "call_id"), "c-1");
+	CHECK_STR(get(a, "labels", "team"), "billing");
+	CHECK_STR(get(a, "annotations", "summary"),
+		  "Call c-1 of agent 1:170:1099 (alice) has lasted 900.000 s");
+	CHECK_STR(get(a, NULL, "startsAt"), "2026-11-25T23:15:00.000Z");
+	/* Firing: ends five minutes after now unless it is heard of again. */
+	CHECK_STR(get(a, NULL, "endsAt"), "2026-11-25T23:06:02.345Z");
+	json_object_put(out);
+	CHECK_INT(set.n, 1);
+	/* Another call's end resolves nothing; this call's end resolves it at the event's time. */
+	CHECK_INT(convert(&set, "{\"type\":\"call.ended\",\"time\":\"2026-11-25T23:16:00.000Z\","
+			  AGENT ",\"call_id\":\"c-2\"}", &out), 0);
+	json_object_put(out);
+	CHECK_INT(convert(&set, "{\"type\":\"call.ended\",\"time\":\"2026-11-25T23:17:00.000Z\","
+			  AGENT ",\"call_id\":\"c-1\"}", &out), 1);
+	CHECK_STR(get(json_object_array_get_idx(out, 0), NULL, "endsAt"), "2026-11-25T23:17:00.000Z");
+	json_object_put(out);
+	CHECK_INT(set.n, 0);
+	alertmgr_set_clear(&set);
+}
+
+static void test_unreachable_and_persistence(void)
+{
+	struct alertmgr_set set = { 0 }, copy = { 0 };
+	struct json_object *out, *saved;
+
+	CHECK_INT(convert(&set, "{\"type\":\"agent.unreachable\",\"time\":\"2026-11-25T23:00:00.000Z\","
+			  AGENT ",\"reason\":\"HTTP 503: service unavailable\"}", &out), 1);
+	CHECK_STR(get(json_object_array_get_idx(out, 0), "annotations", "summary"),
+		  "agent 1:170:1099 (alice) cannot be polled: HTTP 503: service unavailable");
+	json_object_put(out);
+	/* The firing set survives a round trip through the cursor file. */
+	saved = alertmgr_set_to_json(&set);
+	alertmgr_set_from_json(&copy, saved);
+	json_object_put(saved);
+	CHECK_INT(copy.n, 1);
+	out = alertmgr_firing(&copy, 1795647662345000ull);
+	CHECK_INT(json_object_array_length(out), 1);
+	CHECK_STR(get(json_object_array_get_idx(out, 0), "labels", "alertname"), "AgentUnreachable");
+	json_object_put(out);
+	CHECK_INT(convert(&copy, "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:05:00.000Z\","
+			  AGENT "}", &out), 1);
+	json_object_put(out);
+	CHECK_INT(copy.n, 0);
+	/* Malformed events add nothing. */
+	CHECK_INT(convert(&set, "{\"type\":\"call.long\"}", &out), 0);
+	json_object_put(out);
+	CHECK_INT(convert(&set, "[1,2]", &out), 0);
+	json_object_put(out);
+	alertmgr_set_clear(&set);
+	alertmgr_set_clear(&copy);
+}
+
+int main(void)
+{
+	test_long_call();
+	test_unreachable_and_persistence();
+	return check_done("test_alertmgr");
+}
