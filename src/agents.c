@@ -204,8 +204,11 @@ void agents_replay(struct agent_state *state, enum event_type type, const char *
 	bool found;
 	uint32_t at;
 
-	state->baselined = true;
-	state->restored = true;
+	/* Reachability alone says nothing of the calls: such an agent still needs its baseline. */
+	if (type != EVENT_AGENT_UNREACHABLE && type != EVENT_AGENT_REACHABLE) {
+		state->baselined = true;
+		state->restored = true;
+	}
 	switch (type) {
 	case EVENT_CALL_STARTED:
 	case EVENT_CALL_LONG:

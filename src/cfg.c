@@ -61,9 +61,14 @@ static const struct name_value formats[] = {
 };
 
 /* The daemon writes these itself; a receiver must not see two of them. */
-static const char *const reserved_headers[] = { "Content-Type", "Content-Length", "Host" };
+/* Headers the daemon sends itself on every webhook request. */
+static const char *const reserved_headers[] = {
+	"Content-Type", "Content-Length", "Host", "Expect", "User-Agent", "Idempotency-Key",
+	"X-Agentwatch-Timestamp", "X-Agentwatch-Signature",
+};
 /* The daemon adds these to every event's labels. */
-static const char *const reserved_labels[] = { "cc", "vdn", "agent", "name", "alertname" };
+static const char *const reserved_labels[] = { "cc", "vdn", "agent", "name", "alertname",
+					       "call_id" };
 
 /* One problem, kept until the end so that all of them come out in the order of the file. */
 struct message {
@@ -785,7 +790,7 @@ static const char *label_problem(const char *name, const char *value)
 	if (!strchr(LETTERS "_", name[0]) || name[strspn(name, LETTERS DIGITS "_")])
 		return "is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*";
 	if (in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels), strcmp))
-		return "is reserved: the daemon sets cc, vdn, agent, name and alertname itself";
+		return "is reserved: the daemon sets cc, vdn, agent, name, alertname and call_id itself";
 	return NULL;
 }
 

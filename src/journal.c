@@ -14,7 +14,7 @@
 #include "journal.h"
 #include "util.h"
 
-#define MAX_FIELDS 32
+#define FIXED_FIELDS 24	/* every field but the labels, with room to spare */
 
 static const char *const message_ids[EVENT_TYPE_COUNT] = {
 	[EVENT_CALL_STARTED] = "aa2dbd8f745a45558d040a20d5bc44ec",
@@ -44,9 +44,9 @@ static int priority_of(enum event_type type)
 }
 
 struct fields {
-	struct iovec iov[MAX_FIELDS];
-	char *owned[MAX_FIELDS];
-	int n;
+	struct iovec *iov;
+	char **owned;
+	int n, cap;
 };
 
 static void field(struct fields *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -56,7 +56,7 @@ static void field(struct fields *f, const char *fmt, ...)
 	va_list ap;
 	char *s;
 
-	if (f->n == MAX_FIELDS)
+	if (f->n == f->cap)	/* sized up front; cannot happen, but never overrun */
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
@@ -90,9 +90,12 @@ int journal_send_event(const struct event *ev, const char *message)
 {
 	const struct cfg_agent *a = ev->agent;
 	char when[UTIL_TIME_LEN];
-	struct fields f = { .n = 0 };
+	size_t nlabels = a->group ? a->group->nlabels : 0;
+	struct fields f = { .cap = (int)(FIXED_FIELDS + nlabels) };
 	int r;
 
+	f.iov = xcalloc((size_t)f.cap, sizeof(f.iov[0]));
+	f.owned = xcalloc((size_t)f.cap, sizeof(f.owned[0]));
 	util_format_time(ev->time_us, when);
 	field(&f, "MESSAGE=%s", message);
 	field(&f, "MESSAGE_ID=%s", message_ids[ev->type]);
@@ -124,5 +127,7 @@ int journal_send_event(const struct event *ev, const char *message)
 	r = sd_journal_sendv(f.iov, f.n);
 	for (int i = 0; i < f.n; i++)
 		free(f.owned[i]);
+	free(f.owned);
+	free(f.iov);
 	return r;
 }

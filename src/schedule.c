@@ -261,8 +261,14 @@ void sched_done(struct sched *s, struct sched_entry *e, bool ok, double retry_af
 		if (pause + s->interval_us > s->backoff_max_us)
 			pause = s->backoff_max_us > s->interval_us ? s->backoff_max_us - s->interval_us : 0;
 	}
-	if (retry_after > 0 && now + (uint64_t)(retry_after * 1e6) > from + pause)
-		pause = now + (uint64_t)(retry_after * 1e6) - from;
+	/* Retry-After counts after a failure only, and never past backoff_max. */
+	if (!ok && retry_after > 0) {
+		uint64_t wait = retry_after * 1e6 < (double)s->backoff_max_us ?
+				(uint64_t)(retry_after * 1e6) : s->backoff_max_us;
+
+		if (now + wait > from + pause)
+			pause = now + wait - from;
+	}
 	if (e->deadline_us + s->interval_us < now)
 		s->stats.skipped += (now - e->deadline_us) / s->interval_us;
 	e->deadline_us = slot_at_or_after(s, e, from + pause);

@@ -127,20 +127,25 @@ void syslogout_format(const struct event *ev, const char *message, char *buf, si
 	put_pair(&l, "msg", message);
 }
 
-static void connect_socket(struct syslogout *out)
+/* Returns 0, or the errno of the failure. */
+static int connect_socket(struct syslogout *out)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int err;
 
 	if (out->fd >= 0)
-		return;
+		return 0;
 	out->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (out->fd < 0)
-		return;
+		return errno;
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", out->path);
 	if (connect(out->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		err = errno;
 		close(out->fd);
 		out->fd = -1;
+		return err;
 	}
+	return 0;
 }
 
 struct syslogout *syslogout_new(const struct cfg_syslog *cfg)
@@ -151,7 +156,7 @@ struct syslogout *syslogout_new(const struct cfg_syslog *cfg)
 	out->facility = cfg->facility;
 	out->ident = xstrdup(cfg->ident);
 	out->path = xstrdup(cfg->socket);
-	connect_socket(out);
+	(void)connect_socket(out);
 	return out;
 }
 
@@ -182,13 +187,36 @@ static void drop(struct syslogout *out, int err)
 	}
 }
 
+/*
+ * Returns 0, or the errno of the failure. A socket whose peer is gone is reopened and the line
+ * sent once more, as syslog(3) does: after a syslog daemon restart the old socket refuses every
+ * send, and the first event after the restart must not be the one that finds out.
+ */
+static int send_line(struct syslogout *out, const char *line, size_t len)
+{
+	int err = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((err = connect_socket(out)) != 0)
+			return err;
+		if (send(out->fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return 0;
+		err = errno;
+		if (err == EAGAIN)
+			return err;	/* busy, not gone: keep the socket */
+		close(out->fd);
+		out->fd = -1;
+	}
+	return err;
+}
+
 void syslogout_send(struct syslogout *out, const struct event *ev, const char *message)
 {
 	char line[LINE_MAX_BYTES];
 	char stamp[32];
 	time_t secs = (time_t)(ev->time_us / 1000000u);
 	struct tm tm;
-	int n;
+	int n, err;
 
 	localtime_r(&secs, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
@@ -196,19 +224,8 @@ void syslogout_send(struct syslogout *out, const struct event *ev, const char *m
 	n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: ", out->facility | severity_of(ev->type),
 		     stamp, out->ident, (int)getpid());
 	syslogout_format(ev, message, line + n, sizeof(line) - (size_t)n);
-	connect_socket(out);
-	if (out->fd < 0) {
-		drop(out, errno);
-		return;
-	}
-	if (send(out->fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		int err = errno;
-
-		/* The daemon restarted or went away: reconnect on the next line. */
-		if (err != EAGAIN) {
-			close(out->fd);
-			out->fd = -1;
-		}
+	err = send_line(out, line, strlen(line));
+	if (err) {
 		drop(out, err);
 		return;
 	}

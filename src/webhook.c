@@ -445,6 +445,7 @@ static void acknowledge(struct sender *s)
 	s->firing = done;
 	s->cursor = s->batch_end;
 	s->failures = 0;
+	s->resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
 	save_cursor(s);
 }
 
@@ -577,7 +578,8 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEFUNCTION, on_response);
 	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEDATA, s);
 	load_cursor(s);
-	s->resend_at_us = util_now_monotonic_us();
+	/* Alerts restored from the cursor file are told again soon; new ones were just sent. */
+	s->resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
 	return s;
 }
 

@@ -206,10 +206,23 @@ static void test_replay(void)
 	agents_state_clear(&st);
 }
 
+/* An agent whose log holds only reachability events still gets its baseline after a restart. */
+static void test_replay_reachability_only(void)
+{
+	struct agent_state st = { .cfg = &alice };
+
+	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0);
+	CHECK(st.unreachable);
+	CHECK(!st.baselined);
+	poll_ok(&st, 10, IDS("z"), "agent.reachable; call.started z initial; agent.busy initial");
+	agents_state_clear(&st);
+}
+
 int main(void)
 {
 	test_restart();
 	test_replay();
+	test_replay_reachability_only();
 	test_timeline();
 	test_idle_baseline_is_silent();
 	test_long_call();

@@ -457,8 +457,8 @@ static const struct tcase cases[] = {
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099;\n"
 	  "  labels = { team-a = \"x\"; t2 = \"y\"; alertname = \"z\"; vdn = \"v\"; n = 1; }; } );\n",
 	  .expect = { "3: agents[0].labels.team-a is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*",
-	    "3: agents[0].labels.alertname is reserved: the daemon sets cc, vdn, agent, name and alertname itself",
-	    "3: agents[0].labels.vdn is reserved: the daemon sets cc, vdn, agent, name and alertname itself",
+	    "3: agents[0].labels.alertname is reserved: the daemon sets cc, vdn, agent, name, alertname and call_id itself",
+	    "3: agents[0].labels.vdn is reserved: the daemon sets cc, vdn, agent, name, alertname and call_id itself",
 	    "3: agents[0].labels.n must be a string" } },
 	{ "agents: duplicates",
 	  CMS "agents = (\n"
@@ -729,26 +729,22 @@ static void check_shipped(const struct cfg *cfg)
 	CHECK_STR(cfg->state_dir, "/var/lib/agentwatchd");
 }
 
-/* The shipped example, with its secret file pointed at one that exists. */
+/* The shipped example as the shipped unit runs it: the secret comes as the systemd credential. */
 static void run_shipped(void)
 {
-	static const char secret_path[] = "/etc/agentwatchd/cms.secret";
 	const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
-	char *src = xasprintf("%s/etc/agentwatchd.conf", srcdir), *text, *ours, *copy;
-	const struct tcase t = { .name = "shipped etc/agentwatchd.conf", .check = check_shipped };
+	char *src = xasprintf("%s/etc/agentwatchd.conf", srcdir), *text, *ours;
+	const struct tcase t = { .name = "shipped etc/agentwatchd.conf", .check = check_shipped,
+				 .creds = "creds" };
 	size_t len;
 
 	if (!(text = util_read_file(src, 1 << 20, &len)))
 		die(src);
-	CHECK(strstr(text, secret_path));
-	ours = xasprintf("%s/cms.secret", dir);
-	copy = replace_all(text, secret_path, ours);
-	write_file("shipped.conf", copy, strlen(copy), 0644);
-	free(ours);
+	CHECK(strstr(text, "\n  # app_secret_file = ") != NULL);
+	write_file("shipped.conf", text, len, 0644);
 	ours = xasprintf("%s/shipped.conf", dir);
 	run(&t, ours);
 	free(ours);
-	free(copy);
 	free(text);
 	free(src);
 }
