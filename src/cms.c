@@ -186,14 +186,26 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *header
 	return grown;
 }
 
+/* One log line per canonical line: under systemd each line is its own journal entry anyway. */
 static void trace_signing(const struct cfg_agent *agent, const char *canonical,
 			  const char *authorization)
 {
 	const char *signature = strrchr(authorization, '/');
+	const char *line = canonical;
 
-	log_debug("signed request for agent %u:%u:%u; canonical request between the lines:\n"
-		  "-----\n%s\n-----\nAuthorization prefix: %.*s/<signature>", agent->cc, agent->vdn,
-		  agent->id, canonical, (int)(signature - authorization), authorization);
+	log_debug("signed request for agent %u:%u:%u, canonical request:", agent->cc, agent->vdn,
+		  agent->id);
+	for (;;) {
+		const char *nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+
+		log_debug("  | %.*s", len, line);
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	log_debug("Authorization prefix: %.*s/<signature>", (int)(signature - authorization),
+		  authorization);
 }
 
 /* The body and headers are exactly what is signed: compact JSON, Host as in the URL. */
