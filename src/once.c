@@ -21,7 +21,7 @@ struct once {
 	size_t next;		/* the next agent to poll */
 	size_t done;
 	size_t failed;
-	char **lines;		/* each agent's JSON, printed in configuration order at the end */
+	char **lines;		/* each agent's JSON, printed in cc:vdn:id order at the end */
 };
 
 struct slot {

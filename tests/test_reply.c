@@ -55,7 +55,7 @@ static const struct bad_case bad[] = {
 	{ "{\"resultCode\":\"0100000\",\"resultDesc\":42}", REPLY_INVALID,
 	  "success response without a call list (resultDesc is int, resultDatas is missing)" },
 	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[\"a\",7]}", REPLY_INVALID,
-	  "resultDesc[1] is a int, not a call ID string" },
+	  "resultDesc[1] is int, not a call ID string" },
 	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[\"\"]}", REPLY_INVALID,
 	  "resultDesc[0] call ID \"\" is 0 bytes long (allowed 1..64)" },
 	{ "{\"resultCode\":\"0100000\",\"resultDesc\":"

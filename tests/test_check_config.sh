@@ -1,0 +1,191 @@
+#!/bin/bash
+# test_check_config.sh: agentwatchd -t on the shipped configuration and on one full of mistakes,
+# and the command line's own errors, --version and -h. Needs no simulator and no network.
+source "${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+
+# run NAME COMMAND...: stdout in $AW_TMP/NAME.out, stderr in $AW_TMP/NAME.err, status in $rc.
+# Every run is bounded, and every run's output is checked for the secret at the end.
+run() {
+    local name=$1; shift
+    timeout 20 "$@" >"$AW_TMP/$name.out" 2>"$AW_TMP/$name.err"
+    rc=$?
+}
+
+# expect_file DESCRIPTION FILE EXPECTED-TEXT: the whole file, line for line.
+expect_file() {
+    if diff -u <(printf '%s' "$3") "$2" >"$AW_TMP/diff"; then
+        pass "$1"
+    else
+        fail "$1:"; sed 's/^/    /' "$AW_TMP/diff"
+    fi
+}
+
+expect_usage() {    # expect_usage DESCRIPTION NAME MESSAGE-PATTERN: exit 2, the reason, then usage
+    expect_eq "$1: exit 2" "$rc" 2
+    expect_grep "$1: says why" "$3" "$AW_TMP/$2.err"
+    expect_grep "$1: prints the usage" '^usage: agentwatchd ' "$AW_TMP/$2.err"
+    expect_eq "$1: nothing on stdout" "$(cat "$AW_TMP/$2.out")" ""
+}
+
+# The configuration directory as the daemon resolves it: file names in messages are absolute.
+dir=$(cd "$AW_TMP" && pwd -P)
+printf '%s\n' "$AW_SECRET" > "$AW_TMP/cms.secret"
+chmod 600 "$AW_TMP/cms.secret"
+
+# --- The shipped configuration ---
+
+# A copy, since -t names the file it checked; the secret is the systemd credential cms.secret
+# (the shipped file leaves app_secret_file out), or app_secret_file set to the test secret.
+shipped=$AW_SRC/etc/agentwatchd.conf
+conf=$AW_TMP/agentwatchd.conf
+cp "$shipped" "$conf"
+mkdir -m 700 "$AW_TMP/creds"
+cp -p "$AW_TMP/cms.secret" "$AW_TMP/creds/cms.secret"
+# The numbers follow etc/agentwatchd.conf: id 1099, ids 1100 and 1101, range 2000..2999.
+summary="OK: 1003 agents in 3 groups; CMS https://cms.example.net:28443; poll every 5 s; outputs: journal"
+run shipped env CREDENTIALS_DIRECTORY="$AW_TMP/creds" "$AW_BIN" -t -c "$conf"
+expect_eq "shipped config, systemd credential: -t exits 0" "$rc" 0
+expect_file "shipped config, systemd credential: -t prints the one-line summary" "$AW_TMP/shipped.out" \
+"$conf: $summary
+"
+expect_eq "shipped config, systemd credential: nothing on stderr" "$(cat "$AW_TMP/shipped.err")" ""
+
+conf=$AW_TMP/with-file.conf
+sed -E "s|^( *)(# *)?app_secret_file = \"[^\"]*\";|\1app_secret_file = \"$AW_TMP/cms.secret\";|" "$shipped" > "$conf"
+check "shipped config: app_secret_file set to the test secret in the copy" \
+    grep -qE "^ *app_secret_file = \"$AW_TMP/cms.secret\";" "$conf"
+run file env -u CREDENTIALS_DIRECTORY "$AW_BIN" --check-config --config "$conf"
+expect_eq "shipped config, app_secret_file: --check-config exits 0" "$rc" 0
+expect_file "shipped config, app_secret_file: the same summary" "$AW_TMP/file.out" "$conf: $summary
+"
+expect_eq "shipped config, app_secret_file: nothing on stderr" "$(cat "$AW_TMP/file.err")" ""
+
+conf=$AW_TMP/agentwatchd.conf
+cms_line=$(grep -n '^cms = {' "$conf" | cut -d: -f1)
+run nocred env -u CREDENTIALS_DIRECTORY "$AW_BIN" -t -c "$conf"
+expect_eq "shipped config, no secret at all: exit 1" "$rc" 1
+expect_file "shipped config, no secret at all: says where the secret should come from" \
+    "$AW_TMP/nocred.err" \
+"$conf:$cms_line: cms.app_secret_file is not set and there is no systemd credential cms.secret
+$conf: 1 error
+"
+expect_eq "shipped config, no secret at all: no summary" "$(cat "$AW_TMP/nocred.out")" ""
+
+# --- Many mistakes at once: every one reported, in file order, then the count ---
+
+printf '%s\n' "$AW_SECRET" > "$AW_TMP/open.secret"
+chmod 644 "$AW_TMP/open.secret"
+conf=$AW_TMP/bad.conf
+cat > "$conf" <<'EOF'
+# Every line below marked "<-" is wrong.
+cms = {
+  url = "http://127.0.0.1:8080";        # <- plain http without allow_insecure_http
+  app_key = "TESTAK";
+  app_secret_file = "open.secret";      # <- mode 0644
+  timeot = 5.0;                         # <- typo of timeout
+};
+pol = { interval = 5.0; };              # <- typo of poll
+agents = (
+  { cc = 1; vdn = 5001; id = 1099; },   # <- vdn out of range
+  { cc = 1; vdn = 170; id = 65000; },   # <- agent id in the 60000..69999 gap
+  { cc = 1; vdn = 170; id = 1100; },
+  { cc = 1; vdn = 170; ids = [ 1100, 1200 ]; },       # <- 1100 again (the id above)
+  { cc = 1; vdn = 170; range = [ 1195, 1210 ]; },     # <- 1200 again (the ids above)
+  { cc = 1; vdn = 170; range = [ 1205, 1300 ]; },     # <- 1205..1210 again (the range above)
+  { cc = 1; vdn = 170; range = [ 3000, 2000 ]; },     # <- inverted
+  { cc = 1; vdn = 170; range = [ 59990, 70010 ]; }    # <- spans the gap
+);
+EOF
+run bad "$AW_BIN" -t -c "$conf"
+expect_eq "many mistakes: exit 1" "$rc" 1
+expect_file "many mistakes: every FILE:LINE: message and the count, exactly" "$AW_TMP/bad.err" \
+"$conf:3: cms.url 'http://127.0.0.1:8080' is plain http: set cms.allow_insecure_http = true to allow it
+$conf:5: cms.app_secret_file $dir/open.secret has mode 0644: it must not be readable by group or others (chmod 600)
+$conf:6: unknown key 'timeot' in cms
+$conf:8: unknown key 'pol' at top level
+$conf:10: agents[0].vdn 5001 is out of range 1..5000
+$conf:11: agents[1].id 65000 is out of range 101..59999, 70000..999999
+$conf:13: agent 1:170:1100 is listed twice (first at line 12)
+$conf:14: agent 1:170:1200 is listed twice (first at line 13)
+$conf:15: agent 1:170:1205 is listed twice (first at line 14) and 5 more
+$conf:16: agents[6].range [3000, 2000] is reversed: its first id must not exceed its last
+$conf:17: agents[7].range [59990, 70010] includes ids out of range 101..59999, 70000..999999
+$conf: 11 errors
+"
+expect_eq "many mistakes: no summary on stdout" "$(cat "$AW_TMP/bad.out")" ""
+
+# A private secret file that is wrong in itself: the message names the file, never the content.
+printf '%s\nsecond line\n' "$AW_SECRET" > "$AW_TMP/two.secret"
+chmod 600 "$AW_TMP/two.secret"
+conf=$AW_TMP/two.conf
+cat > "$conf" <<EOF
+cms = { url = "https://127.0.0.1:28443"; app_key = "TESTAK"; app_secret_file = "two.secret"; };
+agents = ( { cc = 1; vdn = 170; id = 1099; } );
+EOF
+run two "$AW_BIN" -t -c "$conf"
+expect_eq "two-line secret: exit 1" "$rc" 1
+expect_file "two-line secret: one message naming the file" "$AW_TMP/two.err" \
+"$conf:1: cms.app_secret_file $dir/two.secret has more than one line
+$conf: 1 error
+"
+
+# --- A missing file ---
+
+run missing "$AW_BIN" -t -c "$AW_TMP/nope.conf"
+expect_eq "missing file: exit 1" "$rc" 1
+expect_file "missing file: a clear message" "$AW_TMP/missing.err" \
+"$AW_TMP/nope.conf: cannot read: No such file or directory
+$AW_TMP/nope.conf: 1 error
+"
+expect_eq "missing file: nothing on stdout" "$(cat "$AW_TMP/missing.out")" ""
+
+# --- Command-line mistakes: exit 2 with the reason and the usage, and no work done ---
+
+conf=$AW_TMP/with-file.conf
+run badopt "$AW_BIN" -t --frobnicate -c "$conf"
+expect_usage "-t with an unknown long option" badopt "unrecognized option '--frobnicate'"
+run badshort "$AW_BIN" -t -x -c "$conf"
+expect_usage "-t with an unknown short option" badshort "invalid option -- 'x'"
+run noarg "$AW_BIN" -t -c
+expect_usage "-c without its FILE" noarg "option requires an argument -- 'c'"
+run extra "$AW_BIN" -t -c "$conf" stray
+expect_usage "-t with a stray argument" extra "unexpected argument 'stray'"
+run agent "$AW_BIN" -c "$conf" --agent 1:170:1099
+expect_usage "--agent without --once" agent "--agent goes with --once"
+run agent_t "$AW_BIN" -t -c "$conf" --agent 1:170:1099
+expect_usage "-t --agent without --once" agent_t "--agent goes with --once"
+run t_once "$AW_BIN" -t --once -c "$conf"
+expect_usage "-t with --once" t_once "-t and --once exclude each other"
+
+# --- --version and -h ---
+
+version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$AW_BUILD/config.h" 2>/dev/null)
+run version "$AW_BIN" --version
+expect_eq "--version: exit 0" "$rc" 0
+if [ -n "$version" ]; then
+    expect_eq "--version: name and the configured version" "$(cat "$AW_TMP/version.out")" "agentwatchd $version"
+else
+    expect_grep "--version: name and a version" '^agentwatchd [0-9]+\.[0-9]+' "$AW_TMP/version.out"
+fi
+expect_eq "--version: nothing on stderr" "$(cat "$AW_TMP/version.err")" ""
+
+for opt in -h --help; do
+    run help "$AW_BIN" "$opt"
+    expect_eq "$opt: exit 0" "$rc" 0
+    expect_grep "$opt: usage on stdout" \
+        '^usage: agentwatchd \[-c FILE\] \[-t\] \[--once \[--agent CC:VDN:ID\]\] \[-v\]\.\.\. \[--version\] \[-h\]$' \
+        "$AW_TMP/help.out"
+    missing=
+    for o in '-c, --config FILE' '-t, --check-config' '--once' '--agent CC:VDN:ID' \
+             '-v, --verbose' '--version' '-h, --help'; do
+        grep -qF -- "$o" "$AW_TMP/help.out" || missing+=" $o"
+    done
+    expect_eq "$opt: describes every option" "$missing" ""
+    expect_eq "$opt: nothing on stderr" "$(cat "$AW_TMP/help.err")" ""
+done
+
+# --- The secret, whatever happened ---
+
+expect_no_secret "no run printed the secret" "$AW_TMP"/*.out "$AW_TMP"/*.err
+
+aw_done
