@@ -291,9 +291,7 @@ vreport(struct ctx *c, const char *file, unsigned line, const config_setting_t *
 	struct message *m;
 	char path[PATH_BUF] = "", *body;
 
-	/* Out of memory: give up, as the x* allocation wrappers do. */
-	if (vasprintf(&body, fmt, ap) < 0)
-		abort();
+	body = xvasprintf(fmt, ap);
 	c->msgs = grow(c->msgs, &c->msgcap, c->nmsgs + 1, sizeof *c->msgs);
 	m = &c->msgs[c->nmsgs];
 	m->file = source_name(c, file);

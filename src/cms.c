@@ -27,10 +27,7 @@ struct settings {
 	bool https;
 	long timeout_ms;
 	int max_in_flight;
-	bool verify;
-	char *ca_file;
-	char *client_cert;
-	char *client_key;
+	struct curlev_tls tls;
 };
 
 struct request {
@@ -72,15 +69,8 @@ static void settings_clear(struct settings *s)
 		OPENSSL_cleanse(s->secret, s->secret_len);
 		free(s->secret);
 	}
-	free(s->ca_file);
-	free(s->client_cert);
-	free(s->client_key);
+	curlev_tls_clear(&s->tls);
 	memset(s, 0, sizeof(*s));
-}
-
-static char *xstrdup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
 }
 
 static void settings_set(struct settings *s, const struct cfg_cms *cfg)
@@ -96,10 +86,7 @@ static void settings_set(struct settings *s, const struct cfg_cms *cfg)
 	s->https = cfg->https;
 	s->timeout_ms = (long)(cfg->timeout * 1000.0 + 0.5);
 	s->max_in_flight = cfg->max_in_flight;
-	s->verify = cfg->tls.verify;
-	s->ca_file = xstrdup_or_null(cfg->tls.ca_file);
-	s->client_cert = xstrdup_or_null(cfg->tls.client_cert);
-	s->client_key = xstrdup_or_null(cfg->tls.client_key);
+	curlev_tls_set(&s->tls, &cfg->tls);
 }
 
 const char *cms_status_name(enum cms_status status)
@@ -175,17 +162,6 @@ static void request_free(struct request *req)
 	free(req);
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *header)
-{
-	struct curl_slist *grown = curl_slist_append(list, header);
-
-	if (!grown) {
-		fputs("agentwatchd: out of memory\n", stderr);
-		abort();
-	}
-	return grown;
-}
-
 /* One log line per canonical line: under systemd each line is its own journal entry anyway. */
 static void trace_signing(const struct cfg_agent *agent, const char *canonical,
 			  const char *authorization)
@@ -231,11 +207,11 @@ static void request_sign(struct cms_client *client, struct request *req,
 		free(canonical);
 	}
 	header = xasprintf("Authorization: %s", authorization);
-	req->headers = add_header(req->headers, s->host_header);
-	req->headers = add_header(req->headers, "Content-Type: " SIGN_CONTENT_TYPE);
-	req->headers = add_header(req->headers, header);
-	req->headers = add_header(req->headers, "Accept: application/json");
-	req->headers = add_header(req->headers, "Expect:");
+	req->headers = curlev_header(req->headers, s->host_header);
+	req->headers = curlev_header(req->headers, "Content-Type: " SIGN_CONTENT_TYPE);
+	req->headers = curlev_header(req->headers, header);
+	req->headers = curlev_header(req->headers, "Accept: application/json");
+	req->headers = curlev_header(req->headers, "Expect:");
 	free(header);
 	free(authorization);
 }
@@ -251,23 +227,13 @@ static void request_setup(struct cms_client *client, struct request *req)
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curlev_setup(e, &s->tls, s->timeout_ms, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)CMS_BODY_MAX);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
-	curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
-	curl_easy_setopt(e, CURLOPT_SSLCERT, s->client_cert);
-	curl_easy_setopt(e, CURLOPT_SSLKEY, s->client_key);
 	req->response_len = 0;
 	req->response_too_large = false;
-	req->errbuf[0] = '\0';
 }
 
 void cms_poll(struct cms_client *client, const struct cfg_agent *agent, cms_done_fn done,

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 
 #include "curlev.h"
@@ -143,4 +144,52 @@ void curlev_free(struct curlev *ev)
 	sd_event_source_disable_unref(ev->timer);
 	sd_event_unref(ev->event);
 	free(ev);
+}
+
+void curlev_tls_clear(struct curlev_tls *tls)
+{
+	free(tls->ca_file);
+	free(tls->client_cert);
+	free(tls->client_key);
+	memset(tls, 0, sizeof(*tls));
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void curlev_tls_set(struct curlev_tls *dst, const struct cfg_tls *src)
+{
+	curlev_tls_clear(dst);
+	dst->verify = src->verify;
+	dst->ca_file = dup_or_null(src->ca_file);
+	dst->client_cert = dup_or_null(src->client_cert);
+	dst->client_key = dup_or_null(src->client_key);
+}
+
+void curlev_setup(CURL *e, const struct curlev_tls *tls, long timeout_ms, char *errbuf)
+{
+	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, tls->verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, tls->verify ? 2L : 0L);
+	curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca_file);
+	curl_easy_setopt(e, CURLOPT_SSLCERT, tls->client_cert);
+	curl_easy_setopt(e, CURLOPT_SSLKEY, tls->client_key);
+	errbuf[0] = '\0';
+}
+
+struct curl_slist *curlev_header(struct curl_slist *list, const char *header)
+{
+	struct curl_slist *grown = curl_slist_append(list, header);
+
+	if (!grown) {
+		fputs("agentwatchd: out of memory\n", stderr);
+		abort();
+	}
+	return grown;
 }

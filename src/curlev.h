@@ -2,8 +2,12 @@
 #ifndef AW_CURLEV_H
 #define AW_CURLEV_H
 
+#include <stdbool.h>
+
 #include <curl/curl.h>
 #include <systemd/sd-event.h>
+
+#include "cfg.h"
 
 struct curlev_transfer;
 typedef void (*curlev_done_fn)(struct curlev_transfer *transfer, CURLcode code);
@@ -15,6 +19,23 @@ struct curlev_transfer {
 };
 
 struct curlev;
+
+/* A tls group, copied so that a reload can free the configuration while requests run. */
+struct curlev_tls {
+	bool verify;
+	char *ca_file;
+	char *client_cert;
+	char *client_key;
+};
+
+void curlev_tls_set(struct curlev_tls *dst, const struct cfg_tls *src);
+void curlev_tls_clear(struct curlev_tls *tls);
+
+/* What every request of the daemon shares: TLS 1.2 or newer, verification, a timeout, no signals. */
+void curlev_setup(CURL *easy, const struct curlev_tls *tls, long timeout_ms, char *errbuf);
+
+/* curl_slist_append that aborts on a failed allocation, like the x* wrappers. */
+struct curl_slist *curlev_header(struct curl_slist *list, const char *header);
 
 struct curlev *curlev_new(sd_event *event);
 void curlev_free(struct curlev *ev);

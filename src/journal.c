@@ -59,13 +59,8 @@ static void field(struct fields *f, const char *fmt, ...)
 	if (f->n == f->cap)	/* sized up front; cannot happen, but never overrun */
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!s) {
-		fputs("agentwatchd: out of memory\n", stderr);
-		abort();
-	}
 	f->owned[f->n] = s;
 	f->iov[f->n].iov_base = s;
 	f->iov[f->n].iov_len = strlen(s);

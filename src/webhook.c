@@ -44,8 +44,7 @@ struct sender {
 	size_t batch_max;
 	uint64_t linger_us;
 	struct curl_slist *custom_headers;
-	bool verify;
-	char *ca_file, *client_cert, *client_key;
+	struct curlev_tls tls;
 	/* Progress: everything before cursor is delivered; a batch under way ends at batch_end. */
 	struct evlog_cursor cursor;
 	struct evlog_cursor batch_end;
@@ -80,11 +79,6 @@ static void pump(struct sender *s);
 
 /* ---- settings and cursor ---- */
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 static void settings_clear(struct sender *s)
 {
 	free(s->url);
@@ -96,9 +90,7 @@ static void settings_clear(struct sender *s)
 		free(s->events[i]);
 	free(s->events);
 	curl_slist_free_all(s->custom_headers);
-	free(s->ca_file);
-	free(s->client_cert);
-	free(s->client_key);
+	curlev_tls_clear(&s->tls);
 }
 
 static void settings_set(struct sender *s, const struct cfg_webhook *w)
@@ -123,13 +115,10 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 	for (size_t i = 0; i < w->nheaders; i++) {
 		char *h = xasprintf("%s: %s", w->headers[i].name, w->headers[i].value);
 
-		s->custom_headers = curl_slist_append(s->custom_headers, h);
+		s->custom_headers = curlev_header(s->custom_headers, h);
 		free(h);
 	}
-	s->verify = w->tls.verify;
-	s->ca_file = dup_or_null(w->tls.ca_file);
-	s->client_cert = dup_or_null(w->tls.client_cert);
-	s->client_key = dup_or_null(w->tls.client_key);
+	curlev_tls_set(&s->tls, &w->tls);
 }
 
 static char *sender_key(const struct cfg_webhook *w)
@@ -272,13 +261,9 @@ static void add_header(struct sender *s, const char *fmt, ...)
 	char *h;
 
 	va_start(ap, fmt);
-	if (vasprintf(&h, fmt, ap) < 0)
-		h = NULL;
+	h = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!h || !(s->headers = curl_slist_append(s->headers, h))) {
-		fputs("agentwatchd: out of memory\n", stderr);
-		abort();
-	}
+	s->headers = curlev_header(s->headers, h);
 	free(h);
 }
 
@@ -340,22 +325,12 @@ static void post(struct sender *s)
 	CURL *e = s->transfer.easy;
 
 	s->response_len = 0;
-	s->errbuf[0] = '\0';
+	curlev_setup(e, &s->tls, s->timeout_ms, s->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, s->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
-	curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
-	curl_easy_setopt(e, CURLOPT_SSLCERT, s->client_cert);
-	curl_easy_setopt(e, CURLOPT_SSLKEY, s->client_key);
 	s->in_flight = true;
 	curlev_start(s->set->curl, &s->transfer);
 }
@@ -607,7 +582,7 @@ struct webhooks *webhooks_new(sd_event *event, struct evlog *log, const char *st
 
 	set->event = sd_event_ref(event);
 	set->log = log;
-	set->state_dir = dup_or_null(state_dir);
+	set->state_dir = state_dir ? xstrdup(state_dir) : NULL;
 	set->curl = curlev_new(event);
 	return set;
 }
