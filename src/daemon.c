@@ -54,6 +54,16 @@ struct daemon {
 	uint64_t poll_errors;
 };
 
+/*
+ * sd-event time sources are one-shot: disabled before their callback runs. A periodic one must
+ * be enabled again with its next time, or it fires once and never again.
+ */
+static void rearm(sd_event_source *source, uint64_t usec)
+{
+	sd_event_source_set_time(source, usec);
+	sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+}
+
 /* ---- status ---- */
 
 static void notify_status(struct daemon *d, const char *extra)
@@ -79,7 +89,7 @@ static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdat
 	struct daemon *d = userdata;
 
 	notify_status(d, reload_note(d));
-	sd_event_source_set_time(source, usec + STATUS_PERIOD_US);
+	rearm(source, usec + STATUS_PERIOD_US);
 	return 0;
 }
 
@@ -121,7 +131,7 @@ static void save_state(struct daemon *d, bool force)
 static int on_persist_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	save_state(userdata, false);
-	sd_event_source_set_time(source, usec + PERSIST_PERIOD_US);
+	rearm(source, usec + PERSIST_PERIOD_US);
 	return 0;
 }
 

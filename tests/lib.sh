@@ -117,12 +117,14 @@ aw_start_daemon() {
 }
 
 # aw_stop PID [SECONDS]: SIGTERM, then the exit status (137 when it had to be killed).
+# Polls rather than forking a guard: a killed subshell would run the EXIT trap (aw_cleanup) itself.
 aw_stop() {
-    local pid=$1 limit=${2:-10} guard rc
+    local pid=$1 limit=${2:-10} i
     kill -TERM "$pid" 2>/dev/null
-    ( sleep "$limit"; kill -KILL "$pid" ) 2>/dev/null &
-    guard=$!
-    wait "$pid"; rc=$?
-    kill "$guard" 2>/dev/null; wait "$guard" 2>/dev/null
-    return $rc
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid"
 }

@@ -1,0 +1,184 @@
+#!/bin/bash
+# test_journal.sh: each event is one journald entry with MESSAGE, a fixed MESSAGE_ID per type, a
+# PRIORITY and its data as fields. A real systemd-journald runs in a private mount namespace (its
+# own tmpfs /run and /var/log), so the host's journal is neither needed nor touched. Needs root
+# (CI runs as root); without a namespace or journald the test fails, it does not skip.
+
+JOURNALD=${JOURNALD:-/lib/systemd/systemd-journald}
+if [ -z "${AW_JOURNAL_NS:-}" ]; then
+    why=
+    if ! command -v unshare >/dev/null; then
+        why="unshare(1) not found (util-linux)"
+    elif [ ! -x "$JOURNALD" ]; then
+        why="$JOURNALD not found (the systemd package)"
+    elif ! err=$(unshare -m true 2>&1); then
+        why="cannot create a mount namespace (unshare -m: $err); run as root"
+    fi
+    if [ -n "$why" ]; then
+        echo "FAIL - journald test environment: $why"
+        echo "$(basename "$0"): 1 checks, 1 failed"
+        exit 1
+    fi
+    # The whole test runs in the namespace; its mounts vanish with its last process.
+    AW_JOURNAL_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
+fi
+
+. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
+
+if ! mount -t tmpfs tmpfs /run || ! mount -t tmpfs tmpfs /var/log; then
+    fail "journald test environment: cannot mount a private /run and /var/log"
+    aw_done
+fi
+mkdir -p /run/systemd/journal
+"$JOURNALD" >"$AW_TMP/journald.log" 2>&1 &
+aw_pids+=("$!")
+if ! wait_for 10 test -S /run/systemd/journal/socket; then
+    fail "journald test environment: $JOURNALD did not come up"; cat "$AW_TMP/journald.log"
+    aw_done
+fi
+
+A=1:170:1099 B=1:170:1100
+declare -A seen=()
+sim_set() {
+    local r
+    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
+    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
+}
+polled() { [ "$(aw_polls_since_set "$1")" -ge "$2" ]; }
+settle() {
+    local n=$1 a; shift
+    for a in "$@"; do
+        wait_for 15 polled "$a" "$n" || fail "agent $a polled $n times within 15 s"
+    done
+}
+events_are() {
+    local what=$1 agent=$2; shift 2
+    local skip=${seen[$agent]:-0}
+    if ev expect "$AW_TMP/d.out" "$agent" "$skip" "$@"; then
+        pass "$what"
+        seen[$agent]=$((skip + $#))
+    else
+        fail "$what"
+        seen[$agent]=$(ev count "$AW_TMP/d.out" "$agent")
+    fi
+}
+
+# --- Every event type once or more: busy agent A, unreachable then reachable agent B.
+aw_start_sim sim
+sim_set $A '"calls":["c1","c2"]'
+sim_set $B '"calls":[],"fault":"http:503"'
+aw_config "$AW_TMP/d.conf" '
+  { cc = 1; vdn = 170; id = 1099; name = "alice"; },
+  { cc = 1; vdn = 170; id = 1100; labels = { team = "billing"; }; }' '
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.4; };
+alerts = { long_call = 1.0; };
+outputs = { journal = true; stdout = true; };'
+aw_start_daemon d "$AW_TMP/d.conf"
+
+settle 2 $A
+wait_for 10 ev wait "$AW_TMP/d.out" $A 5 0
+events_are "stdout: A's baseline and call.long" $A 'call.started:c1+initial' \
+    'call.started:c2+initial' 'agent.busy+initial' 'call.long:c1' 'call.long:c2'
+wait_for 15 ev wait "$AW_TMP/d.out" $B 1 0
+events_are "stdout: B unreachable" $B 'agent.unreachable,reason~503'
+sim_set $A '"calls":[]'
+sim_set $B '"fault":null'
+settle 2 $A $B
+events_are "stdout: A ends its calls" $A 'call.ended:c1' 'call.ended:c2' 'agent.idle'
+events_are "stdout: B reachable" $B 'agent.reachable'
+aw_stop "$AW_PID"
+expect_eq "SIGTERM -> exit 0" "$?" 0
+
+# --- The journal holds the same events, one entry each, in order, with the fields.
+jq_count() {   # entries of ours in the journal
+    [ "$(journalctl --no-pager -o json SYSLOG_IDENTIFIER=agentwatchd | grep -c '"AGENTWATCH_EVENT"')" -ge "$1" ]
+}
+n=$(ev count "$AW_TMP/d.out")
+wait_for 5 jq_count "$n"
+journalctl --no-pager -o json SYSLOG_IDENTIFIER=agentwatchd > "$AW_TMP/journal.json"
+journalctl --no-pager -o json AGENT_ID=1099 > "$AW_TMP/journal-1099.json"
+
+cat > "$AW_TMP/cmp.py" <<'EOF'
+import json, re, sys
+
+# MESSAGE_IDs are a promise to whoever filters or writes a catalog for them: they never change.
+MESSAGE_ID = {
+    "call.started": "aa2dbd8f745a45558d040a20d5bc44ec",
+    "call.ended": "8d46e381926f45c7a365342b3aae3a1c",
+    "call.long": "3ffe0cda3ee0465eb6cb06d22df3ce98",
+    "agent.busy": "7a6b578135a242d281fac03b77b7b863",
+    "agent.idle": "f2a59748efb240998415fcee1aeca5f0",
+    "agent.unreachable": "f0cb563ee8d64d4d8f961e8f88e5a2df",
+    "agent.reachable": "263ae496da014c6ca9cda3a1e4afd5dd",
+}
+PRIORITY = {"call.long": "5", "agent.unreachable": "4"}     # the others 6 (info)
+
+def entries(path):
+    out = []
+    for line in open(path):
+        e = json.loads(line)
+        if "AGENTWATCH_EVENT" in e:
+            out.append(e)
+    return out
+
+def want_fields(ev):
+    a = ev["agent"]
+    w = {"AGENTWATCH_EVENT": ev["type"], "MESSAGE_ID": MESSAGE_ID[ev["type"]],
+         "PRIORITY": PRIORITY.get(ev["type"], "6"), "EVENT_ID": ev["id"],
+         "EVENT_TIME": ev["time"], "AGENT_CC": str(a["cc"]), "AGENT_VDN": str(a["vdn"]),
+         "AGENT_ID": str(a["id"]), "SYSLOG_IDENTIFIER": "agentwatchd"}
+    if "name" in a:
+        w["AGENT_NAME"] = a["name"]
+    for k, v in a.get("labels", {}).items():
+        w["AGENT_LABEL_" + k.upper()] = v
+    if "call_id" in ev:
+        w["CALL_ID"] = ev["call_id"]
+    if "duration" in ev:
+        w["CALL_DURATION"] = "%.3f" % ev["duration"]
+    if ev["type"] == "agent.unreachable":
+        w["REASON"] = ev["reason"]
+        w["FAILURES"] = str(ev["failures"])
+    if ev.get("initial"):
+        w["INITIAL"] = "1"
+    return w
+
+OPTIONAL = {"AGENT_NAME", "CALL_ID", "CALL_DURATION", "REASON", "FAILURES", "INITIAL"}
+
+def main(journal, stdout, agent_id=None):
+    events = [json.loads(l) for l in open(stdout)]
+    if agent_id:
+        events = [e for e in events if str(e["agent"]["id"]) == agent_id]
+    got = entries(journal)
+    errors = []
+    if len(got) != len(events):
+        errors.append("%d journal entries for %d events" % (len(got), len(events)))
+    for i, (j, ev) in enumerate(zip(got, events)):
+        w = want_fields(ev)
+        for k, v in w.items():
+            if j.get(k) != v:
+                errors.append("entry %d (%s): %s=%r, want %r" % (i, ev["type"], k, j.get(k), v))
+        for k in OPTIONAL - set(w):
+            if k in j:
+                errors.append("entry %d (%s): unexpected %s=%r" % (i, ev["type"], k, j[k]))
+        who = "agent %s:%s:%s" % (ev["agent"]["cc"], ev["agent"]["vdn"], ev["agent"]["id"])
+        msg = j.get("MESSAGE")
+        if not isinstance(msg, str) or not msg.startswith(who) or "\n" in msg:
+            errors.append("entry %d: MESSAGE %r is not a one-line text about %s" % (i, msg, who))
+    if len(set(MESSAGE_ID.values())) != len(MESSAGE_ID):
+        errors.append("MESSAGE_IDs are not distinct")
+    for e in errors[:15]:
+        print("    " + e)
+    return 1 if errors else 0
+
+sys.exit(main(*sys.argv[1:]))
+EOF
+check "journal: one entry per event, in order, with MESSAGE, MESSAGE_ID, PRIORITY and the fields ($n events)" \
+    "$AW_PYTHON" "$AW_TMP/cmp.py" "$AW_TMP/journal.json" "$AW_TMP/d.out"
+check "journalctl AGENT_ID=1099 selects exactly that agent's entries" \
+    "$AW_PYTHON" "$AW_TMP/cmp.py" "$AW_TMP/journal-1099.json" "$AW_TMP/d.out" 1099
+types=$("$AW_PYTHON" -c 'import json,sys; print(len({json.loads(l)["type"] for l in open(sys.argv[1])}))' "$AW_TMP/d.out")
+expect_eq "all seven event types went through the journal" "$types" 7
+check "the event stream stayed consistent" ev validate "$AW_TMP/d.out" 2
+aw_done
