@@ -1244,14 +1244,16 @@ static char *include_name(char *line)
 }
 
 /*
- * libconfig 1.5's scanner exits the process when an @include names a directory, so the
- * files to be included are checked first, as deep as libconfig would follow them.
+ * libconfig 1.5's scanner exits the process when an @include names a directory, or on some
+ * lines holding a NUL byte, so the file and those it includes are checked first, as deep as
+ * libconfig would follow them.
  */
 static bool includes_ok(struct ctx *c, const char *file, int depth)
 {
 	FILE *f = fopen(file, "re");
 	char *line = NULL, *name, *path;
 	size_t size = 0;
+	ssize_t len;
 	unsigned n = 0;
 	struct stat st;
 	bool ok = true;
@@ -1259,8 +1261,13 @@ static bool includes_ok(struct ctx *c, const char *file, int depth)
 	/* An unreadable file is libconfig's to report. */
 	if (!f)
 		return true;
-	while (getline(&line, &size, f) > 0) {
+	while ((len = getline(&line, &size, f)) > 0) {
 		n++;
+		if (memchr(line, '\0', (size_t)len)) {
+			report(c, file, n, "a NUL byte: this is not a text file");
+			ok = false;
+			break;
+		}
 		if (!(name = include_name(line)))
 			continue;
 		/* libconfig 1.5 puts its include directory before every name, even an absolute one. */

@@ -139,6 +139,16 @@ $AW_TMP/nope.conf: 1 error
 "
 expect_eq "missing file: nothing on stdout" "$(cat "$AW_TMP/missing.out")" ""
 
+# --- A binary file: libconfig's scanner would exit the process on some NUL bytes ---
+
+printf 'cms = {\n@include "\0\0\0"\n' > "$AW_TMP/binary.conf"
+run binary "$AW_BIN" -t -c "$AW_TMP/binary.conf"
+expect_eq "NUL byte: exit 1" "$rc" 1
+expect_file "NUL byte: a clear message with the line" "$AW_TMP/binary.err" \
+"$AW_TMP/binary.conf:2: a NUL byte: this is not a text file
+$AW_TMP/binary.conf: 1 error
+"
+
 # --- Command-line mistakes: exit 2 with the reason and the usage, and no work done ---
 
 conf=$AW_TMP/with-file.conf
