@@ -380,6 +380,9 @@ int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **jso
 	if (!in_ring(log, c->seq) && peek_disk(log, c, json, len, seq) == 1 &&
 	    *seq < log->ring_first)
 		return 1;
+	/* Opened after a write failure: the disk ends in a gap and memory holds nothing yet. */
+	if (log->ring_first == log->next_seq)
+		return 0;
 	/* In the ring, or gone from the disk too: the oldest record the ring still has. */
 	r = &log->ring[(in_ring(log, c->seq) ? c->seq : log->ring_first) % EVLOG_RING];
 	*json = r->json;

@@ -21,6 +21,7 @@ static struct json_object *agent_json(const struct agent_state *st)
 	json_object_object_add(a, "cc", json_object_new_int64(st->cfg->cc));
 	json_object_object_add(a, "vdn", json_object_new_int64(st->cfg->vdn));
 	json_object_object_add(a, "id", json_object_new_int64(st->cfg->id));
+	json_object_object_add(a, "baselined", json_object_new_boolean(st->baselined));
 	json_object_object_add(a, "unreachable", json_object_new_boolean(st->unreachable));
 	for (uint32_t i = 0; i < st->ncalls; i++) {
 		struct json_object *c = json_object_new_object();
@@ -44,8 +45,9 @@ int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *sta
 
 	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(root, "seq", json_object_new_int64((int64_t)seq));
+	/* An agent unreachable since its start has no baseline, yet its alert must resolve. */
 	for (size_t i = 0; i < n; i++)
-		if (states[i]->baselined)
+		if (states[i]->baselined || states[i]->unreachable)
 			json_object_array_add(agents, agent_json(states[i]));
 	json_object_object_add(root, "agents", agents);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
@@ -93,6 +95,10 @@ static bool valid_agent(struct json_object *a, uint64_t *key)
 	    !get_typed(a, "unreachable", json_type_boolean, &f) ||
 	    !get_typed(a, "calls", json_type_array, &calls))
 		return false;
+	/* Optional: files written before it was added hold baselined agents only. */
+	if (json_object_object_get_ex(a, "baselined", &f) &&
+	    !json_object_is_type(f, json_type_boolean))
+		return false;
 	for (size_t i = 0; i < json_object_array_length(calls); i++)
 		if (!valid_call(json_object_array_get_idx(calls, i)))
 			return false;
@@ -106,8 +112,9 @@ static void restore_agent(struct agent_state *st, struct json_object *a)
 
 	json_object_object_get_ex(a, "unreachable", &f);
 	st->unreachable = json_object_get_boolean(f);
-	st->baselined = true;
-	st->restored = true;
+	st->baselined = !json_object_object_get_ex(a, "baselined", &f) ||
+			json_object_get_boolean(f);
+	st->restored = st->baselined;
 	json_object_object_get_ex(a, "calls", &calls);
 	for (size_t i = 0; i < json_object_array_length(calls); i++) {
 		struct json_object *c = json_object_array_get_idx(calls, i), *id, *first, *lng;

@@ -416,11 +416,16 @@ static void acknowledge(struct sender *s)
 {
 	struct alertmgr_set done = s->batch_firing;
 
+	/*
+	 * Alerts firing before this batch keep their re-send time: other alerts acknowledged in
+	 * between must not postpone it past Alertmanager's hold. With none, the clock starts now.
+	 */
+	if (s->firing.n == 0)
+		s->resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
 	s->batch_firing = s->firing;
 	s->firing = done;
 	s->cursor = s->batch_end;
 	s->failures = 0;
-	s->resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
 	save_cursor(s);
 }
 
@@ -553,6 +558,8 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEFUNCTION, on_response);
 	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEDATA, s);
 	load_cursor(s);
+	/* A receiver that never acknowledges resumes here after a crash, not at the log's end. */
+	save_cursor(s);
 	/* Alerts restored from the cursor file are told again soon; new ones were just sent. */
 	s->resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
 	return s;

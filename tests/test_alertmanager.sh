@@ -1,0 +1,175 @@
+#!/bin/bash
+# test_alertmanager.sh: a real prometheus-alertmanager on loopback: call.long fires AgentLongCall
+# with the agent's labels and call.ended resolves it; agent.unreachable fires AgentUnreachable and
+# agent.reachable resolves it; an alert fired while Alertmanager is down and the daemon restarts
+# still arrives, a firing alert Alertmanager forgot (restarted) is told again, and a call that ends
+# while the daemon is down resolves its alert.
+. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+# The whole test stays under two minutes even when everything fails: every wait is bounded by
+# its own limit and by what is left of the budget; fixed pauses are skipped once it is spent.
+BUDGET_END=$((SECONDS + 95))
+budget() {   # budget N: N, or the seconds left if fewer (0: one last try)
+    local left=$((BUDGET_END - SECONDS))
+    if ((left < $1)); then echo $((left > 0 ? left : 0)); else echo "$1"; fi
+}
+pause() {   # pause SECONDS: sleep, unless the budget is spent
+    ((SECONDS < BUDGET_END)) && sleep "$1"
+    return 0
+}
+until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bounded in wall-clock time
+    local end=$((SECONDS + $(budget "$1"))); shift
+    until "$@" 2>/dev/null; do
+        ((SECONDS >= end)) && return 1
+        sleep 0.1
+    done
+}
+
+AM_BIN=${ALERTMANAGER:-$(command -v prometheus-alertmanager || command -v alertmanager)}
+if [ -z "$AM_BIN" ]; then
+    echo "SKIP - prometheus-alertmanager is not installed"
+    exit 77
+fi
+
+ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
+A=1:170:1099 B=1:170:1100 C=1:170:1101
+
+sim_set() {
+    local r
+    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
+    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
+}
+has_event() {   # has_event RUN TYPE CALL_OR_AGENT_FIELD: RUN's stdout has such an event
+    grep -F "\"type\":\"$2\"" "$AW_TMP/$1.out" | grep -qF "$3"
+}
+
+AM_PORT=$("$AW_PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+cat > "$AW_TMP/am.yml" <<'EOF'
+route:
+  receiver: "null"
+receivers:
+  - name: "null"
+EOF
+start_am() {
+    "$AM_BIN" --config.file="$AW_TMP/am.yml" --storage.path="$AW_TMP/am-data" \
+        --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
+        >>"$AW_TMP/am.log" 2>&1 &
+    AM_PID=$!
+    aw_pids+=("$AM_PID")
+    if ! until_ok 15 curl -sf --max-time 1 "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null; then
+        echo "alertmanager did not start:"; tail -20 "$AW_TMP/am.log"; exit 99
+    fi
+}
+stop_am() { kill "$AM_PID"; wait "$AM_PID" 2>/dev/null; }
+
+# am_alert ALERTNAME LABEL=VALUE...: prints the one alert Alertmanager lists (not resolved) with
+# these labels; exit 1 when there is none.
+am_alert() {
+    curl -sf --max-time 2 "http://127.0.0.1:$AM_PORT/api/v2/alerts" |
+        "$AW_PYTHON" -c '
+import json, sys
+want = dict(a.split("=", 1) for a in sys.argv[2:])
+want["alertname"] = sys.argv[1]
+hits = [a for a in json.load(sys.stdin) if all(a["labels"].get(k) == v for k, v in want.items())]
+if len(hits) != 1:
+    sys.exit(1)
+print(json.dumps(hits[0]))' "$@"
+}
+am_active() { am_alert "$@" | grep -q '"state": "active"'; }
+am_gone() { ! am_alert "$@" >/dev/null; }
+am_labels() { am_field "$1" '" ".join("%s=%s" % kv for kv in sorted(a["labels"].items()))'; }
+# am_field JSON EXPRESSION-ON-a
+am_field() {
+    "$AW_PYTHON" -c "import datetime, json, sys, time; a = json.loads(sys.argv[1]); print($2)" "$1"
+}
+
+aw_start_sim sim
+sim_set $A '"calls":[]'
+sim_set $B '"calls":[]'
+sim_set $C '"fault":"http:503"'
+aw_config "$AW_TMP/d.conf" '
+  { cc = 1; vdn = 170; id = 1099; name = "alice"; labels = { team = "billing"; }; },
+  { cc = 1; vdn = 170; ids = [ 1100, 1101 ]; }' "
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 1.0; };
+alerts = { long_call = 2.0; };
+state_dir = \"$AW_TMP/state\";
+outputs = { journal = false; stdout = true; webhooks = (
+  { url = \"http://127.0.0.1:$AM_PORT/api/v2/alerts\"; format = \"alertmanager\"; timeout = 2.0; }
+); };"
+start_am
+aw_start_daemon d1 "$AW_TMP/d.conf"
+D1=$AW_PID
+
+# --- AgentLongCall fires after long_call seconds with the agent's labels; its end resolves it.
+sim_set $A '"calls":["a1"]'
+check "call.long after 2 s" until_ok 8 has_event d1 call.long '"a1"'
+check "AgentLongCall is active in Alertmanager" until_ok 10 am_active AgentLongCall call_id=a1
+alert=$(am_alert AgentLongCall call_id=a1)
+expect_eq "AgentLongCall labels: cc, vdn, agent, name, call_id and the agent's labels" \
+    "$(am_labels "$alert")" \
+    "agent=1099 alertname=AgentLongCall call_id=a1 cc=1 name=alice team=billing vdn=170"
+summary=$(am_field "$alert" 'a["annotations"].get("summary", "")')
+check "AgentLongCall has a human summary naming the call and agent ($summary)" \
+    grep -q 'a1.*1099' <<<"$summary"
+ends_in=$(am_field "$alert" 'int(datetime.datetime.strptime(a["endsAt"][:19], "%Y-%m-%dT%H:%M:%S")
+    .replace(tzinfo=datetime.timezone.utc).timestamp() - time.time())')
+check "AgentLongCall is held for minutes (endsAt in $ends_in s): Alertmanager keeps it" \
+    test "$ends_in" -ge 120
+sim_set $A '"calls":[]'
+check "call.ended" until_ok 5 has_event d1 call.ended '"a1"'
+check "AgentLongCall is resolved when the call ends" until_ok 10 am_gone AgentLongCall call_id=a1
+
+# --- AgentUnreachable fires on agent.unreachable and resolves on agent.reachable.
+check "agent C: AgentUnreachable is active (unreachable since the start)" \
+    until_ok 10 am_active AgentUnreachable agent=1101
+sim_set $B '"fault":"http:503"'
+check "agent.unreachable" until_ok 8 has_event d1 agent.unreachable '"id":1100'
+check "AgentUnreachable is active in Alertmanager" until_ok 10 am_active AgentUnreachable agent=1100
+alert=$(am_alert AgentUnreachable agent=1100)
+expect_eq "AgentUnreachable labels: cc, vdn, agent (no call_id)" \
+    "$(am_labels "$alert")" "agent=1100 alertname=AgentUnreachable cc=1 vdn=170"
+summary=$(am_field "$alert" 'a["annotations"].get("summary", "")')
+check "AgentUnreachable summary gives the reason ($summary)" grep -q 503 <<<"$summary"
+sim_set $B '"fault":null'
+check "agent.reachable" until_ok 8 has_event d1 agent.reachable '"id":1100'
+check "AgentUnreachable is resolved when the agent is reachable again" \
+    until_ok 10 am_gone AgentUnreachable agent=1100
+
+# --- Alertmanager down when a call gets long; the daemon restarts; Alertmanager comes back.
+stop_am
+sim_set $A '"calls":["a2"]'
+check "call.long while Alertmanager is down" until_ok 8 has_event d1 call.long '"a2"'
+aw_stop "$D1"
+expect_eq "d1: SIGTERM -> exit 0" "$?" 0
+aw_start_daemon d2 "$AW_TMP/d.conf"
+D2=$AW_PID
+start_am
+check "the alert fired while Alertmanager was down arrives after it is back" \
+    until_ok 20 am_active AgentLongCall call_id=a2
+check "the restarted Alertmanager hears again of the alert still firing from before (agent C)" \
+    until_ok 10 am_active AgentUnreachable agent=1101
+
+# --- The call ends while no daemon runs: the next one resolves its alert.
+aw_stop "$D2"
+expect_eq "d2: SIGTERM -> exit 0" "$?" 0
+sim_set $A '"calls":[]'
+aw_start_daemon d3 "$AW_TMP/d.conf"
+D3=$AW_PID
+check "call.ended after_restart" until_ok 8 has_event d3 call.ended '"after_restart":true'
+check "its AgentLongCall is resolved" until_ok 10 am_gone AgentLongCall call_id=a2
+sim_set $C '"fault":null'
+check "agent C reachable: its AgentUnreachable, fired three daemons ago, is resolved" \
+    until_ok 10 am_gone AgentUnreachable agent=1101
+check "agent C: agent.reachable once its fault clears" has_event d3 agent.reachable '"id":1101'
+expect_eq "agent C: agent.unreachable reported once over three daemons (state kept)" \
+    "$(cat "$AW_TMP"/d[123].out | grep -F '"type":"agent.unreachable"' | grep -cF '"id":1101')" 1
+aw_stop "$D3"
+expect_eq "d3: SIGTERM -> exit 0" "$?" 0
+check "d3: no webhook failures" bash -c "! grep -q webhook '$AW_TMP/d3.err'"
+expect_no_secret "the CMS secret is never printed" "$AW_TMP"/d*.out "$AW_TMP"/d*.err
+
+aw_done
