@@ -172,6 +172,32 @@ size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 	return 0;
 }
 
+static uint32_t label_number(struct json_object *labels, const char *key)
+{
+	const char *v = str_field(labels, key);
+
+	return v ? (uint32_t)strtoul(v, NULL, 10) : 0;
+}
+
+size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx)
+{
+	size_t dropped = 0;
+
+	for (size_t i = set->n; i-- > 0;) {
+		struct json_object *labels = NULL;
+		const char *name;
+
+		json_object_object_get_ex(set->v[i].alert, "labels", &labels);
+		name = str_field(labels, "alertname");
+		if (name && keep(ctx, name, label_number(labels, "cc"), label_number(labels, "vdn"),
+				 label_number(labels, "agent"), str_field(labels, "call_id")))
+			continue;
+		remove_at(set, i);
+		dropped++;
+	}
+	return dropped;
+}
+
 struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now_us)
 {
 	struct json_object *out = json_object_new_array();

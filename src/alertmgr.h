@@ -2,6 +2,7 @@
 #ifndef AW_ALERTMGR_H
 #define AW_ALERTMGR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,16 @@ size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 
 /* Every firing alert, with endsAt pushed ALERTMGR_HOLD_US past now. */
 struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now_us);
+
+/* Whether an alert is still true: its agent is watched and in that state (call_id NULL if none). */
+typedef bool (*alertmgr_keep_fn)(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn,
+				 uint32_t id, const char *call_id);
+
+/*
+ * Drops the firing alerts that keep() no longer confirms, so that they are not re-sent: Alertmanager
+ * resolves them itself at their endsAt. Returns how many were dropped.
+ */
+size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx);
 
 void alertmgr_set_copy(struct alertmgr_set *dst, const struct alertmgr_set *src);
 void alertmgr_set_clear(struct alertmgr_set *set);

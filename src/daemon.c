@@ -261,6 +261,22 @@ static struct agent_state *find_state(void *ctx, uint64_t key)
 	return w ? &(*w)->state : NULL;
 }
 
+/* An alert still holds when its agent is watched and still has that call or is unreachable. */
+static bool alert_holds(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
+			const char *call_id)
+{
+	struct agent_state *st = find_state(ctx, cfg_agent_key(cc, vdn, id));
+
+	if (!st)
+		return false;
+	if (strcmp(alertname, "AgentUnreachable") == 0)
+		return st->unreachable;
+	for (uint32_t i = 0; call_id && i < st->ncalls; i++)
+		if (strcmp(st->calls[i].id, call_id) == 0)
+			return true;
+	return false;
+}
+
 static void apply_config(struct daemon *d, struct cfg *cfg)
 {
 	apply_rules(d, cfg);
@@ -268,6 +284,8 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	output_configure(d->output, &cfg->outputs);
 	webhooks_configure(d->webhooks, &cfg->outputs);
 	rebind_agents(d, cfg);
+	if (d->cfg)
+		webhooks_prune_alerts(d->webhooks, alert_holds, d);
 	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
 			strcmp(cfg->state_dir, persist_dir(d->persist)) == 0) &&
 	    (cfg->state_dir || persist_dir(d->persist)))
@@ -423,6 +441,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	d.webhooks = webhooks_new(d.event, persist_log(d.persist), persist_dir(d.persist));
 	apply_config(&d, cfg);
 	persist_restore(d.persist, find_state, &d);
+	webhooks_prune_alerts(d.webhooks, alert_holds, &d);
 	webhooks_kick(d.webhooks);
 	sd_event_add_time_relative(d.event, &d.persist_timer, CLOCK_MONOTONIC, PERSIST_PERIOD_US,
 				   100000, on_persist_timer, &d);

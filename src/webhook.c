@@ -621,6 +621,25 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	webhooks_kick(set);
 }
 
+void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct sender *s = set->v[i];
+		size_t n;
+
+		if (!s->alertmanager)
+			continue;
+		/* A batch under way swaps its set in when acknowledged: prune both. */
+		n = alertmgr_set_prune(&s->firing, keep, ctx);
+		alertmgr_set_prune(&s->batch_firing, keep, ctx);
+		if (n) {
+			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
+				   "state lost); Alertmanager resolves them at their endsAt", s->url, n);
+			save_cursor(s);
+		}
+	}
+}
+
 void webhooks_kick(struct webhooks *set)
 {
 	for (size_t i = 0; i < set->n; i++)

@@ -6,6 +6,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "alertmgr.h"
 #include "cfg.h"
 #include "evlog.h"
 
@@ -24,6 +25,8 @@ struct webhooks;
 struct webhooks *webhooks_new(sd_event *event, struct evlog *log, const char *state_dir);
 /* Keeps the queue of every receiver whose url and format stay; a new one starts at the log's end. */
 void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg);
+/* Stops re-sending Alertmanager alerts that keep() no longer confirms (after a restart or reload). */
+void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx);
 /* New records are in the log. */
 void webhooks_kick(struct webhooks *set);
 /* The lowest sequence number some receiver still needs (the log's next when none does). */

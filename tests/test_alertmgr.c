@@ -98,8 +98,36 @@ static void test_unreachable_and_persistence(void)
 	alertmgr_set_clear(&copy);
 }
 
+static bool keep_only_c2(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
+			 const char *call_id)
+{
+	(void)ctx;
+	CHECK_STR(alertname, "AgentLongCall");
+	CHECK(cc == 1 && vdn == 170 && id == 1099);
+	return call_id && strcmp(call_id, "c-2") == 0;
+}
+
+/* Alerts whose call or agent is gone stop being re-sent. */
+static void test_prune(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out;
+
+	convert(&set, "{\"type\":\"call.long\",\"time\":\"2026-11-25T23:15:00.000Z\"," AGENT
+		",\"call_id\":\"c-1\",\"duration\":900.000}", &out);
+	json_object_put(out);
+	convert(&set, "{\"type\":\"call.long\",\"time\":\"2026-11-25T23:16:00.000Z\"," AGENT
+		",\"call_id\":\"c-2\",\"duration\":900.000}", &out);
+	json_object_put(out);
+	CHECK_INT(alertmgr_set_prune(&set, keep_only_c2, NULL), 1);
+	CHECK_INT(set.n, 1);
+	CHECK(strstr(set.v[0].key, "c-2") != NULL);
+	alertmgr_set_clear(&set);
+}
+
 int main(void)
 {
+	test_prune();
 	test_long_call();
 	test_unreachable_and_persistence();
 	return check_done("test_alertmgr");
