@@ -12,6 +12,7 @@
 struct curlev {
 	sd_event *event;
 	sd_event_source *timer;
+	sd_event_source *now;		/* libcurl's "act at once" timeouts, without a kernel timer */
 	CURLM *multi;
 };
 
@@ -87,14 +88,26 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int on_now(sd_event_source *source, void *userdata)
+{
+	return on_timer(source, 0, userdata);
+}
+
+/*
+ * libcurl asks for a zero timeout on every new transfer; that goes through a defer source (run
+ * at the next loop iteration, as libcurl forbids acting from this callback) rather than through
+ * the timerfd, whose reprogramming costs a system call each time.
+ */
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct curlev *ev = userp;
+	bool at_once = timeout_ms == 0;
 
 	(void)multi;
-	if (timeout_ms < 0)
+	if (sd_event_source_set_enabled(ev->now, at_once ? SD_EVENT_ONESHOT : SD_EVENT_OFF) < 0)
+		return -1;
+	if (timeout_ms <= 0)
 		return sd_event_source_set_enabled(ev->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-	/* A zero timeout still goes through the loop: libcurl forbids acting from this callback. */
 	if (sd_event_source_set_time_relative(ev->timer, (uint64_t)timeout_ms * 1000) < 0 ||
 	    sd_event_source_set_enabled(ev->timer, SD_EVENT_ONESHOT) < 0)
 		return -1;
@@ -108,11 +121,13 @@ struct curlev *curlev_new(sd_event *event)
 	ev->event = sd_event_ref(event);
 	ev->multi = curl_multi_init();
 	if (!ev->multi ||
-	    sd_event_add_time(event, &ev->timer, CLOCK_MONOTONIC, 0, 1, on_timer, ev) < 0) {
+	    sd_event_add_time(event, &ev->timer, CLOCK_MONOTONIC, 0, 1, on_timer, ev) < 0 ||
+	    sd_event_add_defer(event, &ev->now, on_now, ev) < 0) {
 		fputs("agentwatchd: cannot set up the HTTP client\n", stderr);
 		abort();
 	}
 	sd_event_source_set_enabled(ev->timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(ev->now, SD_EVENT_OFF);
 	curl_multi_setopt(ev->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	curl_multi_setopt(ev->multi, CURLMOPT_SOCKETDATA, ev);
 	curl_multi_setopt(ev->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -142,6 +157,7 @@ void curlev_free(struct curlev *ev)
 		return;
 	curl_multi_cleanup(ev->multi);
 	sd_event_source_disable_unref(ev->timer);
+	sd_event_source_disable_unref(ev->now);
 	sd_event_unref(ev->event);
 	free(ev);
 }
