@@ -128,3 +128,57 @@ aw_stop() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid"
 }
+
+# aw_budget SECONDS: bounds the whole test in wall-clock time. until_ok and pause then respect
+# what is left of it, so a test stays within its budget even when everything fails.
+aw_budget() { BUDGET_END=$((SECONDS + $1)); }
+budget() {   # budget N: N, or the seconds left if fewer (0: one last try)
+    local left=$((BUDGET_END - SECONDS))
+    if ((left < $1)); then echo $((left > 0 ? left : 0)); else echo "$1"; fi
+}
+pause() {   # pause SECONDS: sleep, unless the budget is spent
+    ((SECONDS < BUDGET_END)) && sleep "$1"
+    return 0
+}
+until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bounded in wall-clock time
+    local end=$((SECONDS + $(budget "$1"))); shift
+    until "$@" 2>/dev/null; do
+        ((SECONDS >= end)) && return 1
+        sleep 0.1
+    done
+}
+BUDGET_END=$((SECONDS + 95))
+
+# Event streams: tests/events.py reads the daemon's JSON lines.
+ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
+
+# sim_set AGENT JSON-FIELDS: scripts one agent of the simulator ("calls":[...] or "fault":...).
+sim_set() {
+    local r
+    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
+    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
+}
+polled() {   # polled AGENT N: the simulator answered AGENT at least N times since its last set
+    [ "$(aw_polls_since_set "$1")" -ge "$2" ]
+}
+settle() {   # settle N AGENT...: every AGENT answered N polls since its last change (bounded)
+    local n=$1 a; shift
+    for a in "$@"; do
+        wait_for 15 polled "$a" "$n" || fail "agent $a polled $n times within 15 s"
+    done
+}
+
+# events_are OUT DESCRIPTION AGENT SPEC...: AGENT's events in $AW_TMP/OUT.out since the last
+# check are exactly SPEC (see tests/events.py expect).
+declare -A seen=()
+events_are() {
+    local out=$1 what=$2 agent=$3; shift 3
+    local skip=${seen[$out/$agent]:-0}
+    if ev expect "$AW_TMP/$out.out" "$agent" "$skip" "$@"; then
+        pass "$what"
+        seen[$out/$agent]=$((skip + $#))
+    else
+        fail "$what"
+        seen[$out/$agent]=$(ev count "$AW_TMP/$out.out" "$agent")
+    fi
+}

@@ -6,24 +6,7 @@
 # while the daemon is down resolves its alert.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-# The whole test stays under two minutes even when everything fails: every wait is bounded by
-# its own limit and by what is left of the budget; fixed pauses are skipped once it is spent.
-BUDGET_END=$((SECONDS + 95))
-budget() {   # budget N: N, or the seconds left if fewer (0: one last try)
-    local left=$((BUDGET_END - SECONDS))
-    if ((left < $1)); then echo $((left > 0 ? left : 0)); else echo "$1"; fi
-}
-pause() {   # pause SECONDS: sleep, unless the budget is spent
-    ((SECONDS < BUDGET_END)) && sleep "$1"
-    return 0
-}
-until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bounded in wall-clock time
-    local end=$((SECONDS + $(budget "$1"))); shift
-    until "$@" 2>/dev/null; do
-        ((SECONDS >= end)) && return 1
-        sleep 0.1
-    done
-}
+aw_budget 95
 
 AM_BIN=${ALERTMANAGER:-$(command -v prometheus-alertmanager || command -v alertmanager)}
 if [ -z "$AM_BIN" ]; then
@@ -31,14 +14,8 @@ if [ -z "$AM_BIN" ]; then
     exit 77
 fi
 
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
 A=1:170:1099 B=1:170:1100 C=1:170:1101
 
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
 has_event() {   # has_event RUN TYPE CALL_OR_AGENT_FIELD: RUN's stdout has such an event
     grep -F "\"type\":\"$2\"" "$AW_TMP/$1.out" | grep -qF "$3"
 }

@@ -4,43 +4,9 @@
 # calls open, several agents at once, unique ids.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
-
 A=1:170:1099 B=1:170:1100 C=1:171:2000 D=1:170:1101 E=1:171:2001 L=1:172:3000
-declare -A seen=()
 
 # sim_set AGENT JSON-FIELDS: e.g. sim_set $A '"calls":["a1"]'
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
-
-polled() {   # polled AGENT N: the simulator answered AGENT at least N times since its last set
-    [ "$(aw_polls_since_set "$1")" -ge "$2" ]
-}
-
-# settle N AGENT...: waits (bounded) until every AGENT was polled N times since its last change;
-# two answers mean the daemon has taken in the first one whole.
-settle() {
-    local n=$1 a; shift
-    for a in "$@"; do
-        wait_for 15 polled "$a" "$n" || fail "agent $a polled $n times within 15 s"
-    done
-}
-
-# events_are OUT DESCRIPTION AGENT SPEC...: AGENT's events since the last check are exactly SPEC.
-events_are() {
-    local out=$1 what=$2 agent=$3; shift 3
-    local skip=${seen[$out/$agent]:-0}
-    if ev expect "$AW_TMP/$out.out" "$agent" "$skip" "$@"; then
-        pass "$what"
-        seen[$out/$agent]=$((skip + $#))
-    else
-        fail "$what"
-        seen[$out/$agent]=$(ev count "$AW_TMP/$out.out" "$agent")
-    fi
-}
 
 # wait_events OUT AGENT N SECONDS: until AGENT has N more events than checked so far.
 wait_events() {

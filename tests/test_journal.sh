@@ -25,8 +25,6 @@ fi
 
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
-
 if ! mount -t tmpfs tmpfs /run || ! mount -t tmpfs tmpfs /var/log; then
     fail "journald test environment: cannot mount a private /run and /var/log"
     aw_done
@@ -40,30 +38,6 @@ if ! wait_for 10 test -S /run/systemd/journal/socket; then
 fi
 
 A=1:170:1099 B=1:170:1100
-declare -A seen=()
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
-polled() { [ "$(aw_polls_since_set "$1")" -ge "$2" ]; }
-settle() {
-    local n=$1 a; shift
-    for a in "$@"; do
-        wait_for 15 polled "$a" "$n" || fail "agent $a polled $n times within 15 s"
-    done
-}
-events_are() {
-    local what=$1 agent=$2; shift 2
-    local skip=${seen[$agent]:-0}
-    if ev expect "$AW_TMP/d.out" "$agent" "$skip" "$@"; then
-        pass "$what"
-        seen[$agent]=$((skip + $#))
-    else
-        fail "$what"
-        seen[$agent]=$(ev count "$AW_TMP/d.out" "$agent")
-    fi
-}
 
 # --- Every event type once or more: busy agent A, unreachable then reachable agent B.
 aw_start_sim sim
@@ -79,15 +53,15 @@ aw_start_daemon d "$AW_TMP/d.conf"
 
 settle 2 $A
 wait_for 10 ev wait "$AW_TMP/d.out" $A 5 0
-events_are "stdout: A's baseline and call.long" $A 'call.started:c1+initial' \
+events_are d "stdout: A's baseline and call.long" $A 'call.started:c1+initial' \
     'call.started:c2+initial' 'agent.busy+initial' 'call.long:c1' 'call.long:c2'
 wait_for 15 ev wait "$AW_TMP/d.out" $B 1 0
-events_are "stdout: B unreachable" $B 'agent.unreachable,reason~503'
+events_are d "stdout: B unreachable" $B 'agent.unreachable,reason~503'
 sim_set $A '"calls":[]'
 sim_set $B '"fault":null'
 settle 2 $A $B
-events_are "stdout: A ends its calls" $A 'call.ended:c1' 'call.ended:c2' 'agent.idle'
-events_are "stdout: B reachable" $B 'agent.reachable'
+events_are d "stdout: A ends its calls" $A 'call.ended:c1' 'call.ended:c2' 'agent.idle'
+events_are d "stdout: B reachable" $B 'agent.reachable'
 aw_stop "$AW_PID"
 expect_eq "SIGTERM -> exit 0" "$?" 0
 

@@ -3,36 +3,11 @@
 # line; a good one adds and removes agents while those that stay keep their calls.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
 nq() { "$AW_PYTHON" "$AW_SRC/tests/notifysock.py" --read "$AW_TMP/notify.log" "$1"; }
 nq_true() { [ "$(nq "$1")" = True ]; }
 
 A=1:170:1099 B=1:170:1100 C=1:170:1101
-declare -A seen=()
 
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
-polled() { [ "$(aw_polls_since_set "$1")" -ge "$2" ]; }
-settle() {
-    local n=$1 a; shift
-    for a in "$@"; do
-        wait_for 15 polled "$a" "$n" || fail "agent $a polled $n times within 15 s"
-    done
-}
-events_are() {   # events_are DESCRIPTION AGENT SPEC...: AGENT's events since the last check
-    local what=$1 agent=$2; shift 2
-    local skip=${seen[$agent]:-0}
-    if ev expect "$AW_TMP/d.out" "$agent" "$skip" "$@"; then
-        pass "$what"
-        seen[$agent]=$((skip + $#))
-    else
-        fail "$what"
-        seen[$agent]=$(ev count "$AW_TMP/d.out" "$agent")
-    fi
-}
 total_polls() {   # every answered poll of AGENT, from the simulator
     aw_sim GET "/sim/stats?agent=$1" | "$AW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["polls"])'
 }
@@ -62,8 +37,8 @@ write_conf '{ cc = 1; vdn = 170; id = 1099; name = "alice"; }, { cc = 1; vdn = 1
 NOTIFY_SOCKET=$AW_TMP/notify.sock aw_start_daemon d "$conf"
 check "READY=1 after start" wait_for 10 started
 settle 2 $A $B
-events_are "baseline of A" $A 'call.started:a1+initial' 'agent.busy+initial'
-events_are "baseline of B" $B 'call.started:b1+initial' 'agent.busy+initial'
+events_are d "baseline of A" $A 'call.started:a1+initial' 'agent.busy+initial'
+events_are d "baseline of B" $B 'call.started:b1+initial' 'agent.busy+initial'
 t_base=$(date +%s)
 
 # --- A broken file: every problem logged as FILE:LINE, the old configuration keeps polling.
@@ -98,8 +73,8 @@ any('reload failed' in m['fields'].get('STATUS', '') for m in msgs[$n0:])"
 sim_set $A '"calls":["a1","a2"]'
 sim_set $B '"calls":["b1"]'
 settle 2 $A $B
-events_are "broken reload: the old configuration still polls A (events keep coming)" $A 'call.started:a2'
-events_are "broken reload: B is still watched (and still has its call)" $B
+events_are d "broken reload: the old configuration still polls A (events keep coming)" $A 'call.started:a2'
+events_are d "broken reload: B is still watched (and still has its call)" $B
 
 # --- A good file: B goes (while its poll may be under way), C comes, A stays and is renamed.
 sim_set $B '"fault":"slow:1"'
@@ -114,18 +89,18 @@ check "good reload: STATUS no longer mentions the failure, counts 2 agents" nq_t
 b_polls=$(total_polls $B)
 
 settle 2 $C
-events_are "added agent gets its baseline" $C 'call.started:c1+initial' 'agent.busy+initial'
+events_are d "added agent gets its baseline" $C 'call.started:c1+initial' 'agent.busy+initial'
 sim_set $A '"calls":["a1","a2"]'
 settle 8 $A
-events_are "agent that stays: no baseline again, no repeated call.started" $A
+events_are d "agent that stays: no baseline again, no repeated call.started" $A
 b_after=$(total_polls $B)
 check "removed agent: polls stop (simulator saw $b_polls, then $b_after)" \
     [ "$b_after" -le $((b_polls + 1)) ]
-events_are "removed agent: no events after the reload" $B
+events_are d "removed agent: no events after the reload" $B
 
 sim_set $A '"calls":["a2"]'
 settle 2 $A
-events_are "agent that stays keeps its calls' first-seen time and takes the new name" $A \
+events_are d "agent that stays keeps its calls' first-seen time and takes the new name" $A \
     "call.ended:a1,agent.name=alice-renamed,duration>=$(( $(date +%s) - t_base - 1 ))"
 
 # --- Re-adding B: its state was forgotten with it, so it starts from a fresh baseline.
@@ -135,8 +110,8 @@ n2=$(nq 'len(msgs)')
 kill -HUP "$AW_PID"
 check "third reload: RELOADING=1 then READY=1" wait_for 10 reloaded "$n2"
 settle 2 $B
-events_are "re-added agent: a fresh baseline" $B 'call.started:b1+initial' 'agent.busy+initial'
-events_are "C untouched by the third reload" $C
+events_are d "re-added agent: a fresh baseline" $B 'call.started:b1+initial' 'agent.busy+initial'
+events_are d "C untouched by the third reload" $C
 
 aw_stop "$AW_PID"
 expect_eq "SIGTERM -> exit 0" "$?" 0

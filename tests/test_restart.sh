@@ -6,54 +6,10 @@
 # disk are logged and never stop polling.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-# The whole test stays under two minutes even when everything fails: every wait is bounded by
-# its own limit and by what is left of the budget; fixed pauses are skipped once it is spent.
-BUDGET_END=$((SECONDS + 95))
-budget() {   # budget N: N, or the seconds left if fewer (0: one last try)
-    local left=$((BUDGET_END - SECONDS))
-    if ((left < $1)); then echo $((left > 0 ? left : 0)); else echo "$1"; fi
-}
-pause() {   # pause SECONDS: sleep, unless the budget is spent
-    ((SECONDS < BUDGET_END)) && sleep "$1"
-    return 0
-}
-until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bounded in wall-clock time
-    local end=$((SECONDS + $(budget "$1"))); shift
-    until "$@" 2>/dev/null; do
-        ((SECONDS >= end)) && return 1
-        sleep 0.1
-    done
-}
-
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
+aw_budget 95
 
 A=1:170:1099 B=1:170:1100 C=1:170:1101 D=1:170:1102 E=1:170:1103 F=1:170:1104
-declare -A seen=()
 
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
-polled() { [ "$(aw_polls_since_set "$1")" -ge "$2" ]; }
-settle() {   # settle N AGENT...: every AGENT answered N polls since its last change (bounded)
-    local n=$1 a; shift
-    for a in "$@"; do
-        until_ok 10 polled "$a" "$n" || fail "agent $a polled $n times within 10 s"
-    done
-}
-# events_are RUN DESCRIPTION AGENT SPEC...: AGENT's events in RUN since the last check are SPEC.
-events_are() {
-    local out=$1 what=$2 agent=$3; shift 3
-    local skip=${seen[$out/$agent]:-0}
-    if ev expect "$AW_TMP/$out.out" "$agent" "$skip" "$@"; then
-        pass "$what"
-        seen[$out/$agent]=$((skip + $#))
-    else
-        fail "$what"
-        seen[$out/$agent]=$(ev count "$AW_TMP/$out.out" "$agent")
-    fi
-}
 alive() { kill -0 "$1" 2>/dev/null; }
 # killed PID: SIGKILL without bash's "Killed" notice in the log.
 killed() {

@@ -3,8 +3,6 @@
 # and ident, odd names come out escaped, and a syslog daemon that goes away costs only its lines.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
-
 RSYSLOGD=${RSYSLOGD:-$(command -v rsyslogd || echo /usr/sbin/rsyslogd)}
 if [ ! -x "$RSYSLOGD" ]; then
     fail "rsyslogd not found (apt-get install rsyslog): this test needs a real syslog daemon"
@@ -12,30 +10,6 @@ if [ ! -x "$RSYSLOGD" ]; then
 fi
 
 A=1:170:1099 B=1:170:1100
-declare -A seen=()
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
-polled() { [ "$(aw_polls_since_set "$1")" -ge "$2" ]; }
-settle() {
-    local n=$1 a; shift
-    for a in "$@"; do
-        wait_for 15 polled "$a" "$n" || fail "agent $a polled $n times within 15 s"
-    done
-}
-events_are() {
-    local what=$1 agent=$2; shift 2
-    local skip=${seen[$agent]:-0}
-    if ev expect "$AW_TMP/d.out" "$agent" "$skip" "$@"; then
-        pass "$what"
-        seen[$agent]=$((skip + $#))
-    else
-        fail "$what"
-        seen[$agent]=$(ev count "$AW_TMP/d.out" "$agent")
-    fi
-}
 
 # --- rsyslogd of our own: a socket in the temp dir, our ident's lines to a file, one per line.
 sock=$AW_TMP/log.sock
@@ -163,12 +137,12 @@ aw_start_daemon d "$AW_TMP/d.conf"
 settle 2 $A $B
 wait_for 10 ev wait "$AW_TMP/d.out" $A 5 0
 wait_for 10 ev wait "$AW_TMP/d.out" $B 1 0
-events_are "stdout: baseline and call.long of A" $A 'call.started:c1+initial' \
+events_are d "stdout: baseline and call.long of A" $A 'call.started:c1+initial' \
     'call.started:odd "id" x=1+initial' 'agent.busy+initial' 'call.long:c1' 'call.long:odd "id" x=1'
-events_are "stdout: B unreachable" $B 'agent.unreachable'
+events_are d "stdout: B unreachable" $B 'agent.unreachable'
 sim_set $B '"fault":null'
 settle 2 $B
-events_are "stdout: B reachable" $B 'agent.reachable'
+events_are d "stdout: B reachable" $B 'agent.reachable'
 n=$(ev count "$AW_TMP/d.out")
 check "rsyslogd got one line per event ($n)" wait_for 5 lines_are "$n"
 check "each line: facility local3, the severity of its type, ident, pid, key=value fields as on stdout" \
@@ -185,10 +159,10 @@ stop_rsyslog
 gap_from=$(ev count "$AW_TMP/d.out")
 sim_set $A '"calls":["odd \"id\" x=1"]'
 settle 2 $A
-events_are "rsyslogd down: events still on stdout" $A 'call.ended:c1'
+events_are d "rsyslogd down: events still on stdout" $A 'call.ended:c1'
 sim_set $B '"fault":"reset"'
 wait_for 10 ev wait "$AW_TMP/d.out" $B $((seen[$B] + 1)) 0
-events_are "rsyslogd down: the daemon keeps polling" $B 'agent.unreachable'
+events_are d "rsyslogd down: the daemon keeps polling" $B 'agent.unreachable'
 expect_grep "rsyslogd down: a warning on stderr" \
     "syslog $sock: .*; events for syslog are dropped" "$AW_TMP/d.err"
 check "rsyslogd down: the daemon is alive" kill -0 "$AW_PID"
@@ -198,7 +172,7 @@ start_rsyslog
 gap_to=$(ev count "$AW_TMP/d.out")
 sim_set $A '"calls":[]'
 settle 2 $A
-events_are "rsyslogd back: events on stdout" $A 'call.ended:odd "id" x=1' 'agent.idle'
+events_are d "rsyslogd back: events on stdout" $A 'call.ended:odd "id" x=1' 'agent.idle'
 n=$(ev count "$AW_TMP/d.out")
 check "rsyslogd back: their lines arrive" wait_for 5 lines_are $((n - (gap_to - gap_from)))
 check "rsyslogd back: every line matches its event" syslog_matches "$gap_from" "$gap_to"
@@ -208,7 +182,7 @@ stop_rsyslog
 start_rsyslog
 sim_set $B '"fault":null'
 settle 2 $B
-events_are "rsyslogd restarted: event on stdout" $B 'agent.reachable'
+events_are d "rsyslogd restarted: event on stdout" $B 'agent.reachable'
 n=$(ev count "$AW_TMP/d.out")
 check "rsyslogd restarted while idle: the first event after it arrives" \
     wait_for 5 lines_are $((n - (gap_to - gap_from)))

@@ -5,30 +5,11 @@
 # event filters, and one receiver's outage delaying no other.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-# The whole test stays under two minutes even when everything fails: every wait is bounded by
-# its own limit and by what is left of the budget; fixed pauses are skipped once it is spent.
-BUDGET_END=$((SECONDS + 95))
-budget() {   # budget N: N, or the seconds left if fewer (0: one last try)
-    local left=$((BUDGET_END - SECONDS))
-    if ((left < $1)); then echo $((left > 0 ? left : 0)); else echo "$1"; fi
-}
-pause() {   # pause SECONDS: sleep, unless the budget is spent
-    ((SECONDS < BUDGET_END)) && sleep "$1"
-    return 0
-}
-until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bounded in wall-clock time
-    local end=$((SECONDS + $(budget "$1"))); shift
-    until "$@" 2>/dev/null; do
-        ((SECONDS >= end)) && return 1
-        sleep 0.1
-    done
-}
+aw_budget 95
 
 RCV=$AW_SRC/tests/receiver.py
 HOOK_SECRET='hook-Secret-5b2e9d-never-printed'
 declare -A RPORT=() RPID=()
-
-ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }
 
 # start_receiver NAME [serve options...]: a receiver recording to NAME.jsonl; a restarted one
 # takes its old port back.
@@ -79,11 +60,6 @@ chmod 600 "$AW_TMP/hook.secret"
 K=1:171:2000
 AGENTS='{ cc = 1; vdn = 170; range = [ 1100, 1119 ]; labels = { site = "lab"; }; },
   { cc = 1; vdn = 171; id = 2000; name = "kim"; }'
-sim_set() {
-    local r
-    r=$(aw_sim POST /sim/agent "{\"agent\":\"$1\",$2}")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused $1 $2: $r"; exit 99; }
-}
 sim_set $K '"calls":["k1","k2"]'
 
 # ---------------------------------------------------------------------------
