@@ -34,7 +34,8 @@ struct evlog {
 	uint64_t *segments;		/* first seqs of the segment files, ascending */
 	size_t nsegments;
 	uint64_t next_seq;
-	struct record ring[EVLOG_RING];	/* ring[seq % EVLOG_RING] */
+	struct record *ring;		/* ring[seq % ring_size] */
+	uint64_t ring_size;
 	uint64_t ring_first;		/* the oldest seq still in the ring */
 	bool dirty;
 	uint64_t reopen_after_us;
@@ -176,6 +177,8 @@ struct evlog *evlog_open(const char *dir, char *err, size_t errlen)
 	log->fd = -1;
 	log->next_seq = 1;
 	log->ring_first = 1;
+	log->ring_size = dir ? EVLOG_RING_DISK : EVLOG_RING_MEMORY;
+	log->ring = xcalloc(log->ring_size, sizeof(log->ring[0]));
 	if (dir) {
 		log->dir = xstrdup(dir);
 		if (open_disk(log) < 0) {
@@ -195,8 +198,9 @@ void evlog_close(struct evlog *log)
 	evlog_sync(log);
 	if (log->fd >= 0)
 		close(log->fd);
-	for (size_t i = 0; i < EVLOG_RING; i++)
+	for (size_t i = 0; i < log->ring_size; i++)
 		free(log->ring[i].json);
+	free(log->ring);
 	free(log->segments);
 	free(log->rbuf);
 	free(log->dir);
@@ -258,11 +262,11 @@ static bool write_record(struct evlog *log, struct record *r)
 
 uint64_t evlog_append(struct evlog *log, const char *json, size_t len)
 {
-	struct record *r = &log->ring[log->next_seq % EVLOG_RING];
+	struct record *r = &log->ring[log->next_seq % log->ring_size];
 
 	free(r->json);
 	*r = (struct record){ .seq = log->next_seq, .json = xstrndup(json, len), .len = len };
-	if (log->next_seq - log->ring_first >= EVLOG_RING)
+	if (log->next_seq - log->ring_first >= log->ring_size)
 		log->ring_first++;
 	log->next_seq++;
 	log->stats.appended++;
@@ -384,7 +388,7 @@ int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **jso
 	if (log->ring_first == log->next_seq)
 		return 0;
 	/* In the ring, or gone from the disk too: the oldest record the ring still has. */
-	r = &log->ring[(in_ring(log, c->seq) ? c->seq : log->ring_first) % EVLOG_RING];
+	r = &log->ring[(in_ring(log, c->seq) ? c->seq : log->ring_first) % log->ring_size];
 	*json = r->json;
 	*len = r->len;
 	*seq = r->seq;
@@ -393,7 +397,7 @@ int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **jso
 
 void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq)
 {
-	const struct record *r = &log->ring[seq % EVLOG_RING];
+	const struct record *r = &log->ring[seq % log->ring_size];
 
 	c->seq = seq + 1;
 	if (in_ring(log, seq) && r->seq == seq) {

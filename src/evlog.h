@@ -7,7 +7,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define EVLOG_RING 16384		/* recent records kept in memory */
+/*
+ * Recent records kept in memory. Without state_dir the ring is the whole queue of a receiver that
+ * is down, so it is large; with state_dir the disk holds that and the ring only spares readers
+ * that keep up a read, so it is small (the daemon's memory target is 1 KiB per agent).
+ */
+#define EVLOG_RING_MEMORY 16384
+#define EVLOG_RING_DISK 1024
 #define EVLOG_SEGMENT_MAX (64u << 20)	/* bytes before a new segment file is started */
 
 /* Where a reader is: the next sequence number it wants, and where that record is on disk. */

@@ -58,7 +58,7 @@ static void test_memory_only(void)
 	append_n(log, 10);
 	CHECK_INT(read_all(log, &c, 1), 10);
 	/* A reader left behind by more than the ring loses the oldest, and sees where it resumes. */
-	append_n(log, EVLOG_RING + 5);
+	append_n(log, EVLOG_RING_MEMORY + 5);
 	CHECK_INT(evlog_peek(log, &c, &json, &len, &seq), 1);
 	CHECK_INT(seq, 16);
 	evlog_close(log);
@@ -72,10 +72,10 @@ static void test_disk_and_recovery(void)
 	int fd;
 
 	CHECK(log != NULL);
-	append_n(log, EVLOG_RING + 100);
+	append_n(log, EVLOG_RING_DISK + 100);
 	/* Records older than the ring come back from the disk, in order. */
 	c = start;
-	CHECK_INT(read_all(log, &c, 1), EVLOG_RING + 100);
+	CHECK_INT(read_all(log, &c, 1), EVLOG_RING_DISK + 100);
 	evlog_sync(log);
 	evlog_close(log);
 
@@ -86,14 +86,14 @@ static void test_disk_and_recovery(void)
 	close(fd);
 	log = evlog_open(dir, err, sizeof(err));
 	CHECK(log != NULL);
-	CHECK_INT(evlog_next_seq(log), EVLOG_RING + 101);
+	CHECK_INT(evlog_next_seq(log), EVLOG_RING_DISK + 101);
 	append_n(log, 3);
 	c = start;
-	CHECK_INT(read_all(log, &c, 1), EVLOG_RING + 103);
+	CHECK_INT(read_all(log, &c, 1), EVLOG_RING_DISK + 103);
 	/* A reader that resumes from a saved position reads only what follows it. */
 	c = evlog_end(log);
 	append_n(log, 2);
-	CHECK_INT(read_all(log, &c, EVLOG_RING + 104), 2);
+	CHECK_INT(read_all(log, &c, EVLOG_RING_DISK + 104), 2);
 	evlog_close(log);
 }
 
