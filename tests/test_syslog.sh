@@ -161,7 +161,7 @@ sim_set $A '"calls":["odd \"id\" x=1"]'
 settle 2 $A
 events_are d "rsyslogd down: events still on stdout" $A 'call.ended:c1'
 sim_set $B '"fault":"reset"'
-wait_for 10 ev wait "$AW_TMP/d.out" $B $((seen[$B] + 1)) 0
+wait_for 10 ev wait "$AW_TMP/d.out" $B $((seen[d/$B] + 1)) 0
 events_are d "rsyslogd down: the daemon keeps polling" $B 'agent.unreachable'
 expect_grep "rsyslogd down: a warning on stderr" \
     "syslog $sock: .*; events for syslog are dropped" "$AW_TMP/d.err"
