@@ -10,7 +10,6 @@
 #include <fnmatch.h>
 #include <libconfig.h>
 #include <libgen.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,14 +599,6 @@ invalid:
 	return false;
 }
 
-static void free_secret(char *secret, size_t len)
-{
-	if (!secret)
-		return;
-	OPENSSL_cleanse(secret, len);
-	free(secret);
-}
-
 static ssize_t read_full(int fd, char *buf, size_t size)
 {
 	size_t n = 0;
@@ -684,7 +675,7 @@ static char *read_secret(struct ctx *c, const config_setting_t *at, const char *
 fail:
 	if (fd >= 0)
 		close(fd);
-	free_secret(buf, SECRET_BUF);
+	util_secret_free(buf, SECRET_BUF);
 	return NULL;
 }
 
@@ -1361,7 +1352,7 @@ static void free_tls(struct cfg_tls *tls)
 static void free_webhook(struct cfg_webhook *w)
 {
 	free(w->url);
-	free_secret(w->secret, w->secret_len);
+	util_secret_free(w->secret, w->secret_len);
 	for (size_t i = 0; i < w->nevents; i++)
 		free(w->events[i]);
 	free(w->events);
@@ -1391,7 +1382,7 @@ void cfg_free(struct cfg *cfg)
 	free(cfg->cms.url);
 	free(cfg->cms.host);
 	free(cfg->cms.app_key);
-	free_secret(cfg->cms.app_secret, cfg->cms.app_secret_len);
+	util_secret_free(cfg->cms.app_secret, cfg->cms.app_secret_len);
 	free_tls(&cfg->cms.tls);
 	free(cfg->outputs.syslog.ident);
 	free(cfg->outputs.syslog.socket);

@@ -8,7 +8,6 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
 #include "cms.h"
 #include "curlev.h"
@@ -65,10 +64,7 @@ static void settings_clear(struct settings *s)
 	free(s->host_header);
 	free(s->host);
 	free(s->app_key);
-	if (s->secret) {
-		OPENSSL_cleanse(s->secret, s->secret_len);
-		free(s->secret);
-	}
+	util_secret_free(s->secret, s->secret_len);
 	curlev_tls_clear(&s->tls);
 	memset(s, 0, sizeof(*s));
 }
@@ -80,8 +76,7 @@ static void settings_set(struct settings *s, const struct cfg_cms *cfg)
 	s->host_header = xasprintf("Host: %s", cfg->host);
 	s->host = xstrdup(cfg->host);
 	s->app_key = xstrdup(cfg->app_key);
-	s->secret = xmalloc(cfg->app_secret_len + 1);
-	memcpy(s->secret, cfg->app_secret, cfg->app_secret_len + 1);
+	s->secret = util_secret_dup(cfg->app_secret, cfg->app_secret_len);
 	s->secret_len = cfg->app_secret_len;
 	s->https = cfg->https;
 	s->timeout_ms = (long)(cfg->timeout * 1000.0 + 0.5);

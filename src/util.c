@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "util.h"
 
 static void *check_alloc(void *p)
@@ -70,6 +72,23 @@ char *xasprintf(const char *fmt, ...)
 	s = xvasprintf(fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+char *util_secret_dup(const char *secret, size_t len)
+{
+	char *copy = xmalloc(len + 1);
+
+	memcpy(copy, secret, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+void util_secret_free(char *secret, size_t len)
+{
+	if (!secret)
+		return;
+	OPENSSL_cleanse(secret, len);
+	free(secret);
 }
 
 static uint64_t now_us(clockid_t clock)

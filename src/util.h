@@ -19,6 +19,10 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+/* Secrets: a NUL-terminated copy of len bytes, and a free that wipes them first (NULL is fine). */
+char *util_secret_dup(const char *secret, size_t len);
+void util_secret_free(char *secret, size_t len);
+
 /* Microseconds on CLOCK_REALTIME and CLOCK_MONOTONIC. */
 uint64_t util_now_realtime_us(void);
 uint64_t util_now_monotonic_us(void);

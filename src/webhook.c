@@ -13,7 +13,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -82,10 +81,7 @@ static void pump(struct sender *s);
 static void settings_clear(struct sender *s)
 {
 	free(s->url);
-	if (s->secret) {
-		OPENSSL_cleanse(s->secret, s->secret_len);
-		free(s->secret);
-	}
+	util_secret_free(s->secret, s->secret_len);
 	for (size_t i = 0; i < s->nevents; i++)
 		free(s->events[i]);
 	free(s->events);
@@ -101,8 +97,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 	s->secret = NULL;
 	s->secret_len = w->secret_len;
 	if (w->secret) {
-		s->secret = xmalloc(w->secret_len + 1);
-		memcpy(s->secret, w->secret, w->secret_len + 1);
+		s->secret = util_secret_dup(w->secret, w->secret_len);
 	}
 	s->nevents = w->nevents;
 	s->events = xcalloc(w->nevents, sizeof(char *));
