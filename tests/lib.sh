@@ -182,3 +182,13 @@ events_are() {
         seen[$out/$agent]=$(ev count "$AW_TMP/$out.out" "$agent")
     fi
 }
+
+# aw_preload NAME: compiles tests/NAME.c (an LD_PRELOAD shim) into $AW_TMP/NAME.so and prints the
+# LD_PRELOAD value to start the daemon with. A sanitizer build needs ASan's runtime first in the
+# list, so it is named before the shim when the daemon links it.
+aw_preload() {
+    local so=$AW_TMP/$1.so asan
+    ${CC:-cc} -shared -fPIC -O1 -Wall -o "$so" "$AW_SRC/tests/$1.c" -ldl || return 1
+    asan=$(ldd "$AW_BIN" 2>/dev/null | awk '/libasan/ { print $3 }')
+    echo "${asan:+$asan }$so"
+}
