@@ -84,6 +84,7 @@ struct ctx {
 	char *dir;		/* the file's directory: @include and relative paths start there */
 	struct message *msgs;
 	size_t nmsgs, msgcap;
+	unsigned flags;		/* CFG_LOAD_* */
 };
 
 /* What a value may be. K_FILE is a string naming a readable file, relative to the config. */
@@ -700,6 +701,8 @@ static void cms_credential(struct ctx *c, const config_setting_t *cms, struct cf
 	if (path && access(path, F_OK) == 0)
 		out->app_secret = read_secret(c, cms, "systemd credential cms.secret", path,
 					      &out->app_secret_len);
+	else if (!dir && (c->flags & CFG_LOAD_DEFER_CREDENTIAL))
+		out->secret_deferred = true;
 	else
 		error_at(c, cms, "cms.app_secret_file is not set and there is no systemd credential cms.secret");
 	free(path);
@@ -1315,7 +1318,12 @@ static void write_messages(struct ctx *c, FILE *errors)
 
 struct cfg *cfg_load(const char *path, FILE *errors, int *nerrors)
 {
-	struct ctx c = { .path = path };
+	return cfg_load_flags(path, errors, nerrors, 0);
+}
+
+struct cfg *cfg_load_flags(const char *path, FILE *errors, int *nerrors, unsigned flags)
+{
+	struct ctx c = { .path = path, .flags = flags };
 	struct cfg *cfg = xcalloc(1, sizeof *cfg);
 	config_t lc;
 

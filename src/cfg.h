@@ -32,6 +32,7 @@ struct cfg_cms {
 	char *app_key;
 	char *app_secret;	/* loaded from app_secret_file or $CREDENTIALS_DIRECTORY/cms.secret */
 	size_t app_secret_len;
+	bool secret_deferred;	/* app_secret NULL: the credential, checked when the service starts */
 	double timeout;		/* seconds, default 5 */
 	int max_in_flight;	/* default 32 */
 	double max_rate;	/* requests per second, 0 = unlimited; default 0 */
@@ -125,6 +126,15 @@ struct cfg {
  * stores the count in *nerrors when nerrors is not NULL.
  */
 struct cfg *cfg_load(const char *path, FILE *errors, int *nerrors);
+
+/*
+ * With CFG_LOAD_DEFER_CREDENTIAL, a configuration that takes the CMS secret from the systemd
+ * credential cms.secret loads without it when $CREDENTIALS_DIRECTORY is unset (a shell, not the
+ * service): cms.app_secret stays NULL and cms.secret_deferred is set. For -t only; whatever polls
+ * or runs the daemon loads with flags 0, which requires the secret.
+ */
+#define CFG_LOAD_DEFER_CREDENTIAL 1u
+struct cfg *cfg_load_flags(const char *path, FILE *errors, int *nerrors, unsigned flags);
 void cfg_free(struct cfg *cfg);
 
 /* The 64-bit key that orders and identifies an agent. */

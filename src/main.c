@@ -14,6 +14,7 @@
 #include "log.h"
 #include "once.h"
 #include "util.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/agentwatchd/agentwatchd.conf"
 
@@ -62,7 +63,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case OPT_ONCE: opt->once = true; break;
 		case OPT_AGENT: opt->agent = optarg; break;
 		case 'v': opt->verbosity++; break;
-		case OPT_VERSION: puts(PACKAGE_NAME " " PACKAGE_VERSION); exit(0);
+		case OPT_VERSION: version_print(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: return -1;	/* getopt_long has said what is wrong */
 		}
@@ -96,12 +97,16 @@ static void print_summary(const struct cfg *cfg)
 	if (!o->journal && !o->syslog.enabled && !o->to_stdout && !o->nwebhooks)
 		printf(" none");
 	putchar('\n');
+	if (cfg->cms.secret_deferred)
+		printf("%s: the CMS secret will come from the systemd credential cms.secret; "
+		       "it is checked when the service starts\n", cfg->path);
 }
 
-static struct cfg *load_config(const char *path)
+/* flags: CFG_LOAD_*; see cfg_load_flags. */
+static struct cfg *load_config(const char *path, unsigned flags)
 {
 	int nerrors = 0;
-	struct cfg *cfg = cfg_load(path, stderr, &nerrors);
+	struct cfg *cfg = cfg_load_flags(path, stderr, &nerrors, flags);
 
 	if (!cfg)
 		fprintf(stderr, "%s: %d error%s\n", path, nerrors, nerrors == 1 ? "" : "s");
@@ -137,7 +142,8 @@ bad:
 
 static int run(const struct options *opt)
 {
-	struct cfg *cfg = load_config(opt->config);
+	/* -t from a shell checks all but the credential that only the service is given. */
+	struct cfg *cfg = load_config(opt->config, opt->check_only ? CFG_LOAD_DEFER_CREDENTIAL : 0);
 	const struct cfg_agent *only = NULL;
 	int status;
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# test_check_config.sh: agentwatchd -t on the shipped configuration and on one full of mistakes,
-# and the command line's own errors, --version and -h. Needs no simulator and no network.
+# test_check_config.sh: agentwatchd -t on the shipped configuration (from a shell and under the
+# service) and on one full of mistakes, the command line's own errors, --version and -h.
+# Needs no simulator and no network.
 source "${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
 # run NAME COMMAND...: stdout in $AW_TMP/NAME.out, stderr in $AW_TMP/NAME.err, status in $rc.
@@ -62,14 +63,43 @@ expect_eq "shipped config, app_secret_file: nothing on stderr" "$(cat "$AW_TMP/f
 
 conf=$AW_TMP/agentwatchd.conf
 cms_line=$(grep -n '^cms = {' "$conf" | cut -d: -f1)
-run nocred env -u CREDENTIALS_DIRECTORY "$AW_BIN" -t -c "$conf"
-expect_eq "shipped config, no secret at all: exit 1" "$rc" 1
-expect_file "shipped config, no secret at all: says where the secret should come from" \
-    "$AW_TMP/nocred.err" \
-"$conf:$cms_line: cms.app_secret_file is not set and there is no systemd credential cms.secret
+nocred_err="$conf:$cms_line: cms.app_secret_file is not set and there is no systemd credential cms.secret
 $conf: 1 error
 "
-expect_eq "shipped config, no secret at all: no summary" "$(cat "$AW_TMP/nocred.out")" ""
+# From a shell (no $CREDENTIALS_DIRECTORY) -t checks everything else and says where the secret
+# will come from; the service's ExecStartPre=agentwatchd -t is given the credential and checks it.
+run shell env -u CREDENTIALS_DIRECTORY "$AW_BIN" -t -c "$conf"
+expect_eq "shipped config from a shell: -t exits 0" "$rc" 0
+expect_file "shipped config from a shell: the summary, then where the secret will come from" \
+    "$AW_TMP/shell.out" \
+"$conf: $summary
+$conf: the CMS secret will come from the systemd credential cms.secret; it is checked when the service starts
+"
+expect_eq "shipped config from a shell: nothing on stderr" "$(cat "$AW_TMP/shell.err")" ""
+
+# Under the service without the credential (an empty credentials directory): an error, as before.
+mkdir -m 700 "$AW_TMP/nocreds"
+run nocred env CREDENTIALS_DIRECTORY="$AW_TMP/nocreds" "$AW_BIN" -t -c "$conf"
+expect_eq "shipped config, service without the credential: -t exits 1" "$rc" 1
+expect_file "shipped config, service without the credential: says where the secret should come from" \
+    "$AW_TMP/nocred.err" "$nocred_err"
+expect_eq "shipped config, service without the credential: no summary" "$(cat "$AW_TMP/nocred.out")" ""
+
+# Whatever uses the secret still refuses to run without it, from a shell or not.
+run daemon env -u CREDENTIALS_DIRECTORY "$AW_BIN" -c "$conf"
+expect_eq "shipped config, no secret: the daemon refuses to start (exit 1)" "$rc" 1
+expect_file "shipped config, no secret: the daemon says why" "$AW_TMP/daemon.err" "$nocred_err"
+run once env -u CREDENTIALS_DIRECTORY "$AW_BIN" --once -c "$conf"
+expect_eq "shipped config, no secret: --once refuses (exit 1)" "$rc" 1
+expect_file "shipped config, no secret: --once says why" "$AW_TMP/once.err" "$nocred_err"
+
+# An app_secret_file that is missing is an error for -t from a shell too: only the credential waits.
+conf=$AW_TMP/missing-file.conf
+sed -E "s|^( *)(# *)?app_secret_file = \"[^\"]*\";|\1app_secret_file = \"$AW_TMP/nope.secret\";|" "$shipped" > "$conf"
+run nofile env -u CREDENTIALS_DIRECTORY "$AW_BIN" -t -c "$conf"
+expect_eq "app_secret_file missing, from a shell: -t exits 1" "$rc" 1
+expect_grep "app_secret_file missing, from a shell: names the file" \
+    "cms.app_secret_file $AW_TMP/nope.secret cannot be read: No such file or directory" "$AW_TMP/nofile.err"
 
 # --- Many mistakes at once: every one reported, in file order, then the count ---
 
@@ -169,14 +199,18 @@ expect_usage "-t with --once" t_once "-t and --once exclude each other"
 
 # --- --version and -h ---
 
-version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$AW_BUILD/config.h" 2>/dev/null)
+# The version comes from configure.ac (AC_INIT) through config.h; the libraries follow it.
+version=$(sed -n 's/^AC_INIT(\[agentwatchd\], \[\([^]]*\)\].*/\1/p' "$AW_SRC/configure.ac")
 run version "$AW_BIN" --version
 expect_eq "--version: exit 0" "$rc" 0
-if [ -n "$version" ]; then
-    expect_eq "--version: name and the configured version" "$(cat "$AW_TMP/version.out")" "agentwatchd $version"
-else
-    expect_grep "--version: name and a version" '^agentwatchd [0-9]+\.[0-9]+' "$AW_TMP/version.out"
-fi
+expect_eq "--version: name and the version of configure.ac" "$(head -1 "$AW_TMP/version.out")" \
+    "agentwatchd $version"
+curl_version=$(curl-config --version 2>/dev/null | sed 's/^libcurl //')
+for lib in "libcurl ${curl_version:-[0-9.]+} \(OpenSSL/[0-9]" "OpenSSL [0-9]+\.[0-9]+" \
+    "json-c [0-9]+\.[0-9]+" "libconfig $(pkg-config --modversion libconfig) \(built with\)" \
+    "libsystemd $(pkg-config --modversion libsystemd) \(built with\)"; do
+    expect_grep "--version: names ${lib%% *} and its version" "^$lib" "$AW_TMP/version.out"
+done
 expect_eq "--version: nothing on stderr" "$(cat "$AW_TMP/version.err")" ""
 
 for opt in -h --help; do
