@@ -1,10 +1,12 @@
 #!/bin/sh
-# install-deps.sh: installs, with apt-get, whatever of the build and test dependencies is missing.
+# install-deps.sh: installs, with apt-get, whatever of the build and test dependencies is missing
+# (the last line: the package tests of tests/run.sh; piuparts.sh installs piuparts itself).
 set -eu
 
 packages="build-essential autoconf automake pkg-config
 libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev
-python3 openssl curl procps util-linux systemd rsyslog prometheus-alertmanager man-db mandoc"
+python3 openssl curl procps util-linux systemd rsyslog prometheus-alertmanager man-db mandoc
+debhelper lintian debootstrap rpm rpmlint cpio file"
 
 missing=""
 for p in $packages; do

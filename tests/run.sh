@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh: the whole test suite from a fresh Debian 12: dependencies, a -Werror build and `make check`,
-# the same again under AddressSanitizer + UndefinedBehaviorSanitizer, then `make distcheck`.
+# the same again under AddressSanitizer + UndefinedBehaviorSanitizer, then `make distcheck`, then
+# the Debian and RPM packages.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,5 +33,22 @@ suite sanitize CFLAGS="-O1 -g -Werror $san" LDFLAGS="$san" || status=1
 echo "=== distcheck"
 make -C "$top/build/plain" distcheck >/dev/null 2>"$top/build/distcheck.log" ||
 	{ tail -40 "$top/build/distcheck.log"; echo "distcheck failed"; status=1; }
+# The packages, once: the .deb built and lintian-clean (build-deb.sh), installed into a fresh
+# Debian 12 chroot (test_deb.sh), and the .rpm from the dist tarball (test_rpm.sh). piuparts is
+# packaging/piuparts.sh, outside CI (README, "Install").
+package_test() {   # package_test NAME COMMAND...: one pass or fail, the output when it fails
+	echo "=== packages: $1"
+	if "${@:2}" >"$top/build/$1.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); status=1
+		tail -60 "$top/build/$1.log"
+	fi
+}
+make -C "$top/build/plain" dist >/dev/null 2>&1 || true
+rm -rf "$top/build/deb"
+package_test build-deb packaging/build-deb.sh -o "$top/build/deb"
+package_test test_deb bash tests/test_deb.sh "$(ls "$top"/build/deb/agentwatchd_*.deb)"
+package_test test_rpm bash tests/test_rpm.sh "$(ls -t "$top"/build/plain/agentwatchd-*.tar.gz | head -1)"
 echo "$passed passed, $failed failed"
 exit $status
