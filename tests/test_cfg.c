@@ -352,18 +352,18 @@ static const struct tcase cases[] = {
 	  "agents = ( { cc = 0; vdn = 5001; id = 1099; }, { cc = 65536; vdn = 0; id = 1099; } );\n"
 	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 301; batch_max = 0; batch_linger = 61; },\n"
 	  "  { url = \"https://h/\"; timeout = 300; batch_max = 1001; batch_linger = -1; } ); };\n",
-	  .expect = { "2: cms.timeout 0 is out of range: it must be above 0 and at most 300",
+	  .expect = { "2: cms.timeout 0 is out of range 0.001..300",
 	    "2: cms.max_in_flight 4097 is out of range 1..4096",
 	    "2: cms.max_rate -1 is out of range: it must be at least 0",
 	    "3: poll.interval 0.05 is out of range 0.1..86400",
 	    "3: poll.failure_threshold 1001 is out of range 1..1000",
 	    "3: poll.backoff_max 90000 is out of range 0.1..86400",
-	    "4: alerts.long_call -0.5 is out of range: it must be at least 0",
+	    "4: alerts.long_call -0.5 is out of range 0..31536000",
 	    "5: agents[0].cc 0 is out of range 1..65535",
 	    "5: agents[0].vdn 5001 is out of range 1..5000",
 	    "5: agents[1].cc 65536 is out of range 1..65535",
 	    "5: agents[1].vdn 0 is out of range 1..5000",
-	    "6: outputs.webhooks[0].timeout 301 is out of range: it must be above 0 and at most 300",
+	    "6: outputs.webhooks[0].timeout 301 is out of range 0.001..300",
 	    "6: outputs.webhooks[0].batch_max 0 is out of range 1..1000",
 	    "6: outputs.webhooks[0].batch_linger 61 is out of range 0..60",
 	    "7: outputs.webhooks[1].batch_max 1001 is out of range 1..1000",
@@ -537,7 +537,7 @@ static const struct tcase cases[] = {
 	  "  { cc = 1; vdn = 170; ids = [ 1100, 1100 ]; }\n"
 	  ");\n"
 	  "state_dir = \"x\";\n",
-	  .expect = { "1: cms.timeout 0 is out of range: it must be above 0 and at most 300",
+	  .expect = { "1: cms.timeout 0 is out of range 0.001..300",
 	    "1: cms.url 'ftp://x' is not a URL of the form https://host[:port]",
 	    "1: cms.app_key must be printable ASCII without spaces or '/'",
 	    "1: cms.app_secret_file @D/open.secret has mode 0644: it must not be readable by group or others (chmod 600)",

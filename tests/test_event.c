@@ -97,8 +97,9 @@ static void test_syslog_line(void)
 	ev.reason = "bad response: \"x\"\n=y";
 	syslogout_format(&ev, "msg\twith tab", line, sizeof(line));
 	CHECK_STR(line, "event=agent.unreachable id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 "
-		  "time=2026-11-25T23:01:02.345Z cc=1 vdn=170 agent=1099 name=\"Ann \\\"the\\\" Agent\" "
-		  "failures=3 reason=\"bad response: \\\"x\\\"\\x0a=y\" msg=\"msg\\x09with tab\"");
+		  "time=2026-11-25T23:01:02.345Z cc=1 vdn=170 agent=1099 failures=3 "
+		  "reason=\"bad response: \\\"x\\\"\\x0a=y\" name=\"Ann \\\"the\\\" Agent\" "
+		  "msg=\"msg\\x09with tab\"");
 	/* A line that does not fit is cut, never overrun. */
 	syslogout_format(&ev, "m", line, 40);
 	CHECK_INT(strlen(line), 39);
