@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -884,14 +885,18 @@ static const char *header_problem(const char *name, const char *value, char *buf
 static bool label_unique(struct ctx *c, const config_setting_t *m, const struct cfg_group *g)
 {
 	const char *name = config_setting_name(m);
+	char field[CFG_LABEL_NAME_MAX + 1];
+	size_t n;
 
 	for (size_t i = 0; i < g->nlabels; i++) {
-		if (strcasecmp(g->labels[i].key, name) == 0) {
-			bad(c, m, "and labels.%s are both the journal field " CFG_LABEL_PREFIX "%s: "
-			    "label names must differ in more than case", g->labels[i].key,
-			    g->labels[i].key);
-			return false;
-		}
+		if (strcasecmp(g->labels[i].key, name) != 0)
+			continue;
+		for (n = 0; name[n] && n + 1 < sizeof field; n++)
+			field[n] = (char)toupper((unsigned char)name[n]);
+		field[n] = '\0';
+		bad(c, m, "and labels.%s are both the journal field " CFG_LABEL_PREFIX "%s: label "
+		    "names must differ in more than case", g->labels[i].key, field);
+		return false;
 	}
 	return true;
 }

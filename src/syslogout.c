@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "util.h"
 
 #define LINE_MAX_BYTES 4096
+/* The most a name or a reason takes of a line, so that msg still fits after them. */
+#define TEXT_SHARE 1024
 
 struct syslogout {
 	int fd;
@@ -103,38 +106,48 @@ static bool needs_quotes(const char *v)
 }
 
 /*
- * key=value, the value quoted when needed. A value that does not fit is cut between two
- * characters and ends in UTF8_CUT_MARK, and the line ends with it.
+ * key=value, the value quoted when needed. A value longer than max bytes (as written, escapes
+ * included) or than the line has room for is cut between two characters and ends in
+ * UTF8_CUT_MARK; when it was the line that was too short, the line ends there.
  */
-static void put_pair(struct line *l, const char *key, const char *value)
+static void put_text(struct line *l, const char *key, const char *value, size_t max)
 {
-	bool quote = needs_quotes(value);
-	size_t head = (l->len ? 1 : 0) + strlen(key) + 1 + quote, n;
-	/* Room kept for the mark and the closing quote when the value will not fit whole. */
-	size_t keep = head + escaped_len(value) + quote < l->size - l->len ? 0 :
-		      strlen(UTF8_CUT_MARK) + quote;
+	bool quote = needs_quotes(value), line_cut, cut;
+	size_t head = (l->len ? 1 : 0) + strlen(key) + 1 + quote, room, len = escaped_len(value), n;
+	size_t mark = strlen(UTF8_CUT_MARK), want = len < max ? len : max;
 	const char *text;
 	char esc[5];
 
-	if (l->full || head + keep >= l->size - l->len) {
+	if (l->full || head + mark + quote >= l->size - l->len) {
 		l->full = true;
 		return;
 	}
+	room = l->size - l->len - 1 - head - quote;	/* for the value, without the NUL */
+	line_cut = want > room;
+	cut = line_cut || want < len;
+	if (cut)
+		room = (want < room ? want : room) - mark;
 	if (l->len)
 		put_raw(l, " ", 1);
 	put_raw(l, key, strlen(key));
 	put_raw(l, quote ? "=\"" : "=", quote ? 2 : 1);
 	for (const char *v = value; *v; v += unit_input(v)) {
 		n = unit(v, esc, &text);
-		if (keep && n + keep >= l->size - l->len)
+		if (n > room)
 			break;
 		put_raw(l, text, n);
+		room -= n;
 	}
-	if (keep)
-		put_raw(l, UTF8_CUT_MARK, strlen(UTF8_CUT_MARK));
+	if (cut)
+		put_raw(l, UTF8_CUT_MARK, mark);
 	if (quote)
 		put_raw(l, "\"", 1);
-	l->full = keep != 0;
+	l->full = line_cut;
+}
+
+static void put_pair(struct line *l, const char *key, const char *value)
+{
+	put_text(l, key, value, SIZE_MAX);
 }
 
 static void put_number(struct line *l, const char *key, const char *fmt, ...)
@@ -177,9 +190,9 @@ void syslogout_format(const struct event *ev, const char *message, char *buf, si
 	if (ev->after_restart)
 		put_pair(&l, "after_restart", "true");
 	if (ev->type == EVENT_AGENT_UNREACHABLE)
-		put_pair(&l, "reason", ev->reason ? ev->reason : "");
+		put_text(&l, "reason", ev->reason ? ev->reason : "", TEXT_SHARE);
 	if (a->group && a->group->name)
-		put_pair(&l, "name", a->group->name);
+		put_text(&l, "name", a->group->name, TEXT_SHARE);
 	put_pair(&l, "msg", message);
 }
 
