@@ -11,7 +11,6 @@
 #include <fnmatch.h>
 #include <libconfig.h>
 #include <libgen.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +124,6 @@ struct key {
 	const char *name;
 	enum kind kind;
 	bool required;
-	bool above_min;		/* min itself is out of range */
 	double min, max;	/* numbers: max DBL_MAX is no upper bound; strings: max bytes, 0 for
 				 * CFG_TEXT_MAX */
 	bool store;
@@ -400,13 +398,10 @@ static bool in_range(struct ctx *c, const config_setting_t *s, const struct key 
 	double v = number(c, s);
 	char text[CFGINT_TEXT_MAX + 8];
 
-	if ((k->above_min ? v > k->min : v >= k->min) && v <= k->max)
+	if (v >= k->min && v <= k->max)
 		return true;
 	value_text(c, s, text, sizeof text);
-	if (k->above_min)
-		bad(c, s, "%s is out of range: it must be above %.10g and at most %.10g", text, k->min,
-		    k->max);
-	else if (k->max == DBL_MAX)
+	if (k->max == DBL_MAX)
 		bad(c, s, "%s is out of range: it must be at least %.10g", text, k->min);
 	else
 		bad(c, s, "%s is out of range %.10g..%.10g", text, k->min, k->max);
@@ -469,7 +464,7 @@ static bool value_ok(struct ctx *c, const config_setting_t *s, const struct key 
 		return secs_ok(c, s, k);
 	case K_AGENT_ID:
 		id = integer(c, s);
-		if (id >= LONG_MIN && id <= LONG_MAX && cfg_agent_id_valid((long)id))
+		if (cfg_agent_id_valid((long)id))
 			return true;
 		value_text(c, s, text, sizeof text);
 		bad(c, s, "%s is out of range " AGENT_ID_RANGES, text);
