@@ -92,13 +92,15 @@ struct ctx {
 
 /*
  * What a value may be. K_SECS is a duration in seconds that the daemon counts in milliseconds
- * or finer, so a value other than 0 must be at least SECS_MIN. K_FILE is a string naming a
- * readable file, relative to the config.
+ * or finer, so a value other than 0 must be at least SECS_MIN; K_RATE is a number per second,
+ * likewise 0 or at least RATE_MIN, whose inverse the scheduler counts in microseconds. K_FILE
+ * is a string naming a readable file, relative to the config.
  */
-enum kind { K_BOOL, K_INT, K_SIZE, K_AGENT_ID, K_NUM, K_SECS, K_STR, K_FILE, K_GROUP, K_LIST,
-	    K_ARRAY };
+enum kind { K_BOOL, K_INT, K_SIZE, K_AGENT_ID, K_NUM, K_SECS, K_RATE, K_STR, K_FILE, K_GROUP,
+	    K_LIST, K_ARRAY };
 
 #define SECS_MIN 0.001
+#define RATE_MIN 0.001
 
 #define T(type) (1u << CONFIG_TYPE_##type)
 
@@ -112,6 +114,7 @@ static const struct {
 	[K_AGENT_ID] = { T(INT) | T(INT64), "an integer" },
 	[K_NUM] = { T(INT) | T(INT64) | T(FLOAT), "a number" },
 	[K_SECS] = { T(INT) | T(INT64) | T(FLOAT), "a number" },
+	[K_RATE] = { T(INT) | T(INT64) | T(FLOAT), "a number" },
 	[K_STR] = { T(STRING), "a string" },
 	[K_FILE] = { T(STRING), "a string" },
 	[K_GROUP] = { T(GROUP), "a group { ... }" },
@@ -156,7 +159,7 @@ static const struct key cms_keys[] = {
 			  AT(struct cfg_cms, timeout) },
 	[CMS_MAX_IN_FLIGHT] = { .name = "max_in_flight", .kind = K_INT, .min = 1, .max = 4096,
 				AT(struct cfg_cms, max_in_flight) },
-	[CMS_MAX_RATE] = { .name = "max_rate", .kind = K_NUM, .min = 0, .max = DBL_MAX,
+	[CMS_MAX_RATE] = { .name = "max_rate", .kind = K_RATE, .min = 0, .max = DBL_MAX,
 			   AT(struct cfg_cms, max_rate) },
 	[CMS_INSECURE] = { .name = "allow_insecure_http", .kind = K_BOOL,
 			   AT(struct cfg_cms, allow_insecure_http) },
@@ -424,17 +427,24 @@ static bool take_file(struct ctx *c, const config_setting_t *s, char **field)
 	return true;
 }
 
-/* A duration other than 0 that the daemon's milliseconds would turn into 0, "no timeout". */
-static bool secs_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
+/*
+ * A duration other than 0 that the daemon's milliseconds would turn into 0, "no timeout", or
+ * a rate so small that the wait between two requests overflows the scheduler's microseconds.
+ */
+static bool nonzero_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
 {
-	double v = number(c, s);
+	double v = number(c, s), least = k->kind == K_SECS ? SECS_MIN : RATE_MIN;
 
 	if (!in_range(c, s, k))
 		return false;
-	if (v == 0 || v >= SECS_MIN)
+	if (v == 0 || v >= least)
 		return true;
-	bad(c, s, "%g is below 1 ms, which the daemon would count as 0: use 0 or at least %g", v,
-	    SECS_MIN);
+	if (k->kind == K_SECS)
+		bad(c, s, "%g is below 1 ms, which the daemon would count as 0: use 0 or at least %g",
+		    v, least);
+	else
+		bad(c, s, "%g is below %g per second: use 0 for no limit, or at least %g", v, least,
+		    least);
 	return false;
 }
 
@@ -461,7 +471,8 @@ static bool value_ok(struct ctx *c, const config_setting_t *s, const struct key 
 	case K_NUM:
 		return in_range(c, s, k);
 	case K_SECS:
-		return secs_ok(c, s, k);
+	case K_RATE:
+		return nonzero_ok(c, s, k);
 	case K_AGENT_ID:
 		id = integer(c, s);
 		if (cfg_agent_id_valid((long)id))
@@ -491,6 +502,7 @@ static void store(const struct ctx *c, const config_setting_t *s, enum kind kind
 		break;
 	case K_NUM:
 	case K_SECS:
+	case K_RATE:
 		*(double *)field = number(c, s);
 		break;
 	case K_STR:

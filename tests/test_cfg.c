@@ -179,7 +179,7 @@ static void check_big_rate(const struct cfg *cfg)
 
 static void check_one_ms(const struct cfg *cfg)
 {
-	CHECK(cfg->cms.timeout == 0.001 && cfg->alerts.long_call == 0.001);
+	CHECK(cfg->cms.timeout == 0.001 && cfg->alerts.long_call == 0.001 && cfg->cms.max_rate == 0.001);
 	CHECK(cfg->outputs.webhooks[0].timeout == 0.001 && cfg->outputs.webhooks[0].batch_linger == 0.001);
 }
 
@@ -473,13 +473,14 @@ static const struct tcase cases[] = {
 
 	/* durations the daemon counts in milliseconds must not round to 0, "no timeout" */
 	{ "durations below 1 ms",
-	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.0004; };\n"
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.0004; max_rate = 1e-300; };\n"
 	  AGENT
 	  "poll = { interval = 1e-400; backoff_max = -1e400; };\n"
 	  "alerts = { long_call = 0.0000001; };\n"
 	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 0.0009; batch_linger = 1e-9; },\n"
 	  "  { url = \"https://h/\"; timeout = 1e400; } ); };\n",
 	  .expect = { "1: cms.timeout 0.0004 is out of range 0.001..300",
+	    "1: cms.max_rate 1e-300 is below 0.001 per second: use 0 for no limit, or at least 0.001",
 	    "3: poll.interval 0 is out of range 0.1..86400",
 	    "3: poll.backoff_max -inf is out of range 0.1..86400",
 	    "4: alerts.long_call 1e-07 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
@@ -487,7 +488,7 @@ static const struct tcase cases[] = {
 	    "5: outputs.webhooks[0].batch_linger 1e-09 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
 	    "6: outputs.webhooks[1].timeout inf is out of range 0.001..300" } },
 	{ "durations of 1 ms accepted",
-	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.001; };\n"
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.001; max_rate = 0.001; };\n"
 	  AGENT
 	  "alerts = { long_call = 0.001; };\n"
 	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 0.001; batch_linger = 0.001; } ); };\n",
