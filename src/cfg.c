@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgcheck.h"
+#include "cfgint.h"
 #include "event.h"
 #include "util.h"
 
@@ -85,10 +88,20 @@ struct ctx {
 	struct message *msgs;
 	size_t nmsgs, msgcap;
 	unsigned flags;		/* CFG_LOAD_* */
+	struct cfgint ints;	/* integers libconfig 1.5 did not keep as written */
 };
 
-/* What a value may be. K_FILE is a string naming a readable file, relative to the config. */
-enum kind { K_BOOL, K_INT, K_SIZE, K_AGENT_ID, K_NUM, K_STR, K_FILE, K_GROUP, K_LIST, K_ARRAY };
+/*
+ * What a value may be. K_SECS is a duration in seconds that the daemon counts in milliseconds
+ * or finer, so a value other than 0 must be at least SECS_MIN; K_RATE is a number per second,
+ * likewise 0 or at least RATE_MIN, whose inverse the scheduler counts in microseconds. K_FILE
+ * is a string naming a readable file, relative to the config.
+ */
+enum kind { K_BOOL, K_INT, K_SIZE, K_AGENT_ID, K_NUM, K_SECS, K_RATE, K_STR, K_FILE, K_GROUP,
+	    K_LIST, K_ARRAY };
+
+#define SECS_MIN 0.001
+#define RATE_MIN 0.001
 
 #define T(type) (1u << CONFIG_TYPE_##type)
 
@@ -101,6 +114,8 @@ static const struct {
 	[K_SIZE] = { T(INT) | T(INT64), "an integer" },
 	[K_AGENT_ID] = { T(INT) | T(INT64), "an integer" },
 	[K_NUM] = { T(INT) | T(INT64) | T(FLOAT), "a number" },
+	[K_SECS] = { T(INT) | T(INT64) | T(FLOAT), "a number" },
+	[K_RATE] = { T(INT) | T(INT64) | T(FLOAT), "a number" },
 	[K_STR] = { T(STRING), "a string" },
 	[K_FILE] = { T(STRING), "a string" },
 	[K_GROUP] = { T(GROUP), "a group { ... }" },
@@ -113,13 +128,16 @@ struct key {
 	const char *name;
 	enum kind kind;
 	bool required;
-	bool above_min;		/* min itself is out of range */
-	double min, max;	/* numbers only; max DBL_MAX: no upper bound */
+	double min, max;	/* numbers: max DBL_MAX is no upper bound; strings: max bytes, 0 for
+				 * CFG_TEXT_MAX */
 	bool store;
 	size_t off;		/* with store: the field's offset in the destination struct */
 };
 
 #define AT(type, field) .store = true, .off = offsetof(type, field)
+
+/* A year: longer is a typo, and far longer would not fit the microseconds the daemon counts. */
+#define LONG_CALL_MAX 31536000
 
 enum { R_CMS, R_POLL, R_ALERTS, R_AGENTS, R_OUTPUTS, R_STATE_DIR, R_N };
 static const struct key root_keys[] = {
@@ -138,11 +156,11 @@ static const struct key cms_keys[] = {
 	[CMS_APP_KEY] = { .name = "app_key", .kind = K_STR, .required = true,
 			  AT(struct cfg_cms, app_key) },
 	[CMS_SECRET_FILE] = { .name = "app_secret_file", .kind = K_STR },
-	[CMS_TIMEOUT] = { .name = "timeout", .kind = K_NUM, .above_min = true, .min = 0, .max = 300,
+	[CMS_TIMEOUT] = { .name = "timeout", .kind = K_SECS, .min = SECS_MIN, .max = 300,
 			  AT(struct cfg_cms, timeout) },
 	[CMS_MAX_IN_FLIGHT] = { .name = "max_in_flight", .kind = K_INT, .min = 1, .max = 4096,
 				AT(struct cfg_cms, max_in_flight) },
-	[CMS_MAX_RATE] = { .name = "max_rate", .kind = K_NUM, .min = 0, .max = DBL_MAX,
+	[CMS_MAX_RATE] = { .name = "max_rate", .kind = K_RATE, .min = 0, .max = DBL_MAX,
 			   AT(struct cfg_cms, max_rate) },
 	[CMS_INSECURE] = { .name = "allow_insecure_http", .kind = K_BOOL,
 			   AT(struct cfg_cms, allow_insecure_http) },
@@ -158,16 +176,17 @@ static const struct key tls_keys[] = {
 
 enum { POLL_INTERVAL, POLL_FAILURE_THRESHOLD, POLL_BACKOFF_MAX, POLL_N };
 static const struct key poll_keys[] = {
-	[POLL_INTERVAL] = { .name = "interval", .kind = K_NUM, .min = 0.1, .max = 86400,
+	[POLL_INTERVAL] = { .name = "interval", .kind = K_SECS, .min = 0.1, .max = 86400,
 			    AT(struct cfg_poll, interval) },
 	[POLL_FAILURE_THRESHOLD] = { .name = "failure_threshold", .kind = K_INT, .min = 1, .max = 1000,
 				     AT(struct cfg_poll, failure_threshold) },
-	[POLL_BACKOFF_MAX] = { .name = "backoff_max", .kind = K_NUM, .min = 0.1, .max = 86400,
+	[POLL_BACKOFF_MAX] = { .name = "backoff_max", .kind = K_SECS, .min = 0.1, .max = 86400,
 			       AT(struct cfg_poll, backoff_max) },
 };
 
 static const struct key alerts_keys[] = {
-	{ .name = "long_call", .kind = K_NUM, .min = 0, .max = DBL_MAX, AT(struct cfg_alerts, long_call) },
+	{ .name = "long_call", .kind = K_SECS, .min = 0, .max = LONG_CALL_MAX,
+	  AT(struct cfg_alerts, long_call) },
 };
 
 enum { AG_CC, AG_VDN, AG_ID, AG_IDS, AG_RANGE, AG_NAME, AG_LABELS, AG_N };
@@ -179,7 +198,7 @@ static const struct key agent_keys[] = {
 	[AG_ID] = { .name = "id", .kind = K_AGENT_ID },
 	[AG_IDS] = { .name = "ids", .kind = K_ARRAY },
 	[AG_RANGE] = { .name = "range", .kind = K_ARRAY },
-	[AG_NAME] = { .name = "name", .kind = K_STR, AT(struct cfg_group, name) },
+	[AG_NAME] = { .name = "name", .kind = K_STR, .max = CFG_NAME_MAX, AT(struct cfg_group, name) },
 	[AG_LABELS] = { .name = "labels", .kind = K_GROUP },
 };
 
@@ -196,7 +215,8 @@ static const struct key syslog_keys[] = {
 	[SYSLOG_ENABLED] = { .name = "enabled", .kind = K_BOOL, AT(struct cfg_syslog, enabled) },
 	[SYSLOG_FACILITY] = { .name = "facility", .kind = K_STR },
 	[SYSLOG_IDENT] = { .name = "ident", .kind = K_STR, AT(struct cfg_syslog, ident) },
-	[SYSLOG_SOCKET] = { .name = "socket", .kind = K_STR, AT(struct cfg_syslog, socket) },
+	[SYSLOG_SOCKET] = { .name = "socket", .kind = K_STR, .max = CFG_SOCKET_MAX,
+			    AT(struct cfg_syslog, socket) },
 };
 
 enum { WH_URL, WH_FORMAT, WH_SECRET_FILE, WH_EVENTS, WH_TIMEOUT, WH_BATCH_MAX, WH_BATCH_LINGER,
@@ -206,11 +226,11 @@ static const struct key webhook_keys[] = {
 	[WH_FORMAT] = { .name = "format", .kind = K_STR },
 	[WH_SECRET_FILE] = { .name = "secret_file", .kind = K_STR },
 	[WH_EVENTS] = { .name = "events", .kind = K_ARRAY },
-	[WH_TIMEOUT] = { .name = "timeout", .kind = K_NUM, .above_min = true, .min = 0, .max = 300,
+	[WH_TIMEOUT] = { .name = "timeout", .kind = K_SECS, .min = SECS_MIN, .max = 300,
 			 AT(struct cfg_webhook, timeout) },
 	[WH_BATCH_MAX] = { .name = "batch_max", .kind = K_SIZE, .min = 1, .max = 1000,
 			   AT(struct cfg_webhook, batch_max) },
-	[WH_BATCH_LINGER] = { .name = "batch_linger", .kind = K_NUM, .min = 0, .max = 60,
+	[WH_BATCH_LINGER] = { .name = "batch_linger", .kind = K_SECS, .min = 0, .max = 60,
 			      AT(struct cfg_webhook, batch_linger) },
 	[WH_HEADERS] = { .name = "headers", .kind = K_GROUP },
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
@@ -345,31 +365,50 @@ static void replace_string(char **field, char *value)
 	*field = value;
 }
 
-/* libconfig 1.5 does not convert an integer to a float, and ints are accepted as numbers. */
-static double number(const config_setting_t *s)
+/* An integer as written: libconfig 1.5 keeps 4294968395 as 1099 (see cfgint.h). */
+static long long integer(const struct ctx *c, const config_setting_t *s)
 {
+	const struct cfgint_literal *lit = cfgint_find(&c->ints, s);
+
+	return lit ? lit->value : config_setting_get_int64(s);
+}
+
+/* libconfig 1.5 does not convert an integer to a float, and ints are accepted as numbers. */
+static double number(const struct ctx *c, const config_setting_t *s)
+{
+	const struct cfgint_literal *lit;
+
 	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
 		return config_setting_get_float(s);
-	return (double)config_setting_get_int64(s);
+	lit = cfgint_find(&c->ints, s);
+	return lit ? lit->number : (double)config_setting_get_int64(s);
+}
+
+/* The value as messages show it: an integer as written, a float as %g. */
+static void value_text(const struct ctx *c, const config_setting_t *s, char *buf, size_t size)
+{
+	const struct cfgint_literal *lit = cfgint_find(&c->ints, s);
+
+	if (lit)
+		snprintf(buf, size, "%s", lit->text);
+	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		snprintf(buf, size, "%g", config_setting_get_float(s));
+	else
+		snprintf(buf, size, "%lld", config_setting_get_int64(s));
 }
 
 static bool in_range(struct ctx *c, const config_setting_t *s, const struct key *k)
 {
-	double v = number(s);
-	char text[40];
+	double v = number(c, s);
+	char text[CFGINT_TEXT_MAX + 8];
 
-	if ((k->above_min ? v > k->min : v >= k->min) && v <= k->max)
+	if (v >= k->min && v <= k->max)
 		return true;
-	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-		snprintf(text, sizeof text, "%g", v);
+	value_text(c, s, text, sizeof text);
+	if (k->max == DBL_MAX)
+		bad(c, s, "%s is out of range: it must be at least %.10g", text, k->min);
 	else
-		snprintf(text, sizeof text, "%lld", config_setting_get_int64(s));
-	if (k->above_min)
-		bad(c, s, "%s is out of range: it must be above %g and at most %g", text, k->min, k->max);
-	else if (k->max == DBL_MAX)
-		bad(c, s, "%s is out of range: it must be at least %g", text, k->min);
-	else
-		bad(c, s, "%s is out of range %g..%g", text, k->min, k->max);
+		bad(c, s, "%s is out of range %.10g..%.10g", text, k->min, k->max);
 	return false;
 }
 
@@ -389,37 +428,83 @@ static bool take_file(struct ctx *c, const config_setting_t *s, char **field)
 	return true;
 }
 
+/*
+ * A duration other than 0 that the daemon's milliseconds would turn into 0, "no timeout", or
+ * a rate so small that the wait between two requests overflows the scheduler's microseconds.
+ */
+static bool nonzero_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
+{
+	double v = number(c, s), least = k->kind == K_SECS ? SECS_MIN : RATE_MIN;
+
+	if (!in_range(c, s, k))
+		return false;
+	if (v == 0 || v >= least)
+		return true;
+	if (k->kind == K_SECS)
+		bad(c, s, "%g is below 1 ms, which the daemon would count as 0: use 0 or at least %g",
+		    v, least);
+	else
+		bad(c, s, "%g is below %g per second: use 0 for no limit, or at least %g", v, least,
+		    least);
+	return false;
+}
+
+/* Strings: valid UTF-8 without control characters, at most the key's max bytes. */
+static bool text_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
+{
+	char buf[128];
+	const char *why = cfgcheck_text(config_setting_get_string(s),
+					k->max > 0 ? (size_t)k->max : CFG_TEXT_MAX, buf, sizeof buf);
+
+	if (why)
+		bad(c, s, "%s", why);
+	return !why;
+}
+
 static bool value_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
 {
+	char text[CFGINT_TEXT_MAX + 8];
+	long long id;
+
 	switch (k->kind) {
 	case K_INT:
 	case K_SIZE:
 	case K_NUM:
 		return in_range(c, s, k);
+	case K_SECS:
+	case K_RATE:
+		return nonzero_ok(c, s, k);
 	case K_AGENT_ID:
-		if (cfg_agent_id_valid(config_setting_get_int64(s)))
+		id = integer(c, s);
+		if (cfg_agent_id_valid((long)id))
 			return true;
-		bad(c, s, "%lld is out of range " AGENT_ID_RANGES, config_setting_get_int64(s));
+		value_text(c, s, text, sizeof text);
+		bad(c, s, "%s is out of range " AGENT_ID_RANGES, text);
 		return false;
+	case K_STR:
+	case K_FILE:
+		return text_ok(c, s, k);
 	default:
 		return true;
 	}
 }
 
-static void store(const config_setting_t *s, enum kind kind, void *field)
+static void store(const struct ctx *c, const config_setting_t *s, enum kind kind, void *field)
 {
 	switch (kind) {
 	case K_BOOL:
 		*(bool *)field = config_setting_get_bool(s);
 		break;
 	case K_INT:
-		*(int *)field = (int)config_setting_get_int64(s);
+		*(int *)field = (int)integer(c, s);
 		break;
 	case K_SIZE:
-		*(size_t *)field = (size_t)config_setting_get_int64(s);
+		*(size_t *)field = (size_t)integer(c, s);
 		break;
 	case K_NUM:
-		*(double *)field = number(s);
+	case K_SECS:
+	case K_RATE:
+		*(double *)field = number(c, s);
 		break;
 	case K_STR:
 		replace_string(field, xstrdup(config_setting_get_string(s)));
@@ -441,13 +526,13 @@ static bool take(struct ctx *c, const config_setting_t *s, const struct key *k, 
 		bad(c, s, "must be %s", kinds[k->kind].need);
 		return false;
 	}
+	if (!value_ok(c, s, k))
+		return false;
 	/* K_FILE keys are always stored: the resolved path is their value. */
 	if (k->kind == K_FILE)
 		return take_file(c, s, (char **)field);
-	if (!value_ok(c, s, k))
-		return false;
 	if (field)
-		store(s, k->kind, field);
+		store(c, s, k->kind, field);
 	return true;
 }
 
@@ -762,38 +847,68 @@ static void parse_poll(struct ctx *c, const config_setting_t *s, struct cfg_poll
 
 /* Checks one member of a group of strings; problem() judges its name and value. */
 static bool string_member(struct ctx *c, const config_setting_t *m,
-			  const char *(*problem)(const char *name, const char *value))
+			  const char *(*problem)(const char *name, const char *value, char *buf,
+						 size_t size))
 {
 	const char *why;
+	char buf[160];
 
 	if (!is_kind(c, m, K_STR))
 		return false;
-	if ((why = problem(config_setting_name(m), config_setting_get_string(m)))) {
+	if ((why = problem(config_setting_name(m), config_setting_get_string(m), buf, sizeof buf))) {
 		bad(c, m, "%s", why);
 		return false;
 	}
 	return true;
 }
 
-/* Prometheus label names; libconfig names also allow '-' and '*'. */
-static const char *label_problem(const char *name, const char *value)
+/* Prometheus label names (libconfig names also allow '-' and '*') that journald takes too. */
+static const char *label_problem(const char *name, const char *value, char *buf, size_t size)
 {
-	(void)value;
-	if (!strchr(LETTERS "_", name[0]) || name[strspn(name, LETTERS DIGITS "_")])
-		return "is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*";
+	const char *why;
+
+	if ((why = cfgcheck_label_name(name, buf, size)))
+		return why;
 	if (in_list(name, reserved_labels, ARRAY_SIZE(reserved_labels), strcmp))
 		return "is reserved: the daemon sets cc, vdn, agent, name, alertname and call_id itself";
+	if (strlen(value) > CFG_NAME_MAX) {
+		snprintf(buf, size, "is %zu bytes long: label values are at most %d bytes",
+			 strlen(value), CFG_NAME_MAX);
+		return buf;
+	}
 	return NULL;
 }
 
-/* libconfig names, [A-Za-z*][-A-Za-z0-9_*]*, are all HTTP tokens already. */
-static const char *header_problem(const char *name, const char *value)
+/* libconfig names, [A-Za-z*][-A-Za-z0-9_*]*, are all HTTP tokens already; take() refused line
+ * breaks and other control characters in the value. */
+static const char *header_problem(const char *name, const char *value, char *buf, size_t size)
 {
+	(void)value;
+	(void)buf;
+	(void)size;
 	if (in_list(name, reserved_headers, ARRAY_SIZE(reserved_headers), strcasecmp))
 		return "is set by the daemon and cannot be overridden";
-	if (strpbrk(value, "\r\n"))
-		return "must not contain a line break";
 	return NULL;
+}
+
+/* The journal upper-cases label names: TEAM and team would be one field twice. */
+static bool label_unique(struct ctx *c, const config_setting_t *m, const struct cfg_group *g)
+{
+	const char *name = config_setting_name(m);
+	char field[CFG_LABEL_NAME_MAX + 1];
+	size_t n;
+
+	for (size_t i = 0; i < g->nlabels; i++) {
+		if (strcasecmp(g->labels[i].key, name) != 0)
+			continue;
+		for (n = 0; name[n] && n + 1 < sizeof field; n++)
+			field[n] = (char)toupper((unsigned char)name[n]);
+		field[n] = '\0';
+		bad(c, m, "and labels.%s are both the journal field " CFG_LABEL_PREFIX "%s: label "
+		    "names must differ in more than case", g->labels[i].key, field);
+		return false;
+	}
+	return true;
 }
 
 static void parse_labels(struct ctx *c, const config_setting_t *s, struct cfg_group *g)
@@ -803,7 +918,7 @@ static void parse_labels(struct ctx *c, const config_setting_t *s, struct cfg_gr
 	g->labels = xcalloc((size_t)config_setting_length(s), sizeof *g->labels);
 	for (int i = 0; i < config_setting_length(s); i++) {
 		m = config_setting_get_elem(s, (unsigned)i);
-		if (string_member(c, m, label_problem))
+		if (string_member(c, m, label_problem) && label_unique(c, m, g))
 			g->labels[g->nlabels++] = (struct cfg_label){
 				xstrdup(config_setting_name(m)), xstrdup(config_setting_get_string(m)) };
 	}
@@ -894,8 +1009,13 @@ static void parse_webhook(struct ctx *c, const config_setting_t *s, struct cfg_w
 static void parse_syslog(struct ctx *c, const config_setting_t *s, struct cfg_syslog *sl)
 {
 	const config_setting_t *f[SYSLOG_N];
+	const char *why;
 
 	check_group(c, s, syslog_keys, SYSLOG_N, sl, f);
+	if (f[SYSLOG_IDENT] && (why = cfgcheck_ident(sl->ident)))
+		bad(c, f[SYSLOG_IDENT], "%s", why);
+	if (f[SYSLOG_SOCKET] && !sl->socket[0])
+		bad(c, f[SYSLOG_SOCKET], "is empty");
 	if (f[SYSLOG_FACILITY])
 		lookup_name(c, f[SYSLOG_FACILITY], facilities, ARRAY_SIZE(facilities),
 			    "one of kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, "
@@ -983,8 +1103,8 @@ static bool range_ends(struct ctx *c, const config_setting_t *s, long *lo, long 
 	ok = take(c, first, &agent_keys[AG_ID], NULL);
 	if (!take(c, last, &agent_keys[AG_ID], NULL) || !ok)
 		return false;
-	*lo = (long)config_setting_get_int64(first);
-	*hi = (long)config_setting_get_int64(last);
+	*lo = (long)integer(c, first);
+	*hi = (long)integer(c, last);
 	if (*lo > *hi) {
 		bad(c, s, "[%ld, %ld] is reversed: its first id must not exceed its last", *lo, *hi);
 		return false;
@@ -1017,7 +1137,7 @@ static void list_each_id(struct ctx *c, const config_setting_t *ids, size_t gi,
 	for (int i = 0; i < config_setting_length(ids); i++) {
 		e = config_setting_get_elem(ids, (unsigned)i);
 		if (take(c, e, &agent_keys[AG_ID], NULL) && base) {
-			id = (long)config_setting_get_int64(e);
+			id = (long)integer(c, e);
 			list_ids(c, x, e, gi, *base, id, id);
 		}
 	}
@@ -1045,10 +1165,9 @@ static void parse_group(struct ctx *c, const config_setting_t *s, size_t gi, str
 		parse_labels(c, f[AG_LABELS], g);
 	listable = ways_given == 1 && f[AG_CC] && f[AG_VDN];
 	if (listable)
-		base = cfg_agent_key((uint32_t)config_setting_get_int(f[AG_CC]),
-				     (uint32_t)config_setting_get_int(f[AG_VDN]), 0);
+		base = cfg_agent_key((uint32_t)integer(c, f[AG_CC]), (uint32_t)integer(c, f[AG_VDN]), 0);
 	if (f[AG_ID] && listable) {
-		lo = (long)config_setting_get_int64(f[AG_ID]);
+		lo = (long)integer(c, f[AG_ID]);
 		list_ids(c, x, f[AG_ID], gi, base, lo, lo);
 	}
 	if (f[AG_IDS])
@@ -1176,6 +1295,18 @@ static void parse_root(struct ctx *c, const config_setting_t *root, struct cfg *
 		parse_outputs(c, f[R_OUTPUTS], &cfg->outputs);
 	if (f[R_STATE_DIR] && cfg->state_dir[0] != '/')
 		bad(c, f[R_STATE_DIR], "'%s' must be an absolute path", cfg->state_dir);
+}
+
+/* Integers are read again from the text first: libconfig 1.5 may not have kept them. */
+static void check_root(struct ctx *c, const config_setting_t *root, struct cfg *cfg)
+{
+	cfgint_scan(&c->ints, root, c->path, c->dir);
+	if (c->ints.unmatched) {
+		bad(c, c->ints.unmatched, "is an integer whose text could not be found again to check "
+		    "that libconfig kept it (was the file changed while it was read?)");
+		return;
+	}
+	parse_root(c, root, cfg);
 }
 
 static void set_defaults(struct cfg *cfg)
@@ -1334,11 +1465,12 @@ struct cfg *cfg_load_flags(const char *path, FILE *errors, int *nerrors, unsigne
 	config_set_include_dir(&lc, c.dir);
 	if (config_readable(&c) && includes_ok(&c, path, 0)) {
 		if (config_read_file(&lc, path))
-			parse_root(&c, config_root_setting(&lc), cfg);
+			check_root(&c, config_root_setting(&lc), cfg);
 		else
 			report_syntax(&c, &lc);
 	}
 	config_destroy(&lc);
+	cfgint_free(&c.ints);
 	free(c.dir);
 	write_messages(&c, errors);
 	if (nerrors)

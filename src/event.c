@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <systemd/sd-id128.h>
 
 #include "event.h"
+#include "utf8.h"
 #include "util.h"
 
 static const char *const type_names[EVENT_TYPE_COUNT] = {
@@ -116,46 +118,58 @@ struct json_object *event_to_json(const struct event *event)
 	return obj;
 }
 
-void event_describe(const struct event *event, char *buf, size_t size)
+/* The text of event_describe, any length; the caller frees it. */
+static char *describe(const struct event *event)
 {
 	const struct cfg_agent *a = event->agent;
 	const char *name = a->group && a->group->name ? a->group->name : NULL;
-	char who[96];
+	char *who, *text;
 
+	/* No fixed buffer here: a name is cut, if at all, with the whole message. */
 	if (name)
-		snprintf(who, sizeof(who), "agent %u:%u:%u (%s)", a->cc, a->vdn, a->id, name);
+		who = xasprintf("agent %u:%u:%u (%s)", a->cc, a->vdn, a->id, name);
 	else
-		snprintf(who, sizeof(who), "agent %u:%u:%u", a->cc, a->vdn, a->id);
+		who = xasprintf("agent %u:%u:%u", a->cc, a->vdn, a->id);
 	switch (event->type) {
 	case EVENT_CALL_STARTED:
-		snprintf(buf, size, "%s: call %s started%s", who, event->call_id,
-			 event->initial ? " (in progress at start)" : "");
+		text = xasprintf("%s: call %s started%s", who, event->call_id,
+				 event->initial ? " (in progress at start)" : "");
 		break;
 	case EVENT_CALL_ENDED:
-		snprintf(buf, size, "%s: call %s ended after %.1f s%s", who, event->call_id,
-			 event_call_duration(event),
-			 event->after_restart ? " (observed after a restart)" : "");
+		text = xasprintf("%s: call %s ended after %.1f s%s", who, event->call_id,
+				 event_call_duration(event),
+				 event->after_restart ? " (observed after a restart)" : "");
 		break;
 	case EVENT_CALL_LONG:
-		snprintf(buf, size, "%s: call %s has lasted %.0f s", who, event->call_id,
-			 event_call_duration(event));
+		text = xasprintf("%s: call %s has lasted %.0f s", who, event->call_id,
+				 event_call_duration(event));
 		break;
 	case EVENT_AGENT_BUSY:
-		snprintf(buf, size, "%s is busy (%u call%s)", who, event->ncalls,
-			 event->ncalls == 1 ? "" : "s");
+		text = xasprintf("%s is busy (%u call%s)", who, event->ncalls,
+				 event->ncalls == 1 ? "" : "s");
 		break;
 	case EVENT_AGENT_IDLE:
-		snprintf(buf, size, "%s is idle", who);
+		text = xasprintf("%s is idle", who);
 		break;
 	case EVENT_AGENT_UNREACHABLE:
-		snprintf(buf, size, "%s is unreachable after %u failed polls: %s", who,
-			 event->failures, event->reason ? event->reason : "");
+		text = xasprintf("%s is unreachable after %u failed polls: %s", who, event->failures,
+				 event->reason ? event->reason : "");
 		break;
 	case EVENT_AGENT_REACHABLE:
-		snprintf(buf, size, "%s is reachable again", who);
+		text = xasprintf("%s is reachable again", who);
 		break;
-	case EVENT_TYPE_COUNT:
-		buf[0] = '\0';
+	default:
+		text = xstrdup("");
 		break;
 	}
+	free(who);
+	return text;
+}
+
+void event_describe(const struct event *event, char *buf, size_t size)
+{
+	char *text = describe(event);
+
+	utf8_copy(buf, size, text);
+	free(text);
 }

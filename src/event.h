@@ -54,7 +54,10 @@ struct json_object *event_agent_json(const struct cfg_agent *agent);
 /* The event as sent to webhooks and stdout; the caller owns the result. */
 struct json_object *event_to_json(const struct event *event);
 
-/* A one-line human summary, as journald's MESSAGE and syslog's text start. */
+/*
+ * A one-line human summary, as journald's MESSAGE and syslog's msg. When it does not fit size
+ * bytes it is cut between two UTF-8 characters and ends in UTF8_CUT_MARK.
+ */
 void event_describe(const struct event *event, char *buf, size_t size);
 
 #endif

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfgcheck.h"
 #include "log.h"
 #include "syslogout.h"
+#include "utf8.h"
 #include "util.h"
 
 #define LINE_MAX_BYTES 4096
+/* The most a name or a reason takes of a line, so that msg still fits after them. */
+#define TEXT_SHARE 1024
 
 struct syslogout {
 	int fd;
@@ -33,20 +38,66 @@ struct line {
 	char *buf;
 	size_t size;
 	size_t len;
+	bool full;		/* a value was cut: nothing more goes on the line */
 };
 
-static void put_raw(struct line *l, const char *s, size_t n)
+/* Appends n bytes when they fit with the NUL; otherwise nothing. */
+static bool put_raw(struct line *l, const char *s, size_t n)
 {
-	if (l->len + n >= l->size)
-		n = l->size - 1 - l->len;
+	if (l->full || n >= l->size - l->len)
+		return false;
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 	l->buf[l->len] = '\0';
+	return true;
+}
+
+/*
+ * The text the value's next character takes in the line, in esc or (a whole UTF-8 character)
+ * at v itself; returns its length. Control characters and bytes that are not UTF-8 become
+ * \xNN, so that a line stays one valid line.
+ */
+static size_t unit(const char *v, char esc[5], const char **text)
+{
+	unsigned char c = (unsigned char)*v;
+	size_t n = c < 0x80 ? 1 : utf8_char_len(v, strnlen(v, 4));
+
+	*text = esc;
+	if (c < 0x20 || c == 0x7f || n == 0) {
+		snprintf(esc, 5, "\\x%02x", c);
+		return 4;
+	}
+	if (c == '"' || c == '\\') {
+		esc[0] = '\\';
+		esc[1] = (char)c;
+		return 2;
+	}
+	*text = v;
+	return n;
+}
+
+/* The input bytes of the unit at v: one for an escape, the character's length otherwise. */
+static size_t unit_input(const char *v)
+{
+	size_t n = (unsigned char)*v < 0x80 ? 1 : utf8_char_len(v, strnlen(v, 4));
+
+	return n ? n : 1;
+}
+
+static size_t escaped_len(const char *value)
+{
+	const char *text;
+	char esc[5];
+	size_t n = 0;
+
+	for (const char *v = value; *v; v += unit_input(v))
+		n += unit(v, esc, &text);
+	return n;
 }
 
 static bool needs_quotes(const char *v)
 {
-	if (!*v)
+	if (!*v || !utf8_valid(v, strlen(v), NULL))
 		return true;
 	for (; *v; v++)
 		if ((unsigned char)*v <= ' ' || *v == '"' || *v == '=' || *v == '\\' || *v == 0x7f)
@@ -54,32 +105,49 @@ static bool needs_quotes(const char *v)
 	return false;
 }
 
-/* key=value, the value quoted when needed; control characters as \xNN so a line stays a line. */
-static void put_pair(struct line *l, const char *key, const char *value)
+/*
+ * key=value, the value quoted when needed. A value longer than max bytes (as written, escapes
+ * included) or than the line has room for is cut between two characters and ends in
+ * UTF8_CUT_MARK; when it was the line that was too short, the line ends there.
+ */
+static void put_text(struct line *l, const char *key, const char *value, size_t max)
 {
-	bool quote = needs_quotes(value);
+	bool quote = needs_quotes(value), line_cut, cut;
+	size_t head = (l->len ? 1 : 0) + strlen(key) + 1 + quote, room, len = escaped_len(value), n;
+	size_t mark = strlen(UTF8_CUT_MARK), want = len < max ? len : max;
+	const char *text;
+	char esc[5];
 
+	if (l->full || head + mark + quote >= l->size - l->len) {
+		l->full = true;
+		return;
+	}
+	room = l->size - l->len - 1 - head - quote;	/* for the value, without the NUL */
+	line_cut = want > room;
+	cut = line_cut || want < len;
+	if (cut)
+		room = (want < room ? want : room) - mark;
 	if (l->len)
 		put_raw(l, " ", 1);
 	put_raw(l, key, strlen(key));
 	put_raw(l, quote ? "=\"" : "=", quote ? 2 : 1);
-	for (const char *v = value; *v; v++) {
-		unsigned char c = (unsigned char)*v;
-		char esc[5];
-
-		if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-			put_raw(l, esc, 4);
-		} else if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put_raw(l, esc, 2);
-		} else {
-			put_raw(l, v, 1);
-		}
+	for (const char *v = value; *v; v += unit_input(v)) {
+		n = unit(v, esc, &text);
+		if (n > room)
+			break;
+		put_raw(l, text, n);
+		room -= n;
 	}
+	if (cut)
+		put_raw(l, UTF8_CUT_MARK, mark);
 	if (quote)
 		put_raw(l, "\"", 1);
+	l->full = line_cut;
+}
+
+static void put_pair(struct line *l, const char *key, const char *value)
+{
+	put_text(l, key, value, SIZE_MAX);
 }
 
 static void put_number(struct line *l, const char *key, const char *fmt, ...)
@@ -98,32 +166,33 @@ static void put_number(struct line *l, const char *key, const char *fmt, ...)
 
 void syslogout_format(const struct event *ev, const char *message, char *buf, size_t size)
 {
-	struct line l = { buf, size, 0 };
+	struct line l = { buf, size, 0, false };
 	const struct cfg_agent *a = ev->agent;
 	char when[UTIL_TIME_LEN];
 
 	buf[0] = '\0';
 	util_format_time(ev->time_us, when);
+	/* The fixed fields first, the free text last: a cut never loses an id or a number. */
 	put_pair(&l, "event", event_type_name(ev->type));
 	put_pair(&l, "id", ev->id);
 	put_pair(&l, "time", when);
 	put_number(&l, "cc", "%u", a->cc);
 	put_number(&l, "vdn", "%u", a->vdn);
 	put_number(&l, "agent", "%u", a->id);
-	if (a->group && a->group->name)
-		put_pair(&l, "name", a->group->name);
 	if (ev->call_id)
 		put_pair(&l, "call_id", ev->call_id);
 	if (ev->type == EVENT_CALL_ENDED || ev->type == EVENT_CALL_LONG)
 		put_number(&l, "duration", "%.3f", event_call_duration(ev));
-	if (ev->type == EVENT_AGENT_UNREACHABLE) {
+	if (ev->type == EVENT_AGENT_UNREACHABLE)
 		put_number(&l, "failures", "%u", ev->failures);
-		put_pair(&l, "reason", ev->reason ? ev->reason : "");
-	}
 	if (ev->initial)
 		put_pair(&l, "initial", "true");
 	if (ev->after_restart)
 		put_pair(&l, "after_restart", "true");
+	if (ev->type == EVENT_AGENT_UNREACHABLE)
+		put_text(&l, "reason", ev->reason ? ev->reason : "", TEXT_SHARE);
+	if (a->group && a->group->name)
+		put_text(&l, "name", a->group->name, TEXT_SHARE);
 	put_pair(&l, "msg", message);
 }
 
@@ -135,10 +204,13 @@ static int connect_socket(struct syslogout *out)
 
 	if (out->fd >= 0)
 		return 0;
+	/* cfg keeps the path within sun_path; a cut path would name another socket. */
+	if (strlen(out->path) >= sizeof(addr.sun_path))
+		return ENAMETOOLONG;
 	out->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (out->fd < 0)
 		return errno;
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", out->path);
+	memcpy(addr.sun_path, out->path, strlen(out->path) + 1);
 	if (connect(out->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		err = errno;
 		close(out->fd);
@@ -221,8 +293,11 @@ void syslogout_send(struct syslogout *out, const struct event *ev, const char *m
 	localtime_r(&secs, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 	/* The RFC 3164 form that glibc's syslog(3) sends to /dev/log. */
-	n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: ", out->facility | severity_of(ev->type),
-		     stamp, out->ident, (int)getpid());
+	/* cfg bounds the ident; it is clamped here too, so the header never fills the line. */
+	n = snprintf(line, sizeof(line), "<%d>%s %.*s[%d]: ", out->facility | severity_of(ev->type),
+		     stamp, CFG_IDENT_MAX, out->ident, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
 	syslogout_format(ev, message, line + n, sizeof(line) - (size_t)n);
 	err = send_line(out, line, strlen(line));
 	if (err) {

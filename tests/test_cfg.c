@@ -170,6 +170,42 @@ static void check_many(const struct cfg *cfg)
 	CHECK(!cfg_find_agent(cfg, 1, 1, 60000));
 }
 
+static void check_big_rate(const struct cfg *cfg)
+{
+	CHECK(cfg->cms.max_rate == 4294967296.0 && cfg->cms.max_in_flight == 32);
+	CHECK(cfg->cms.timeout == 1.5 && cfg->nagents == 1 && cfg->agents[0].id == 1099);
+	CHECK_STR(cfg->groups[0].name, "a\"4294967296\\");
+}
+
+static void check_one_ms(const struct cfg *cfg)
+{
+	CHECK(cfg->cms.timeout == 0.001 && cfg->alerts.long_call == 0.001 && cfg->cms.max_rate == 0.001);
+	CHECK(cfg->outputs.webhooks[0].timeout == 0.001 && cfg->outputs.webhooks[0].batch_linger == 0.001);
+}
+
+/* 26 Chinese characters, 78 bytes. */
+#define WANG2 "\xe7\x8e\x8b\xe5\xb0\x8f"
+#define WANG26 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2 WANG2
+
+static void check_wang(const struct cfg *cfg)
+{
+	CHECK_STR(cfg->groups[0].name, WANG26);
+	CHECK(strlen(cfg->groups[0].name) == 78);
+}
+
+/* Names of n bytes. */
+#define X4 "xxxx"
+#define X16 X4 X4 X4 X4
+#define X52 X16 X16 X16 X4
+#define X53 X52 "y"
+#define X64 X16 X16 X16 X16
+#define X106 X64 X16 X16 "xxxxxxxxxx"
+#define X107 X106 "z"
+#define X256 X64 X64 X64 X64
+#define X257 X256 "y"
+#define X1000 X256 X256 X256 X64 X64 X16 X16 X16 X16 X16 "xxxxxxxx"
+#define X4070 X1000 X1000 X1000 X1000 X64 "xxxxxx"
+
 static const struct tcase cases[] = {
 	{ "defaults", BASE, .expect = { NULL }, .check = check_defaults },
 	{ "every key set",
@@ -352,18 +388,18 @@ static const struct tcase cases[] = {
 	  "agents = ( { cc = 0; vdn = 5001; id = 1099; }, { cc = 65536; vdn = 0; id = 1099; } );\n"
 	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 301; batch_max = 0; batch_linger = 61; },\n"
 	  "  { url = \"https://h/\"; timeout = 300; batch_max = 1001; batch_linger = -1; } ); };\n",
-	  .expect = { "2: cms.timeout 0 is out of range: it must be above 0 and at most 300",
+	  .expect = { "2: cms.timeout 0 is out of range 0.001..300",
 	    "2: cms.max_in_flight 4097 is out of range 1..4096",
 	    "2: cms.max_rate -1 is out of range: it must be at least 0",
 	    "3: poll.interval 0.05 is out of range 0.1..86400",
 	    "3: poll.failure_threshold 1001 is out of range 1..1000",
 	    "3: poll.backoff_max 90000 is out of range 0.1..86400",
-	    "4: alerts.long_call -0.5 is out of range: it must be at least 0",
+	    "4: alerts.long_call -0.5 is out of range 0..31536000",
 	    "5: agents[0].cc 0 is out of range 1..65535",
 	    "5: agents[0].vdn 5001 is out of range 1..5000",
 	    "5: agents[1].cc 65536 is out of range 1..65535",
 	    "5: agents[1].vdn 0 is out of range 1..5000",
-	    "6: outputs.webhooks[0].timeout 301 is out of range: it must be above 0 and at most 300",
+	    "6: outputs.webhooks[0].timeout 301 is out of range 0.001..300",
 	    "6: outputs.webhooks[0].batch_max 0 is out of range 1..1000",
 	    "6: outputs.webhooks[0].batch_linger 61 is out of range 0..60",
 	    "7: outputs.webhooks[1].batch_max 1001 is out of range 1..1000",
@@ -384,6 +420,140 @@ static const struct tcase cases[] = {
 	{ "a 64-bit integer",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 4294968395L; } );\n",
 	  .expect = { "2: agents[0].id 4294968395 is out of range 101..59999, 70000..999999" } },
+
+	/* integers libconfig 1.5 keeps in 32 bits: 4294968395 is 1099 to it, 0x10000044C is 1100 */
+	{ "integers that do not fit 32 bits: agents",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 4294968395; },\n"
+	  "  { cc = 1; vdn = 2; range = [2000, 4294969296]; },\n"
+	  "  { cc = 1; vdn = 3; ids = [0x44B, 0x10000044C]; },\n"
+	  "  { cc = 4294967297; vdn = -4294967295; id = 99999999999999999999; },\n"
+	  "  { cc = 1; vdn = 5; ids = [ 0x1000000000000044B, 1100, -4294966197 ]; },\n"
+	  "  { cc = 1; vdn = 6; range = [ 0x800007D0, 2147485648 ]; },\n"
+	  "  { cc = 1; vdn = 7; ids = [ 1100L, 4294968396L, 0x10000044DL ]; } );\n",
+	  .expect = { "2: agents[0].id 4294968395 is out of range 101..59999, 70000..999999",
+	    "3: agents[1].range[1] 4294969296 is out of range 101..59999, 70000..999999",
+	    "4: agents[2].ids[1] 0x10000044C is out of range 101..59999, 70000..999999",
+	    "5: agents[3].cc 4294967297 is out of range 1..65535",
+	    "5: agents[3].vdn -4294967295 is out of range 1..5000",
+	    "5: agents[3].id 99999999999999999999 is out of range 101..59999, 70000..999999",
+	    "6: agents[4].ids[0] 0x1000000000000044B is out of range 101..59999, 70000..999999",
+	    "6: agents[4].ids[2] -4294966197 is out of range 101..59999, 70000..999999",
+	    "7: agents[5].range[0] 0x800007D0 is out of range 101..59999, 70000..999999",
+	    "7: agents[5].range[1] 2147485648 is out of range 101..59999, 70000..999999",
+	    "8: agents[6].ids[1] 4294968396 is out of range 101..59999, 70000..999999",
+	    "8: agents[6].ids[2] 4294968397 is out of range 101..59999, 70000..999999" } },
+	{ "integers that do not fit 32 bits: every other integer key",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  max_in_flight = 4294967328; timeout = 4294967301; };\n"
+	  AGENT
+	  "poll = { failure_threshold = 4294967299; interval = 4294967301; backoff_max = -4294967236; };\n"
+	  "alerts = { long_call = 4294968196; };\n"
+	  "outputs = { webhooks = ( { url = \"https://h/\"; batch_max = 4294967346; timeout = 0x10000000A;\n"
+	  "  batch_linger = 0x100000000; } ); };\n",
+	  .expect = { "2: cms.max_in_flight 4294967328 is out of range 1..4096",
+	    "2: cms.timeout 4294967301 is out of range 0.001..300",
+	    "4: poll.failure_threshold 4294967299 is out of range 1..1000",
+	    "4: poll.interval 4294967301 is out of range 0.1..86400",
+	    "4: poll.backoff_max -4294967236 is out of range 0.1..86400",
+	    "5: alerts.long_call 4294968196 is out of range 0..31536000",
+	    "6: outputs.webhooks[0].batch_max 4294967346 is out of range 1..1000",
+	    "6: outputs.webhooks[0].timeout 0x10000000A is out of range 0.001..300",
+	    "7: outputs.webhooks[0].batch_linger 0x100000000 is out of range 0..60" } },
+	{ "integers past 32 bits where they are valid, found among strings, comments and names",
+	  "# 4294967297 in a comment; /* 1 */ \"2\"\n"
+	  "cms = { url = \"https://h:443\"; app_key = \"k-1\"; /* 4294967296 */ app_secret_file = \"cms.secret\";\n"
+	  "  max_rate = 4294967296; // 0x100000000\n"
+	  "  max_in_flight = 0x20; timeout = 1.5e0; };\n"
+	  "agents = ( { cc = 1; vdn = 1; id = 1099L; name = \"a\\\"4294967296\\\\\"; } );\n",
+	  .expect = { NULL }, .check = check_big_rate },
+	{ "integers past 32 bits in an included file, included twice",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; },\n@include \"wrap.inc\"\n,\n@include \"wrap.inc\"\n);\n",
+	  .expect = { "@D/wrap.inc:2: agents[1].id 4294968396 is out of range 101..59999, 70000..999999",
+	    "@D/wrap.inc:2: agents[2].id 4294968396 is out of range 101..59999, 70000..999999" } },
+
+	/* durations the daemon counts in milliseconds must not round to 0, "no timeout" */
+	{ "durations below 1 ms",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.0004; max_rate = 1e-300; };\n"
+	  AGENT
+	  "poll = { interval = 1e-400; backoff_max = -1e400; };\n"
+	  "alerts = { long_call = 0.0000001; };\n"
+	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 0.0009; batch_linger = 1e-9; },\n"
+	  "  { url = \"https://h/\"; timeout = 1e400; } ); };\n",
+	  .expect = { "1: cms.timeout 0.0004 is out of range 0.001..300",
+	    "1: cms.max_rate 1e-300 is below 0.001 per second: use 0 for no limit, or at least 0.001",
+	    "3: poll.interval 0 is out of range 0.1..86400",
+	    "3: poll.backoff_max -inf is out of range 0.1..86400",
+	    "4: alerts.long_call 1e-07 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
+	    "5: outputs.webhooks[0].timeout 0.0009 is out of range 0.001..300",
+	    "5: outputs.webhooks[0].batch_linger 1e-09 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
+	    "6: outputs.webhooks[1].timeout inf is out of range 0.001..300" } },
+	{ "durations of 1 ms accepted",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.001; max_rate = 0.001; };\n"
+	  AGENT
+	  "alerts = { long_call = 0.001; };\n"
+	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 0.001; batch_linger = 0.001; } ); };\n",
+	  .expect = { NULL }, .check = check_one_ms },
+
+	/* text reaches JSON, the journal, syslog lines and HTTP headers */
+	{ "text that is not UTF-8, or holds control characters",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"bad\\xffname\";\n"
+	  "  labels = { team = \"a\\xc3\"; site = \"ok\"; floor = \"\xed\xa0\x80\"; }; },\n"
+	  "  { cc = 1; vdn = 2; id = 1099; name = \"two\\nlines\"; labels = { x = \"tab\\there\"; }; } );\n"
+	  "outputs = { syslog = { ident = \"aw\\xc0\\xaf\"; socket = \"/run/\\x01log\"; };\n"
+	  "  webhooks = ( { url = \"https://h/\"; events = [ \"call.*\\xff\" ];\n"
+	  "    headers = { X-A = \"ok\"; X-B = \"b\\x7f\"; X-C = \"c\\r\"; X-D = \"\xe9t\xe9\"; }; } ); };\n"
+	  "state_dir = \"/var/lib/\\x1b[31m\";\n",
+	  .expect = { "2: agents[0].name is not valid UTF-8: byte 4 is 0xff",
+	    "3: agents[0].labels.team is not valid UTF-8: byte 2 is 0xc3",
+	    "3: agents[0].labels.floor is not valid UTF-8: byte 1 is 0xed",
+	    "4: agents[1].name must not contain a line break",
+	    "4: agents[1].labels.x must not contain control characters: byte 4 is 0x09",
+	    "5: outputs.syslog.ident is not valid UTF-8: byte 3 is 0xc0",
+	    "5: outputs.syslog.socket must not contain control characters: byte 6 is 0x01",
+	    "6: outputs.webhooks[0].events[0] is not valid UTF-8: byte 7 is 0xff",
+	    "7: outputs.webhooks[0].headers.X-B must not contain control characters: byte 2 is 0x7f",
+	    "7: outputs.webhooks[0].headers.X-C must not contain a line break",
+	    "7: outputs.webhooks[0].headers.X-D is not valid UTF-8: byte 1 is 0xe9",
+	    "8: state_dir must not contain control characters: byte 10 is 0x1b" } },
+	{ "UTF-8 names and labels accepted",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"" WANG26 "\";\n"
+	  "  labels = { team = \"\xc3\xa9quipe \xf0\x9f\x93\x9e\"; }; } );\n",
+	  .expect = { NULL }, .check = check_wang },
+
+	/* label names become journal fields: AGENT_LABEL_ and the name upper-cased */
+	{ "label names journald would merge or drop",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099;\n"
+	  "  labels = { TEAM = \"x\"; team = \"y\"; Site = \"a\"; siTE = \"b\"; " X53 " = \"z\"; " X52 " = \"ok\"; }; },\n"
+	  "  { cc = 1; vdn = 2; id = 1099; labels = { team = \"other group, other field set\"; }; } );\n",
+	  .expect = { "3: agents[0].labels.team and labels.TEAM are both the journal field AGENT_LABEL_TEAM: label names must differ in more than case",
+	    "3: agents[0].labels.siTE and labels.Site are both the journal field AGENT_LABEL_SITE: label names must differ in more than case",
+	    "3: agents[0].labels." X53 " is 53 bytes long: label names are at most 52 bytes, as the journal field AGENT_LABEL_NAME must fit journald's 64" } },
+
+	/* syslog: the ident is the line's tag, the socket must fit sun_path */
+	{ "syslog ident and socket",
+	  BASE "outputs = { syslog = { enabled = true; ident = \"" X4070 "\";\n"
+	  "  socket = \"/" X107 "\"; }; };\n",
+	  .expect = { "3: outputs.syslog.ident must be 1 to 64 printable ASCII characters without spaces, ':' or '['",
+	    "4: outputs.syslog.socket is 108 bytes long: at most 107 bytes are allowed" } },
+	{ "syslog ident forms",
+	  BASE "outputs = { syslog = { ident = \"a:b\"; socket = \"\"; }; };\n",
+	  .expect = { "3: outputs.syslog.ident must be 1 to 64 printable ASCII characters without spaces, ':' or '['",
+	    "3: outputs.syslog.socket is empty" } },
+	{ "syslog ident with a space", BASE "outputs = { syslog = { ident = \"a b\"; }; };\n",
+	  .expect = { "3: outputs.syslog.ident must be 1 to 64 printable ASCII characters without spaces, ':' or '['" } },
+	{ "syslog ident of 65 bytes", BASE "outputs = { syslog = { ident = \"" X64 "y\"; }; };\n",
+	  .expect = { "3: outputs.syslog.ident must be 1 to 64 printable ASCII characters without spaces, ':' or '['" } },
+	{ "syslog ident of 64 bytes, socket of 107",
+	  BASE "outputs = { syslog = { ident = \"" X64 "\"; socket = \"/" X106 "\"; }; };\n",
+	  .expect = { NULL } },
+
+	/* names and label values: at most 256 bytes */
+	{ "names and label values too long",
+	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"" X257 "\";\n"
+	  "  labels = { team = \"" X257 "\"; site = \"" X256 "\"; }; },\n"
+	  "  { cc = 1; vdn = 2; id = 1099; name = \"" X256 "\"; } );\n",
+	  .expect = { "2: agents[0].name is 257 bytes long: at most 256 bytes are allowed",
+	    "3: agents[0].labels.team is 257 bytes long: label values are at most 256 bytes" } },
 
 	/* unknown and missing keys */
 	{ "unknown keys everywhere",
@@ -537,7 +707,7 @@ static const struct tcase cases[] = {
 	  "  { cc = 1; vdn = 170; ids = [ 1100, 1100 ]; }\n"
 	  ");\n"
 	  "state_dir = \"x\";\n",
-	  .expect = { "1: cms.timeout 0 is out of range: it must be above 0 and at most 300",
+	  .expect = { "1: cms.timeout 0 is out of range 0.001..300",
 	    "1: cms.url 'ftp://x' is not a URL of the form https://host[:port]",
 	    "1: cms.app_key must be printable ASCII without spaces or '/'",
 	    "1: cms.app_secret_file @D/open.secret has mode 0644: it must not be readable by group or others (chmod 600)",
@@ -606,6 +776,7 @@ static void setup(void)
 	WRITE("poll.inc", "# included\npoll = { intervall = 5; };\n", 0644);
 	WRITE("agents.inc", "# included\n  { cc = 1; vdn = 1; id = 1099; }\n", 0644);
 	WRITE("nest.inc", "# included, and including\n @include \"nocreds\"\n", 0644);
+	WRITE("wrap.inc", "# included: 4294968396 is 1100 to libconfig 1.5\n  { cc = 1; vdn = 2; id = 4294968396; }\n", 0644);
 	make_subdir("creds");
 	WRITE("creds/cms.secret", "cred-" MARK "\n", 0400);
 	make_subdir("nocreds");

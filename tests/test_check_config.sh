@@ -144,6 +144,74 @@ $conf: 11 errors
 "
 expect_eq "many mistakes: no summary on stdout" "$(cat "$AW_TMP/bad.out")" ""
 
+# --- Values a typo away from valid: refused, never taken to mean something else ---
+# libconfig 1.5 keeps integers in 32 bits (4294968395 is 1099 to it); a timeout of 0.4 ms would
+# be 0 ms, libcurl's "no timeout"; names reach JSON, the journal and syslog lines.
+
+chmod 600 "$AW_TMP/cms.secret"
+conf=$AW_TMP/typo.conf
+long_ident=$(printf 'i%.0s' $(seq 4070))
+long_socket=/run/$(printf 's%.0s' $(seq 115))
+long_name=$(printf 'n%.0s' $(seq 9000))
+label60=$(printf 'l%.0s' $(seq 60))
+{
+    printf '%s\n' 'cms = { url = "https://127.0.0.1:28443"; app_key = "TESTAK"; app_secret_file = "cms.secret";'
+    printf '%s\n' '  max_in_flight = 4294967328; timeout = 0.0004; };'
+    printf '%s\n' 'agents = ( { cc = 1; vdn = 170; id = 4294968395; },'
+    printf '%s\n' '  { cc = 1; vdn = 171; range = [2000, 4294969296]; },'
+    printf '%s\n' '  { cc = 1; vdn = 172; ids = [0x44B, 0x10000044C]; },'
+    printf '  { cc = 1; vdn = 173; id = 1099; name = "bad\377name"; labels = { team = "a\303"; }; },\n'
+    printf '%s\n' '  { cc = 1; vdn = 174; id = 1099; labels = { TEAM = "x"; team = "y"; '"$label60"' = "z"; }; },'
+    printf '%s\n' '  { cc = 1; vdn = 175; id = 1099; name = "'"$long_name"'"; } );'
+    printf '%s\n' 'outputs = { syslog = { enabled = true; ident = "'"$long_ident"'";'
+    printf '%s\n' '  socket = "'"$long_socket"'"; };'
+    printf '%s\n' '  webhooks = ( { url = "https://127.0.0.1/"; timeout = 0.0009; headers = { X-A = "a\r\nX-B: b"; }; } ); };'
+} > "$conf"
+run typo "$AW_BIN" -t -c "$conf"
+expect_eq "typos: exit 1" "$rc" 1
+expect_file "typos: every value refused with FILE:LINE, exactly" "$AW_TMP/typo.err" \
+"$conf:2: cms.max_in_flight 4294967328 is out of range 1..4096
+$conf:2: cms.timeout 0.0004 is out of range 0.001..300
+$conf:3: agents[0].id 4294968395 is out of range 101..59999, 70000..999999
+$conf:4: agents[1].range[1] 4294969296 is out of range 101..59999, 70000..999999
+$conf:5: agents[2].ids[1] 0x10000044C is out of range 101..59999, 70000..999999
+$conf:6: agents[3].name is not valid UTF-8: byte 4 is 0xff
+$conf:6: agents[3].labels.team is not valid UTF-8: byte 2 is 0xc3
+$conf:7: agents[4].labels.team and labels.TEAM are both the journal field AGENT_LABEL_TEAM: label names must differ in more than case
+$conf:7: agents[4].labels.$label60 is 60 bytes long: label names are at most 52 bytes, as the journal field AGENT_LABEL_NAME must fit journald's 64
+$conf:8: agents[5].name is 9000 bytes long: at most 256 bytes are allowed
+$conf:9: outputs.syslog.ident must be 1 to 64 printable ASCII characters without spaces, ':' or '['
+$conf:10: outputs.syslog.socket is 120 bytes long: at most 107 bytes are allowed
+$conf:11: outputs.webhooks[0].timeout 0.0009 is out of range 0.001..300
+$conf:11: outputs.webhooks[0].headers.X-A must not contain a line break
+$conf: 14 errors
+"
+expect_eq "typos: no summary on stdout" "$(cat "$AW_TMP/typo.out")" ""
+
+# Each alone, as an operator would write it: -t must not say OK.
+one_typo() {    # one_typo NAME LINE-3 LINE-4 EXPECTED ("LINE: message")
+    conf=$AW_TMP/$1.conf
+    {
+        printf '%s\n' 'cms = { url = "https://127.0.0.1:28443"; app_key = "TESTAK"; app_secret_file = "cms.secret";'
+        printf '%s\n' '  timeout = 2; };'
+        printf '%s\n' "$2" "$3"
+    } > "$conf"
+    run "$1" "$AW_BIN" -t -c "$conf"
+    expect_eq "$1: exit 1" "$rc" 1
+    expect_file "$1: the one message" "$AW_TMP/$1.err" "$conf:$4
+$conf: 1 error
+"
+}
+agent='agents = ( { cc = 1; vdn = 170; id = 1099; } );'
+one_typo wrapped_id 'agents = ( { cc = 1; vdn = 170; id = 4294968395; } );' '' \
+    "3: agents[0].id 4294968395 is out of range 101..59999, 70000..999999"
+one_typo zero_timeout "$agent" 'outputs = { webhooks = ( { url = "https://127.0.0.1/"; timeout = 0.0004; } ); };' \
+    "4: outputs.webhooks[0].timeout 0.0004 is out of range 0.001..300"
+one_typo bad_utf8 "$(printf 'agents = ( { cc = 1; vdn = 170; id = 1099; name = "bad\377name"; } );')" '' \
+    "3: agents[0].name is not valid UTF-8: byte 4 is 0xff"
+one_typo long_ident "$agent" 'outputs = { syslog = { enabled = true; ident = "'"$long_ident"'"; }; };' \
+    "4: outputs.syslog.ident must be 1 to 64 printable ASCII characters without spaces, ':' or '['"
+
 # A private secret file that is wrong in itself: the message names the file, never the content.
 printf '%s\nsecond line\n' "$AW_SECRET" > "$AW_TMP/two.secret"
 chmod 600 "$AW_TMP/two.secret"

@@ -1,12 +1,19 @@
 /* test_event: each event's JSON, human message and syslog line, exactly; ids unique. */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "../src/event.h"
 #include "../src/journal.h"
 #include "../src/syslogout.h"
+#include "../src/utf8.h"
+#include "../src/util.h"
 #include "check.h"
 
 /* 2026-11-25T23:01:02.345Z */
@@ -97,11 +104,205 @@ static void test_syslog_line(void)
 	ev.reason = "bad response: \"x\"\n=y";
 	syslogout_format(&ev, "msg\twith tab", line, sizeof(line));
 	CHECK_STR(line, "event=agent.unreachable id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 "
-		  "time=2026-11-25T23:01:02.345Z cc=1 vdn=170 agent=1099 name=\"Ann \\\"the\\\" Agent\" "
-		  "failures=3 reason=\"bad response: \\\"x\\\"\\x0a=y\" msg=\"msg\\x09with tab\"");
+		  "time=2026-11-25T23:01:02.345Z cc=1 vdn=170 agent=1099 failures=3 "
+		  "reason=\"bad response: \\\"x\\\"\\x0a=y\" name=\"Ann \\\"the\\\" Agent\" "
+		  "msg=\"msg\\x09with tab\"");
 	/* A line that does not fit is cut, never overrun. */
 	syslogout_format(&ev, "m", line, 40);
 	CHECK_INT(strlen(line), 39);
+}
+
+/* n copies of s. */
+static char *repeat(const char *s, size_t n)
+{
+	size_t len = strlen(s);
+	char *out = xmalloc(n * len + 1);
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(out + i * len, s, len);
+	out[n * len] = '\0';
+	return out;
+}
+
+static bool valid_text(const char *s)
+{
+	return utf8_valid(s, strlen(s), NULL);
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Cutting only between characters, with the mark; rejecting what is not UTF-8. */
+static void test_utf8(void)
+{
+	char buf[8];
+
+	CHECK(utf8_valid("a\xc3\xa9\xe7\x8e\x8b\xf0\x9f\x98\x80", 10, NULL));
+	CHECK(!utf8_valid("bad\xffname", 8, NULL));
+	CHECK(!utf8_valid("a\xc3", 2, NULL));			/* cut short */
+	CHECK(!utf8_valid("\xc0\xaf", 2, NULL));		/* overlong '/' */
+	CHECK(!utf8_valid("\xe0\x80\xaf", 3, NULL));		/* overlong, 3 bytes */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3, NULL));		/* a UTF-16 surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4, NULL));	/* past U+10FFFF */
+	CHECK_INT(utf8_cut("\xe7\x8e\x8b\xe7\x8e\x8b", 6, 4), 3);
+	CHECK_INT(utf8_cut("\xe7\x8e\x8b\xe7\x8e\x8b", 6, 2), 0);
+	CHECK_INT(utf8_cut("abc", 3, 5), 3);
+	CHECK(utf8_copy(buf, sizeof buf, "\xe7\x8e\x8b\xe7\x8e\x8b\xe7\x8e\x8b"));
+	CHECK_STR(buf, "\xe7\x8e\x8b...");
+	CHECK(!utf8_copy(buf, sizeof buf, "1234567"));
+	CHECK_STR(buf, "1234567");
+	CHECK(utf8_copy(buf, 3, "\xc3\xa9\xc3\xa9"));
+	CHECK_STR(buf, "\xc3\xa9");
+}
+
+/* A 26-character Chinese name is 78 bytes: all of it in the message, none of it cut. */
+static void test_long_names(void)
+{
+	char *wang = repeat("\xe7\x8e\x8b", 26), *want, buf[512], small[40];
+	struct cfg_group g = { .line = 3, .name = wang };
+	struct cfg_agent agent = { .cc = 65535, .vdn = 5000, .id = 999999, .group = &g };
+	struct event ev = make(EVENT_CALL_ENDED, &agent);
+
+	event_describe(&ev, buf, sizeof(buf));
+	want = xasprintf("agent 65535:5000:999999 (%s): call 1605492949-1447 ended after 61.5 s", wang);
+	CHECK_STR(buf, want);
+	CHECK(valid_text(buf));
+	/* Too long for the buffer: cut between two characters, and marked. */
+	event_describe(&ev, small, sizeof(small));
+	CHECK(valid_text(small));
+	CHECK(ends_with(small, UTF8_CUT_MARK));
+	CHECK(strlen(small) >= sizeof(small) - 1 - 2 - strlen(UTF8_CUT_MARK));
+	CHECK(strncmp(small, "agent 65535:5000:999999 (\xe7\x8e\x8b", 28) == 0);
+	free(want);
+	free(wang);
+}
+
+/* A 9,000-byte name: the syslog line keeps call_id, duration and msg, and stays valid UTF-8. */
+#define FIXED "event=call.ended id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 " \
+	"time=2026-11-25T23:01:02.345Z cc=1 vdn=170 agent=1099 call_id=1605492949-1447 " \
+	"duration=61.500 name=\xc3\xa9"
+
+static void test_syslog_long_name(void)
+{
+	char *name = repeat("\xc3\xa9", 4500), line[4096 - 40], message[512], *at;
+	struct cfg_group g = { .line = 3, .name = name };
+	struct cfg_agent agent = { .cc = 1, .vdn = 170, .id = 1099, .group = &g };
+	struct event ev = make(EVENT_CALL_ENDED, &agent);
+
+	event_describe(&ev, message, sizeof(message));
+	syslogout_format(&ev, message, line, sizeof(line));
+	CHECK(valid_text(line));
+	CHECK(strncmp(line, FIXED, strlen(FIXED)) == 0);
+	/* The name is cut at its share of the line, between two characters, and marked; msg follows. */
+	at = strstr(line, " msg=\"agent 1:170:1099 (\xc3\xa9");
+	CHECK(at != NULL);
+	if (at) {
+		*at = '\0';
+		CHECK(ends_with(line, "\xc3\xa9..."));
+		CHECK(strlen(line) - (strlen(FIXED) - strlen("\xc3\xa9")) <= 1024);
+		CHECK(strlen(line) - (strlen(FIXED) - strlen("\xc3\xa9")) >= 1024 - 4);
+		CHECK(ends_with(at + 1, UTF8_CUT_MARK "\""));
+	}
+	/* Bytes that are not UTF-8 in a reason from the network are escaped, not passed on. */
+	ev = make(EVENT_AGENT_UNREACHABLE, &bob);
+	ev.reason = "bad\xff\xc3";
+	syslogout_format(&ev, "m", line, sizeof(line));
+	CHECK(valid_text(line));
+	CHECK(strstr(line, " reason=\"bad\\xff\\xc3\" ") != NULL);
+	free(name);
+}
+
+/* The test's own syslog socket, bound at path; -1 when it cannot be made. */
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(addr.sun_path))
+		return -1;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* What arrived on fd, or "" when nothing did. */
+static char *receive(int fd)
+{
+	char *buf = xcalloc(1, 65536);
+	ssize_t n = recv(fd, buf, 65535, MSG_DONTWAIT);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/*
+ * The writer bounds what cfg already bounds: a 4,070-byte ident overran the line on the stack,
+ * and a socket path longer than sun_path was cut to name another socket.
+ */
+static void test_syslog_send_bounds(void)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *dir = xasprintf("%s/test_event.XXXXXX", tmp), *path, *longer, *ident, *got, *want;
+	char *pad_name, *i64 = repeat("i", 64), *i65 = repeat("i", 65);
+	struct cfg_syslog cfg = { .enabled = true, .facility = LOG_DAEMON };
+	struct event ev = make(EVENT_CALL_STARTED, &ann);
+	struct syslogout *out;
+	size_t pad;
+	int fd;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"a temporary directory");
+		return;
+	}
+	/* A path of exactly 107 bytes, the longest sun_path holds. */
+	pad = 107 - strlen(dir) - 1;
+	pad_name = repeat("s", pad);
+	path = xasprintf("%s/%s", dir, pad_name);
+	CHECK_INT(strlen(path), 107);
+	fd = bind_socket(path);
+	CHECK(fd >= 0);
+	cfg.socket = path;
+	cfg.ident = ident = repeat("i", 4070);
+	out = syslogout_new(&cfg);
+	syslogout_send(out, &ev, "agent 1:170:1099 (Ann) call started");
+	got = receive(fd);
+	want = xasprintf("%s[%d]: event=call.started id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 ", i64,
+			 (int)getpid());
+	CHECK(strstr(got, want) != NULL);
+	CHECK(strstr(got, i64) != NULL && strstr(got, i65) == NULL);
+	CHECK(ends_with(got, " msg=\"agent 1:170:1099 (Ann) call started\""));
+	CHECK(strlen(got) < 4096);
+	CHECK_INT(syslogout_dropped(out), 0);
+	syslogout_free(out);
+	free(got);
+	/* One byte more than sun_path holds: refused and counted, never sent to the cut name. */
+	cfg.ident = "aw";
+	cfg.socket = longer = xasprintf("%sX", path);
+	out = syslogout_new(&cfg);
+	syslogout_send(out, &ev, "m");
+	got = receive(fd);
+	CHECK_STR(got, "");
+	CHECK_INT(syslogout_dropped(out), 1);
+	syslogout_free(out);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	free(got);
+	free(want);
+	free(longer);
+	free(ident);
+	free(path);
+	free(pad_name);
+	free(i64);
+	free(i65);
+	free(dir);
 }
 
 static void test_ids_and_names(void)
@@ -128,6 +329,10 @@ int main(void)
 	test_json();
 	test_messages();
 	test_syslog_line();
+	test_utf8();
+	test_long_names();
+	test_syslog_long_name();
+	test_syslog_send_bounds();
 	test_ids_and_names();
 	return check_done("test_event");
 }

@@ -37,15 +37,20 @@ if ! wait_for 10 test -S /run/systemd/journal/socket; then
     aw_done
 fi
 
-A=1:170:1099 B=1:170:1100
+A=1:170:1099 B=1:170:1100 C=1:170:1101
+# C's name is 26 Chinese characters (78 bytes), its label name the longest journald takes.
+wang=$(printf '\xe7\x8e\x8b%.0s' $(seq 26))
+label52=$(printf 'l%.0s' $(seq 52))
 
 # --- Every event type once or more: busy agent A, unreachable then reachable agent B.
 aw_start_sim sim
 sim_set $A '"calls":["c1","c2"]'
 sim_set $B '"calls":[],"fault":"http:503"'
+sim_set $C '"calls":["c3"]'
 aw_config "$AW_TMP/d.conf" '
   { cc = 1; vdn = 170; id = 1099; name = "alice"; },
-  { cc = 1; vdn = 170; id = 1100; labels = { team = "billing"; }; }' '
+  { cc = 1; vdn = 170; id = 1100; labels = { team = "billing"; }; },
+  { cc = 1; vdn = 170; id = 1101; name = "'"$wang"'"; labels = { '"$label52"' = "\xc3\xa9"; }; }' '
 poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.4; };
 alerts = { long_call = 1.0; };
 outputs = { journal = true; stdout = true; };'
@@ -155,4 +160,12 @@ check "journalctl AGENT_ID=1099 selects exactly that agent's entries" \
 types=$("$AW_PYTHON" -c 'import json,sys; print(len({json.loads(l)["type"] for l in open(sys.argv[1])}))' "$AW_TMP/d.out")
 expect_eq "all seven event types went through the journal" "$types" 7
 check "the event stream stayed consistent" ev validate "$AW_TMP/d.out" 2
+journalctl --no-pager -o json AGENT_ID=1101 > "$AW_TMP/journal-1101.json"
+check "a 78-byte name: MESSAGE is text (not a blob) with the whole name, and the 52-byte label is a field" \
+    "$AW_PYTHON" -c '
+import json, sys
+es = [json.loads(l) for l in open(sys.argv[1]) if "AGENTWATCH_EVENT" in l]
+ok = es and all(isinstance(e.get("MESSAGE"), str) and "(" + sys.argv[2] + ")" in e["MESSAGE"]
+                and e.get("AGENT_LABEL_" + sys.argv[3].upper()) == "\u00e9" for e in es)
+sys.exit(0 if ok else 1)' "$AW_TMP/journal-1101.json" "$wang" "$label52"
 aw_done
