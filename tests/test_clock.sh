@@ -3,7 +3,8 @@
 # CLOCK_REALTIME, gettimeofday and time; its timers run on). A step back 10 min does not make a
 # call long, and call.long comes after long_call seconds of observed time, once; a step forward
 # 2 h leaves durations at observed time while `time` jumps; and a real Alertmanager accepts the
-# re-send and the resolve of an alert that fired before a step back, which resolves it.
+# re-send and the resolve of an alert that fired before a step back, which resolves it; and a
+# restart across a step keeps an open call's observed time.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 aw_budget 90
@@ -153,6 +154,27 @@ expect_eq "(2) no call.long: neither call lasted 8 s" \
 check "(2) time fields jumped with the wall clock: 2 h between first seen and the end" \
     is_true "abs(t(one('call.ended', 'b2')['time']) - t(one('call.ended', 'b2')['call_first_seen']) - ($d2 + 7200)) < 2"
 
+# --- (4) A restart while the wall clock is stepped 2 h back: the open call keeps its observed time.
+sim_set $B '"calls":["y1"]'
+check "(4) call.started y1" until_ok 5 has call.started y1
+t0=$(now)
+sleep_until "$t0" 3
 aw_stop "$D2"
 expect_eq "d2: SIGTERM -> exit 0" "$?" 0
+step_to 0
+start_daemon d3
+D3=$AW_PID
+settle 2 $B
+sleep_until "$t0" 6
+sim_set $B '"calls":[]'
+check "(4) call.ended y1" until_ok 5 has call.ended y1
+t1=$(now)
+d=$(q "one('call.ended', 'y1')['duration']")
+check "(4) its duration spans the restart: observed time, not 2 h less nor clamped to 0 (got $d)" \
+    is_true "abs($d - ($t1 - $t0)) < 1.5"
+expect_eq "(4) still open after the restart: no after_restart" \
+    "$(q "one('call.ended', 'y1').get('after_restart', False)")" False
+
+aw_stop "$D3"
+expect_eq "d3: SIGTERM -> exit 0" "$?" 0
 aw_done
