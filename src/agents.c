@@ -22,15 +22,17 @@ void agents_clock_read(struct agents_clock *now)
 
 uint64_t agents_call_age_us(const struct agent_call *call, int64_t now_boot_us)
 {
+	/* In unsigned arithmetic: the difference fits, even from a first-seen far below 0. */
 	return now_boot_us > call->first_seen_boot_us ?
-	       (uint64_t)(now_boot_us - call->first_seen_boot_us) : 0;
+	       (uint64_t)now_boot_us - (uint64_t)call->first_seen_boot_us : 0;
 }
 
 int64_t agents_anchor(uint64_t first_seen_real_us, const struct agents_clock *now)
 {
 	uint64_t age = now->real_us > first_seen_real_us ? now->real_us - first_seen_real_us : 0;
 
-	/* Older than the boot clock itself is fine, down to a time no wall clock can give. */
+	/* Seen before this boot gives a boot-clock time below 0; the bound only keeps a nonsense
+	 * first-seen (the epoch) from overflowing. */
 	if (age > (uint64_t)INT64_MAX / 2)
 		age = (uint64_t)INT64_MAX / 2;
 	return now->boot_us - (int64_t)age;

@@ -302,6 +302,9 @@ static void test_anchor(void)
 	/* A wall-clock time near the epoch still gives a finite, positive age. */
 	call.first_seen_boot_us = agents_anchor(0, &now);
 	CHECK(agents_call_age_us(&call, now.boot_us) >= (WALL0 + 100) * SEC);
+	/* Whatever a state file holds, the age does not overflow. */
+	call.first_seen_boot_us = INT64_MIN;
+	CHECK(agents_call_age_us(&call, 5) == (uint64_t)INT64_MAX + 6);
 }
 
 int main(void)
