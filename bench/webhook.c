@@ -20,7 +20,8 @@ static char *sample_event(uint32_t i)
 	struct cfg_agent agent = { .cc = 1, .vdn = 170, .id = 101 + i % 50000, .group = &group };
 	struct event ev = { .type = EVENT_CALL_ENDED, .agent = &agent, .call_id = "1605492949-1447",
 			    .time_us = util_now_realtime_us(),
-			    .call_first_seen_us = util_now_realtime_us() - 42000000 };
+			    .call_first_seen_us = util_now_realtime_us() - 42000000,
+			    .call_duration_us = 42000000 };
 	struct json_object *obj;
 	char *json;
 

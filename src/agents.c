@@ -9,14 +9,38 @@
 
 struct emitter {
 	const struct agent_state *state;
-	uint64_t now_us;
+	const struct agents_clock *now;
 	agents_emit_fn emit;
 	void *ctx;
 };
 
+void agents_clock_read(struct agents_clock *now)
+{
+	now->real_us = util_now_realtime_us();
+	now->boot_us = (int64_t)util_now_boottime_us();
+}
+
+uint64_t agents_call_age_us(const struct agent_call *call, int64_t now_boot_us)
+{
+	/* In unsigned arithmetic: the difference fits, even from a first-seen far below 0. */
+	return now_boot_us > call->first_seen_boot_us ?
+	       (uint64_t)now_boot_us - (uint64_t)call->first_seen_boot_us : 0;
+}
+
+int64_t agents_anchor(uint64_t first_seen_real_us, const struct agents_clock *now)
+{
+	uint64_t age = now->real_us > first_seen_real_us ? now->real_us - first_seen_real_us : 0;
+
+	/* Seen before this boot gives a boot-clock time below 0; the bound only keeps a nonsense
+	 * first-seen (the epoch) from overflowing. */
+	if (age > (uint64_t)INT64_MAX / 2)
+		age = (uint64_t)INT64_MAX / 2;
+	return now->boot_us - (int64_t)age;
+}
+
 static void emit_event(const struct emitter *em, struct event *ev)
 {
-	ev->time_us = em->now_us;
+	ev->time_us = em->now->real_us;
 	ev->agent = em->state->cfg;
 	em->emit(em->ctx, ev);
 }
@@ -35,6 +59,8 @@ static void emit_call(const struct emitter *em, enum event_type type, const stru
 		.type = type,
 		.call_id = call->id,
 		.call_first_seen_us = call->first_seen_us,
+		.call_duration_us = type == EVENT_CALL_STARTED ? 0 :
+				    agents_call_age_us(call, em->now->boot_us),
 		.initial = initial,
 		.after_restart = type == EVENT_CALL_ENDED && em->state->restored,
 	};
@@ -82,7 +108,8 @@ static void diff_calls(struct agent_state *state, const struct reply *reply,
 		if (next[n].id)
 			continue;
 		next[n] = (struct agent_call){ .id = xstrdup(reply->calls[n]),
-					       .first_seen_us = em->now_us };
+					       .first_seen_us = em->now->real_us,
+					       .first_seen_boot_us = em->now->boot_us };
 		emit_call(em, EVENT_CALL_STARTED, &next[n], initial);
 	}
 	free(state->calls);
@@ -99,17 +126,19 @@ static void check_long_calls(struct agent_state *state, const struct emitter *em
 	for (uint32_t i = 0; i < state->ncalls; i++) {
 		struct agent_call *call = &state->calls[i];
 
-		if (!call->long_reported && em->now_us - call->first_seen_us >= limit_us) {
+		if (!call->long_reported &&
+		    agents_call_age_us(call, em->now->boot_us) >= limit_us) {
 			call->long_reported = true;
 			emit_call(em, EVENT_CALL_LONG, call, false);
 		}
 	}
 }
 
-void agents_on_success(struct agent_state *state, const struct reply *reply, uint64_t now_us,
-		       const struct agents_rules *rules, agents_emit_fn emit, void *ctx)
+void agents_on_success(struct agent_state *state, const struct reply *reply,
+		       const struct agents_clock *now, const struct agents_rules *rules,
+		       agents_emit_fn emit, void *ctx)
 {
-	struct emitter em = { state, now_us, emit, ctx };
+	struct emitter em = { state, now, emit, ctx };
 	bool initial = !state->baselined;
 	bool was_busy = state->ncalls > 0;
 
@@ -131,10 +160,11 @@ void agents_on_success(struct agent_state *state, const struct reply *reply, uin
 	check_long_calls(state, &em, rules->long_call);
 }
 
-void agents_on_failure(struct agent_state *state, const char *reason, uint64_t now_us,
-		       const struct agents_rules *rules, agents_emit_fn emit, void *ctx)
+void agents_on_failure(struct agent_state *state, const char *reason,
+		       const struct agents_clock *now, const struct agents_rules *rules,
+		       agents_emit_fn emit, void *ctx)
 {
-	struct emitter em = { state, now_us, emit, ctx };
+	struct emitter em = { state, now, emit, ctx };
 
 	if (state->failures < UINT32_MAX)
 		state->failures++;
@@ -179,7 +209,7 @@ static uint32_t find_call(const struct agent_state *state, const char *id, bool 
 }
 
 void agents_restore_call(struct agent_state *state, const char *id, uint64_t first_seen_us,
-			 bool long_reported)
+			 int64_t first_seen_boot_us, bool long_reported)
 {
 	bool found;
 	uint32_t at = find_call(state, id, &found);
@@ -194,12 +224,13 @@ void agents_restore_call(struct agent_state *state, const char *id, uint64_t fir
 	memmove(&state->calls[at + 1], &state->calls[at],
 		(state->ncalls - at) * sizeof(state->calls[0]));
 	state->calls[at] = (struct agent_call){ .id = xstrdup(id), .first_seen_us = first_seen_us,
+						.first_seen_boot_us = first_seen_boot_us,
 						.long_reported = long_reported };
 	state->ncalls++;
 }
 
 void agents_replay(struct agent_state *state, enum event_type type, const char *call_id,
-		   uint64_t first_seen_us)
+		   uint64_t first_seen_us, const struct agents_clock *now)
 {
 	bool found;
 	uint32_t at;
@@ -212,7 +243,8 @@ void agents_replay(struct agent_state *state, enum event_type type, const char *
 	switch (type) {
 	case EVENT_CALL_STARTED:
 	case EVENT_CALL_LONG:
-		agents_restore_call(state, call_id, first_seen_us, type == EVENT_CALL_LONG);
+		agents_restore_call(state, call_id, first_seen_us, agents_anchor(first_seen_us, now),
+				    type == EVENT_CALL_LONG);
 		break;
 	case EVENT_CALL_ENDED:
 		at = find_call(state, call_id, &found);

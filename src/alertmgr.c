@@ -91,18 +91,51 @@ static struct json_object *make_alert(const char *alertname, struct json_object 
 	return alert;
 }
 
-static struct json_object *with_end(struct json_object *alert, uint64_t ends_us,
-				    const char *ends_text)
+/* A JSON time field as microseconds since the epoch; 0 when absent or not our format. */
+static uint64_t time_field(struct json_object *o, const char *key)
+{
+	const char *text = str_field(o, key);
+	uint64_t us;
+
+	return text && util_parse_time(text, &us) == 0 ? us : 0;
+}
+
+static struct json_object *with_end(struct json_object *alert, const char *ends_text)
 {
 	struct json_object *copy = NULL;
-	char buf[UTIL_TIME_LEN];
 
 	json_object_deep_copy(alert, &copy, NULL);
-	if (!ends_text) {
-		util_format_time(ends_us, buf);
-		ends_text = buf;
-	}
 	json_object_object_add(copy, "endsAt", json_object_new_string(ends_text));
+	return copy;
+}
+
+/*
+ * The alert as firing: endsAt ALERTMGR_HOLD_US past now, or past its startsAt when that is later
+ * (the wall clock was stepped back since it fired). Alertmanager refuses an endsAt before
+ * startsAt with 400, and the alert would lapse.
+ */
+static struct json_object *firing_copy(struct json_object *alert, uint64_t now_us)
+{
+	uint64_t starts = time_field(alert, "startsAt");
+	char ends[UTIL_TIME_LEN];
+
+	util_format_time((starts > now_us ? starts : now_us) + ALERTMGR_HOLD_US, ends);
+	return with_end(alert, ends);
+}
+
+/*
+ * The alert as resolved at ended (the event's time). When the wall clock was stepped back since
+ * it fired, its startsAt is later than that: startsAt is then moved back to ended too. Pushing
+ * endsAt forward to startsAt instead would leave the alert active until a clock stepped back with
+ * ours reaches that startsAt again.
+ */
+static struct json_object *resolved_copy(struct json_object *alert, const char *ended)
+{
+	struct json_object *copy = with_end(alert, ended);
+	uint64_t ended_us;
+
+	if (util_parse_time(ended, &ended_us) == 0 && time_field(alert, "startsAt") > ended_us)
+		json_object_object_add(copy, "startsAt", json_object_new_string(ended));
 	return copy;
 }
 
@@ -133,11 +166,11 @@ static size_t fire(struct alertmgr_set *set, const char *alertname, struct json_
 		remove_at(set, i);
 	set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
 	set->v[set->n++] = (struct alertmgr_alert){ key, alert };
-	json_object_array_add(out, with_end(alert, now_us + ALERTMGR_HOLD_US, NULL));
+	json_object_array_add(out, firing_copy(alert, now_us));
 	return 1;
 }
 
-/* Resolves with endsAt = the event's time; nothing when that alert is not firing. */
+/* Resolves as of the event's time; nothing when that alert is not firing. */
 static size_t resolve(struct alertmgr_set *set, const char *alertname, struct json_object *event,
 		      struct json_object *agent, const char *call_id, struct json_object *out)
 {
@@ -147,7 +180,7 @@ static size_t resolve(struct alertmgr_set *set, const char *alertname, struct js
 	free(key);
 	if (i == set->n)
 		return 0;
-	json_object_array_add(out, with_end(set->v[i].alert, 0, str_field(event, "time")));
+	json_object_array_add(out, resolved_copy(set->v[i].alert, str_field(event, "time")));
 	remove_at(set, i);
 	return 1;
 }
@@ -203,7 +236,7 @@ struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now
 	struct json_object *out = json_object_new_array();
 
 	for (size_t i = 0; i < set->n; i++)
-		json_object_array_add(out, with_end(set->v[i].alert, now_us + ALERTMGR_HOLD_US, NULL));
+		json_object_array_add(out, firing_copy(set->v[i].alert, now_us));
 	return out;
 }
 

@@ -26,12 +26,16 @@ struct alertmgr_set {
 /*
  * Adds to out (a JSON array) the alerts one event fires or resolves, updating set: call.long fires
  * AgentLongCall, its call.ended resolves it; agent.unreachable fires AgentUnreachable, agent.reachable
- * resolves it. Other events add nothing. Returns how many alerts were added.
+ * resolves it. Other events add nothing. Returns how many alerts were added. now_us is
+ * CLOCK_REALTIME. endsAt is never before startsAt, whatever the wall clock did: a firing alert
+ * ends ALERTMGR_HOLD_US after the later of now and its start; a resolved one ends at the event's
+ * time, and starts then too if it had started later.
  */
 size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 			struct json_object *out, uint64_t now_us);
 
-/* Every firing alert, with endsAt pushed ALERTMGR_HOLD_US past now. */
+/* Every firing alert, with endsAt pushed ALERTMGR_HOLD_US past the later of now (CLOCK_REALTIME)
+ * and its startsAt. */
 struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now_us);
 
 /* Whether an alert is still true: its agent is watched and in that state (call_id NULL if none). */

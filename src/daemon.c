@@ -146,15 +146,16 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 	if (w->removed) {
 		watched_free(w);
 	} else if (res->status != CMS_ERR_CANCELLED) {
+		struct agents_clock now;
+
+		agents_clock_read(&now);
 		d->polls++;
 		if (ok) {
-			agents_on_success(&w->state, res->reply, util_now_realtime_us(), &d->rules,
-					  emit, d);
+			agents_on_success(&w->state, res->reply, &now, &d->rules, emit, d);
 		} else {
 			d->poll_errors++;
 			log_info("agent %u:%u:%u: %s", a->cc, a->vdn, a->id, res->reason);
-			agents_on_failure(&w->state, res->reason, util_now_realtime_us(), &d->rules,
-					  emit, d);
+			agents_on_failure(&w->state, res->reason, &now, &d->rules, emit, d);
 		}
 		if (!d->stopping)
 			sched_done(d->sched, &w->entry, ok, res->retry_after);

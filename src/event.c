@@ -47,10 +47,8 @@ void event_new_id(struct event *event)
 
 double event_call_duration(const struct event *event)
 {
-	if (event->time_us <= event->call_first_seen_us)
-		return 0.0;
 	/* Whole milliseconds, as the timestamps carry. */
-	return (double)((event->time_us - event->call_first_seen_us) / 1000u) / 1000.0;
+	return (double)(event->call_duration_us / 1000u) / 1000.0;
 }
 
 static void add(struct json_object *obj, const char *key, struct json_object *value)

@@ -30,6 +30,8 @@ struct event {
 	const struct cfg_agent *agent;
 	const char *call_id;			/* call events; NULL otherwise */
 	uint64_t call_first_seen_us;		/* call events: when the call was first seen */
+	uint64_t call_duration_us;		/* call.ended, call.long: how long it was seen, on
+						   the boot clock, so no clock step changes it */
 	bool initial;				/* part of the agent's first successful poll */
 	bool after_restart;			/* call.ended observed only after a daemon restart */
 	unsigned ncalls;			/* agent.busy: how many calls it has */
@@ -45,7 +47,8 @@ enum event_type event_type_from_name(const char *name);
 /* Fills id with a fresh random UUID, a receiver's idempotency key. */
 void event_new_id(struct event *event);
 
-/* Seconds the call has been seen, for call.ended and call.long. */
+/* Seconds the call has been seen (call_duration_us in whole milliseconds), for call.ended and
+ * call.long. */
 double event_call_duration(const struct event *event);
 
 /* {"cc":1,"vdn":170,"id":1099,"name":"alice","labels":{...}}; name and labels when set. */

@@ -64,7 +64,8 @@ static const char *field(struct json_object *o, const char *key)
 }
 
 /* One logged event back into its agent's state; events of agents no longer configured are skipped. */
-static bool replay_one(const char *json, statefile_find_fn find, void *ctx)
+static bool replay_one(const char *json, const struct agents_clock *now, statefile_find_fn find,
+		       void *ctx)
 {
 	struct json_object *ev = json_tokener_parse(json), *agent;
 	const char *type, *first = NULL;
@@ -84,7 +85,7 @@ static bool replay_one(const char *json, statefile_find_fn find, void *ctx)
 				     (uint32_t)atol(field(agent, "vdn") ?: "0"),
 				     (uint32_t)atol(field(agent, "id") ?: "0")));
 	if (st)
-		agents_replay(st, t, field(ev, "call_id"), first_us);
+		agents_replay(st, t, field(ev, "call_id"), first_us, now);
 out:
 	json_object_put(ev);
 	return ok;
@@ -97,11 +98,13 @@ void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
 	struct evlog_cursor c = { 0 };
 	const char *json;
 	size_t len;
+	struct agents_clock now;
 	int r;
 
 	if (!p->dir)
 		return;
-	r = statefile_load(p->dir, &seq, find, ctx, err, sizeof(err));
+	agents_clock_read(&now);
+	r = statefile_load(p->dir, &now, &seq, find, ctx, err, sizeof(err));
 	if (r < 0) {
 		log_warn("%s; starting from a fresh baseline", err);
 		return;
@@ -109,7 +112,7 @@ void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
 	/* Events logged after the save (all of them when there was none) bring the state up to date. */
 	c.seq = seq + 1;
 	while (evlog_peek(p->log, &c, &json, &len, &c.seq) == 1) {
-		if (replay_one(json, find, ctx))
+		if (replay_one(json, &now, find, ctx))
 			replayed++;
 		else
 			bad++;

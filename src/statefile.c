@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-id128.h>
 
 #include "statefile.h"
 #include "util.h"
@@ -35,11 +36,26 @@ static void put_agent(FILE *f, const struct agent_state *st, bool first)
 	for (uint32_t i = 0; i < st->ncalls; i++) {
 		fputs(i ? ",{\"id\":" : "{\"id\":", f);
 		put_string(f, st->calls[i].id);
-		fprintf(f, ",\"first_seen_us\":%llu,\"long\":%s}",
+		fprintf(f, ",\"first_seen_us\":%llu,\"first_seen_boot_us\":%lld,\"long\":%s}",
 			(unsigned long long)st->calls[i].first_seen_us,
+			(long long)st->calls[i].first_seen_boot_us,
 			st->calls[i].long_reported ? "true" : "false");
 	}
 	fputs("]}", f);
+}
+
+/*
+ * This boot's id as 32 hex digits, or "" when unknown. Boot-clock times in the file are only
+ * meaningful within the boot that wrote them; after a reboot the wall-clock ones are used.
+ */
+static void boot_id(char id[SD_ID128_STRING_MAX])
+{
+	sd_id128_t b;
+
+	if (sd_id128_get_boot(&b) < 0)
+		id[0] = '\0';
+	else
+		sd_id128_to_string(b, id);
 }
 
 /*
@@ -53,14 +69,17 @@ int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *sta
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	bool first = true;
+	char boot[SD_ID128_STRING_MAX];
 	int r;
 
 	if (!f) {
 		fputs("agentwatchd: out of memory\n", stderr);
 		abort();
 	}
-	fprintf(f, "{\"version\":%d,\"seq\":%llu,\"agents\":[", STATE_VERSION,
-		(unsigned long long)seq);
+	boot_id(boot);
+	/* boot_id and first_seen_boot_us are extra fields: the versions before them still read it. */
+	fprintf(f, "{\"version\":%d,\"seq\":%llu,\"boot_id\":\"%s\",\"agents\":[", STATE_VERSION,
+		(unsigned long long)seq, boot);
 	/* An agent unreachable since its start has no baseline, yet its alert must resolve. */
 	for (size_t i = 0; i < n; i++) {
 		if (states[i]->baselined || states[i]->unreachable) {
@@ -101,7 +120,9 @@ static bool valid_call(struct json_object *c)
 	return json_object_is_type(c, json_type_object) &&
 	       get_typed(c, "id", json_type_string, &f) && json_object_get_string_len(f) > 0 &&
 	       get_typed(c, "long", json_type_boolean, &f) &&
-	       get_int(c, "first_seen_us", 0, INT64_MAX, &v);
+	       get_int(c, "first_seen_us", 0, INT64_MAX, &v) &&
+	       (!json_object_object_get_ex(c, "first_seen_boot_us", &f) ||
+		get_int(c, "first_seen_boot_us", INT64_MIN, INT64_MAX, &v));
 }
 
 static bool valid_agent(struct json_object *a, uint64_t *key)
@@ -125,7 +146,23 @@ static bool valid_agent(struct json_object *a, uint64_t *key)
 	return true;
 }
 
-static void restore_agent(struct agent_state *st, struct json_object *a)
+/*
+ * A call's age: from its boot-clock first-seen when the file was written in this boot (a
+ * restart), so no wall-clock step changes it; from its wall-clock first-seen otherwise (after a
+ * reboot, or a file without it), then never negative.
+ */
+static int64_t restored_boot_us(struct json_object *c, uint64_t first_seen_us, bool same_boot,
+				const struct agents_clock *now)
+{
+	int64_t boot;
+
+	if (same_boot && get_int(c, "first_seen_boot_us", INT64_MIN, now->boot_us, &boot))
+		return boot;
+	return agents_anchor(first_seen_us, now);
+}
+
+static void restore_agent(struct agent_state *st, struct json_object *a, bool same_boot,
+			  const struct agents_clock *now)
 {
 	struct json_object *calls, *f;
 
@@ -142,7 +179,10 @@ static void restore_agent(struct agent_state *st, struct json_object *a)
 		json_object_object_get_ex(c, "first_seen_us", &first);
 		json_object_object_get_ex(c, "long", &lng);
 		agents_restore_call(st, json_object_get_string(id),
-				    (uint64_t)json_object_get_int64(first), json_object_get_boolean(lng));
+				    (uint64_t)json_object_get_int64(first),
+				    restored_boot_us(c, (uint64_t)json_object_get_int64(first), same_boot,
+						     now),
+				    json_object_get_boolean(lng));
 	}
 }
 
@@ -171,13 +211,15 @@ static int check_document(struct json_object *root, uint64_t *seq, char *err, si
 	return 0;
 }
 
-int statefile_load(const char *dir, uint64_t *seq, statefile_find_fn find, void *ctx, char *err,
-		   size_t errlen)
+int statefile_load(const char *dir, const struct agents_clock *now, uint64_t *seq,
+		   statefile_find_fn find, void *ctx, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/%s", dir, STATEFILE_NAME);
 	size_t len;
 	char *text = util_read_file(path, FILE_MAX, &len);
-	struct json_object *root = NULL, *agents;
+	struct json_object *root = NULL, *agents, *saved_boot;
+	char boot[SD_ID128_STRING_MAX];
+	bool same_boot;
 	int r = -1;
 
 	if (!text) {
@@ -192,6 +234,9 @@ int statefile_load(const char *dir, uint64_t *seq, statefile_find_fn find, void 
 	}
 	if (check_document(root, seq, err, errlen) < 0)
 		goto out;
+	boot_id(boot);
+	same_boot = boot[0] && get_typed(root, "boot_id", json_type_string, &saved_boot) &&
+		    strcmp(json_object_get_string(saved_boot), boot) == 0;
 	json_object_object_get_ex(root, "agents", &agents);
 	for (size_t i = 0; i < json_object_array_length(agents); i++) {
 		struct json_object *a = json_object_array_get_idx(agents, i);
@@ -200,7 +245,7 @@ int statefile_load(const char *dir, uint64_t *seq, statefile_find_fn find, void 
 
 		valid_agent(a, &key);
 		if ((st = find(ctx, key)))
-			restore_agent(st, a);
+			restore_agent(st, a, same_boot, now);
 	}
 	r = 0;
 out:

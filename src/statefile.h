@@ -16,11 +16,13 @@ int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *sta
 typedef struct agent_state *(*statefile_find_fn)(void *ctx, uint64_t key);
 
 /*
- * Restores the saved agents that are still configured. Returns 1 when there was no file, 0 when
- * it was restored (*seq is the log position it reflects), and -1 with a reason in err when the
- * file is unreadable or corrupt: then nothing at all was restored.
+ * Restores the saved agents that are still configured, their calls' ages anchored to now: kept
+ * on the boot clock when the file is from this boot, else taken from the wall clock and never
+ * negative. Returns 1 when there was no file, 0 when it was restored (*seq is the log position it
+ * reflects), and -1 with a reason in err when the file is unreadable or corrupt: then nothing at
+ * all was restored.
  */
-int statefile_load(const char *dir, uint64_t *seq, statefile_find_fn find, void *ctx, char *err,
-		   size_t errlen);
+int statefile_load(const char *dir, const struct agents_clock *now, uint64_t *seq,
+		   statefile_find_fn find, void *ctx, char *err, size_t errlen);
 
 #endif

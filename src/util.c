@@ -109,6 +109,11 @@ uint64_t util_now_monotonic_us(void)
 	return now_us(CLOCK_MONOTONIC);
 }
 
+uint64_t util_now_boottime_us(void)
+{
+	return now_us(CLOCK_BOOTTIME);
+}
+
 void util_format_time(uint64_t realtime_us, char buf[UTIL_TIME_LEN])
 {
 	time_t secs = (time_t)(realtime_us / 1000000u);

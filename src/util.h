@@ -23,9 +23,10 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 char *util_secret_dup(const char *secret, size_t len);
 void util_secret_free(char *secret, size_t len);
 
-/* Microseconds on CLOCK_REALTIME and CLOCK_MONOTONIC. */
+/* Microseconds on CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME. */
 uint64_t util_now_realtime_us(void);
 uint64_t util_now_monotonic_us(void);
+uint64_t util_now_boottime_us(void);
 
 /* RFC 3339 UTC with milliseconds, "2026-11-25T23:01:02.345Z"; buf must hold UTIL_TIME_LEN bytes. */
 #define UTIL_TIME_LEN 25

@@ -8,6 +8,17 @@
 #include "check.h"
 
 #define SEC 1000000ull
+#define WALL0 1795647600ull	/* the wall clock, in seconds, when the boot clock reads 0 */
+
+/* Seconds the wall clock has been stepped (negative: back) since WALL0; the boot clock never is. */
+static int64_t wall_step;
+
+/* Both clocks t seconds into the test. */
+static struct agents_clock at(uint64_t t)
+{
+	return (struct agents_clock){ .real_us = (uint64_t)((int64_t)(WALL0 + t) + wall_step) * SEC,
+				      .boot_us = (int64_t)(t * SEC) };
+}
 
 static const struct cfg_group alice_group = { .line = 1, .name = "alice" };
 static const struct cfg_agent alice = { .cc = 1, .vdn = 170, .id = 1099, .group = &alice_group };
@@ -15,12 +26,16 @@ static const struct agents_rules rules = { .failure_threshold = 3, .long_call = 
 
 /* The events of one step, as "type call_id flags" strings joined by "; ". */
 static char got[4096];
+/* The last call event recorded (its numbers only: call_id may be freed by now). */
+static struct event last_call;
 
 static void record(void *ctx, struct event *ev)
 {
 	size_t n = strlen(got);
 
 	(void)ctx;
+	if (ev->call_id)
+		last_call = *ev;
 	CHECK(ev->agent == &alice);
 	snprintf(got + n, sizeof(got) - n, "%s%s%s%s%s%s%s", n ? "; " : "",
 		 event_type_name(ev->type), ev->call_id ? " " : "", ev->call_id ? ev->call_id : "",
@@ -47,16 +62,20 @@ static void poll_ok(struct agent_state *st, uint64_t t, const char *const *ids, 
 {
 	struct reply r;
 
+	struct agents_clock now = at(t);
+
 	make_reply(&r, ids);
 	got[0] = '\0';
-	agents_on_success(st, &r, t * SEC, &rules, record, NULL);
+	agents_on_success(st, &r, &now, &rules, record, NULL);
 	CHECK_STR(got, want);
 }
 
 static void poll_fail(struct agent_state *st, uint64_t t, const char *want)
 {
+	struct agents_clock now = at(t);
+
 	got[0] = '\0';
-	agents_on_failure(st, "HTTP 503", t * SEC, &rules, record, NULL);
+	agents_on_failure(st, "HTTP 503", &now, &rules, record, NULL);
 	CHECK_STR(got, want);
 }
 
@@ -149,21 +168,24 @@ static void keep_last(void *ctx, struct event *ev)
 static void test_event_fields(void)
 {
 	struct agent_state st = { .cfg = &alice };
+	struct agents_clock now = at(100);
 	struct reply r;
 
 	make_reply(&r, IDS("k"));
-	agents_on_success(&st, &r, 100 * SEC, &rules, keep_last, NULL);
+	agents_on_success(&st, &r, &now, &rules, keep_last, NULL);
 	CHECK_INT(last.type, EVENT_AGENT_BUSY);
 	CHECK_INT(last.ncalls, 1);
 	make_reply(&r, NULL);
-	agents_on_success(&st, &r, 130 * SEC + 250000, &rules, keep_last, NULL);
+	now = at(130);
+	agents_on_success(&st, &r, &now, &rules, keep_last, NULL);
 	CHECK_INT(last.type, EVENT_AGENT_IDLE);
+	now = at(140);
 	for (int i = 0; i < 3; i++)
-		agents_on_failure(&st, "timeout", 140 * SEC, &rules, keep_last, NULL);
+		agents_on_failure(&st, "timeout", &now, &rules, keep_last, NULL);
 	CHECK_INT(last.type, EVENT_AGENT_UNREACHABLE);
 	CHECK_INT(last.failures, 3);
 	CHECK_STR(last.reason, "timeout");
-	CHECK_INT(last.time_us, 140 * SEC);
+	CHECK_INT(last.time_us, (WALL0 + 140) * SEC);
 	agents_state_clear(&st);
 }
 
@@ -172,9 +194,9 @@ static void test_restart(void)
 {
 	struct agent_state st = { .cfg = &alice };
 
-	agents_restore_call(&st, "b", 10 * SEC, false);
-	agents_restore_call(&st, "a", 5 * SEC, true);
-	agents_restore_call(&st, "b", 10 * SEC, false);
+	agents_restore_call(&st, "b", (WALL0 + 10) * SEC, 10 * SEC, false);
+	agents_restore_call(&st, "a", (WALL0 + 5) * SEC, 5 * SEC, true);
+	agents_restore_call(&st, "b", (WALL0 + 10) * SEC, 10 * SEC, false);
 	CHECK_INT(st.ncalls, 2);
 	CHECK_STR(st.calls[0].id, "a");
 	poll_ok(&st, 100, IDS("b", "c"),
@@ -188,20 +210,23 @@ static void test_restart(void)
 static void test_replay(void)
 {
 	struct agent_state st = { .cfg = &alice };
+	struct agents_clock now = at(100);
 
-	agents_replay(&st, EVENT_CALL_STARTED, "x", 1 * SEC);
-	agents_replay(&st, EVENT_CALL_STARTED, "y", 2 * SEC);
-	agents_replay(&st, EVENT_AGENT_BUSY, NULL, 0);
-	agents_replay(&st, EVENT_CALL_LONG, "x", 1 * SEC);
-	agents_replay(&st, EVENT_CALL_ENDED, "y", 2 * SEC);
-	agents_replay(&st, EVENT_CALL_ENDED, "never", 0);
-	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0);
+	agents_replay(&st, EVENT_CALL_STARTED, "x", (WALL0 + 1) * SEC, &now);
+	agents_replay(&st, EVENT_CALL_STARTED, "y", (WALL0 + 2) * SEC, &now);
+	agents_replay(&st, EVENT_AGENT_BUSY, NULL, 0, &now);
+	agents_replay(&st, EVENT_CALL_LONG, "x", (WALL0 + 1) * SEC, &now);
+	agents_replay(&st, EVENT_CALL_ENDED, "y", (WALL0 + 2) * SEC, &now);
+	agents_replay(&st, EVENT_CALL_ENDED, "never", 0, &now);
+	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0, &now);
+	/* Its age comes from the wall clock: 99 s old at 100 s in. */
+	CHECK_INT(agents_call_age_us(&st.calls[0], now.boot_us), 99 * SEC);
 	CHECK_INT(st.ncalls, 1);
 	CHECK(st.calls[0].long_reported);
 	CHECK(st.unreachable);
 	/* x already had its call.long: none again; reachable first, and x still open. */
 	poll_ok(&st, 200, IDS("x"), "agent.reachable");
-	agents_replay(&st, EVENT_AGENT_REACHABLE, NULL, 0);
+	agents_replay(&st, EVENT_AGENT_REACHABLE, NULL, 0, &now);
 	CHECK(!st.unreachable);
 	agents_state_clear(&st);
 }
@@ -210,16 +235,83 @@ static void test_replay(void)
 static void test_replay_reachability_only(void)
 {
 	struct agent_state st = { .cfg = &alice };
+	struct agents_clock now = at(1);
 
-	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0);
+	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0, &now);
 	CHECK(st.unreachable);
 	CHECK(!st.baselined);
 	poll_ok(&st, 10, IDS("z"), "agent.reachable; call.started z initial; agent.busy initial");
 	agents_state_clear(&st);
 }
 
+/*
+ * The wall clock stepped back 10 minutes 30 s into a call: no call.long until 60 s of observed
+ * time, then one, with the observed duration; event times follow the wall clock.
+ */
+static void test_wall_step_back(void)
+{
+	struct agent_state st = { .cfg = &alice };
+
+	poll_ok(&st, 0, NULL, "");
+	poll_ok(&st, 10, IDS("x"), "call.started x; agent.busy");
+	wall_step = -600;
+	poll_ok(&st, 40, IDS("x"), "");
+	poll_ok(&st, 69, IDS("x"), "");
+	poll_ok(&st, 70, IDS("x"), "call.long x 60s");
+	CHECK_INT(last_call.call_duration_us, 60 * SEC);
+	CHECK_INT(last_call.time_us, (WALL0 + 70 - 600) * SEC);
+	CHECK_INT(last_call.call_first_seen_us, (WALL0 + 10) * SEC);
+	poll_ok(&st, 75, IDS("x"), "");
+	poll_ok(&st, 100, NULL, "call.ended x 90s; agent.idle");
+	wall_step = 0;
+	agents_state_clear(&st);
+}
+
+/* The wall clock stepped 2 h forward during calls seen 10 to 55 s: durations stay observed time. */
+static void test_wall_step_forward(void)
+{
+	struct agent_state st = { .cfg = &alice };
+
+	poll_ok(&st, 0, NULL, "");
+	poll_ok(&st, 5, IDS("a", "b"), "call.started a; call.started b; agent.busy");
+	wall_step = 7200;
+	poll_ok(&st, 15, IDS("b"), "call.ended a 10s");
+	CHECK_INT(last_call.time_us, (WALL0 + 15 + 7200) * SEC);
+	poll_ok(&st, 59, IDS("b"), "");
+	poll_ok(&st, 60, NULL, "call.ended b 55s; agent.idle");
+	CHECK_INT(last_call.call_duration_us, 55 * SEC);
+	CHECK_INT(last_call.call_first_seen_us, (WALL0 + 5) * SEC);
+	wall_step = 0;
+	agents_state_clear(&st);
+}
+
+/* Ages are never negative; a wall-clock anchor clamps at 0 and keeps older ages exact. */
+static void test_anchor(void)
+{
+	struct agents_clock now = { .real_us = (WALL0 + 100) * SEC, .boot_us = 30 * SEC };
+	struct agent_call call = { .first_seen_boot_us = agents_anchor((WALL0 + 40) * SEC, &now) };
+
+	/* Seen 60 s ago by the wall clock, before this boot began: a negative boot-clock time. */
+	CHECK_INT(call.first_seen_boot_us, -30 * (int64_t)SEC);
+	CHECK_INT(agents_call_age_us(&call, now.boot_us), 60 * SEC);
+	/* Saved at a wall-clock time later than now (stepped back since): age 0, not negative. */
+	call.first_seen_boot_us = agents_anchor((WALL0 + 700) * SEC, &now);
+	CHECK_INT(call.first_seen_boot_us, 30 * SEC);
+	CHECK_INT(agents_call_age_us(&call, now.boot_us), 0);
+	CHECK_INT(agents_call_age_us(&call, now.boot_us - 5 * (int64_t)SEC), 0);
+	/* A wall-clock time near the epoch still gives a finite, positive age. */
+	call.first_seen_boot_us = agents_anchor(0, &now);
+	CHECK(agents_call_age_us(&call, now.boot_us) >= (WALL0 + 100) * SEC);
+	/* Whatever a state file holds, the age does not overflow. */
+	call.first_seen_boot_us = INT64_MIN;
+	CHECK(agents_call_age_us(&call, 5) == (uint64_t)INT64_MAX + 6);
+}
+
 int main(void)
 {
+	test_wall_step_back();
+	test_wall_step_forward();
+	test_anchor();
 	test_restart();
 	test_replay();
 	test_replay_reachability_only();

@@ -50,8 +50,11 @@ static void test_long_call(void)
 	CHECK_STR(get(a, "annotations", "summary"),
 		  "Call c-1 of agent 1:170:1099 (alice) has lasted 900.000 s");
 	CHECK_STR(get(a, NULL, "startsAt"), "2026-11-25T23:15:00.000Z");
-	/* Firing: ends five minutes after now unless it is heard of again. */
-	CHECK_STR(get(a, NULL, "endsAt"), "2026-11-25T23:06:02.345Z");
+	/*
+	 * Firing: ends five minutes after now unless it is heard of again; the event is from 23:15
+	 * while now is 23:01:02.345 (the wall clock was stepped back), so five minutes after 23:15.
+	 */
+	CHECK_STR(get(a, NULL, "endsAt"), "2026-11-25T23:20:00.000Z");
 	json_object_put(out);
 	CHECK_INT(set.n, 1);
 	/* Another call's end resolves nothing; this call's end resolves it at the event's time. */
@@ -98,6 +101,55 @@ static void test_unreachable_and_persistence(void)
 	alertmgr_set_clear(&copy);
 }
 
+/* An alert Alertmanager accepts: endsAt (when set) not before startsAt; prints both. */
+static void check_order(struct json_object *alert, const char *starts, const char *ends)
+{
+	CHECK_STR(get(alert, NULL, "startsAt"), starts);
+	CHECK_STR(get(alert, NULL, "endsAt"), ends);
+	CHECK(strcmp(get(alert, NULL, "endsAt"), get(alert, NULL, "startsAt")) >= 0);
+}
+
+/*
+ * AgentUnreachable fired at 23:10; the wall clock was then stepped back (now is 23:01:02.345).
+ * Re-sends end five minutes after the start, not before it; the resolve at 23:01:30 is
+ * accepted and takes effect at once: it starts and ends then.
+ */
+static void test_clock_step_back(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out;
+
+	CHECK_INT(convert(&set, "{\"type\":\"agent.unreachable\",\"time\":\"2026-11-25T23:10:00.000Z\","
+			  AGENT ",\"reason\":\"timeout\"}", &out), 1);
+	check_order(json_object_array_get_idx(out, 0), "2026-11-25T23:10:00.000Z",
+		    "2026-11-25T23:15:00.000Z");
+	json_object_put(out);
+	out = alertmgr_firing(&set, 1795647662345000ull);
+	check_order(json_object_array_get_idx(out, 0), "2026-11-25T23:10:00.000Z",
+		    "2026-11-25T23:15:00.000Z");
+	json_object_put(out);
+	/* Once the wall clock is past the start again, five minutes after now. */
+	out = alertmgr_firing(&set, 1795648322000000ull);
+	check_order(json_object_array_get_idx(out, 0), "2026-11-25T23:10:00.000Z",
+		    "2026-11-25T23:17:02.000Z");
+	json_object_put(out);
+	CHECK_INT(convert(&set, "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:01:30.000Z\","
+			  AGENT "}", &out), 1);
+	check_order(json_object_array_get_idx(out, 0), "2026-11-25T23:01:30.000Z",
+		    "2026-11-25T23:01:30.000Z");
+	json_object_put(out);
+	/* A resolve after the start keeps the start. */
+	convert(&set, "{\"type\":\"agent.unreachable\",\"time\":\"2026-11-25T23:00:00.000Z\","
+		AGENT ",\"reason\":\"timeout\"}", &out);
+	json_object_put(out);
+	convert(&set, "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:01:00.000Z\","
+		AGENT "}", &out);
+	check_order(json_object_array_get_idx(out, 0), "2026-11-25T23:00:00.000Z",
+		    "2026-11-25T23:01:00.000Z");
+	json_object_put(out);
+	alertmgr_set_clear(&set);
+}
+
 static bool keep_only_c2(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
 			 const char *call_id)
 {
@@ -130,5 +182,6 @@ int main(void)
 	test_prune();
 	test_long_call();
 	test_unreachable_and_persistence();
+	test_clock_step_back();
 	return check_done("test_alertmgr");
 }

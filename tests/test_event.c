@@ -34,6 +34,8 @@ static struct event make(enum event_type type, const struct cfg_agent *agent)
 	if (type == EVENT_CALL_STARTED || type == EVENT_CALL_ENDED || type == EVENT_CALL_LONG) {
 		ev.call_id = "1605492949-1447";
 		ev.call_first_seen_us = T0 - 61500000;
+		if (type != EVENT_CALL_STARTED)
+			ev.call_duration_us = 61500999;	/* shown in whole milliseconds */
 	}
 	return ev;
 }

@@ -13,6 +13,8 @@
 static char dir[] = "/tmp/test_statefile.XXXXXX";
 static const struct cfg_agent agents[2] = { { 1, 170, 1099, NULL }, { 1, 170, 1100, NULL } };
 static struct agent_state restored[2];
+/* Now, on both clocks, as the daemon would read them at start. */
+static struct agents_clock now = { .real_us = 1795647662000000ull, .boot_us = 1000000000 };
 
 static struct agent_state *find(void *ctx, uint64_t key)
 {
@@ -30,18 +32,21 @@ static void test_round_trip(void)
 	char err[256];
 	uint64_t seq = 0;
 
-	agents_restore_call(&a, "q\"uo\\te-1", 5000000, true);
-	agents_restore_call(&a, "plain-2", 6000000, false);
+	agents_restore_call(&a, "q\"uo\\te-1", 5000000, -7000000, true);
+	agents_restore_call(&a, "plain-2", 6000000, 900000000, false);
 	CHECK_INT(statefile_save(dir, 42, states, 2), 0);
 	restored[0].cfg = &agents[0];
 	restored[1].cfg = &agents[1];
-	CHECK_INT(statefile_load(dir, &seq, find, NULL, err, sizeof(err)), 0);
+	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
 	CHECK_INT(seq, 42);
 	CHECK_INT(restored[0].ncalls, 2);
 	CHECK_STR(restored[0].calls[0].id, "plain-2");
 	CHECK_STR(restored[0].calls[1].id, "q\"uo\\te-1");
 	CHECK(restored[0].calls[1].long_reported);
 	CHECK_INT(restored[0].calls[1].first_seen_us, 5000000);
+	/* Saved in this boot: the boot clock is kept as it was, whatever the wall clock says. */
+	CHECK_INT(restored[0].calls[1].first_seen_boot_us, -7000000);
+	CHECK_INT(restored[0].calls[0].first_seen_boot_us, 900000000);
 	CHECK(restored[0].baselined && restored[0].restored);
 	/* Never polled successfully, but unreachable: kept, still without a baseline. */
 	CHECK(restored[1].unreachable && !restored[1].baselined);
@@ -63,11 +68,57 @@ static void test_bad_files(void)
 	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_NAME);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_INT(util_write_file_atomic(path, bad[i], strlen(bad[i]), false), 0);
-		CHECK_INT(statefile_load(dir, &seq, find, NULL, err, sizeof(err)), -1);
+		CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), -1);
 		CHECK(restored[0].ncalls == 0 && !restored[0].baselined);
 	}
 	remove(path);
-	CHECK_INT(statefile_load(dir, &seq, find, NULL, err, sizeof(err)), 1);
+	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 1);
+}
+
+static void clear_restored(void)
+{
+	for (int i = 0; i < 2; i++) {
+		agents_state_clear(&restored[i]);
+		restored[i] = (struct agent_state){ .cfg = &agents[i] };
+	}
+}
+
+/*
+ * A file from another boot, or from a version without boot-clock times: ages come from the wall
+ * clock (now minus the saved first-seen) and are never negative, even when the wall clock now
+ * reads earlier than the saved time.
+ */
+static void test_anchor_after_reboot(void)
+{
+	static const char *const files[] = {
+		"{\"version\":1,\"seq\":7,\"boot_id\":\"00000000000000000000000000000000\","
+		"\"agents\":[{\"cc\":1,\"vdn\":170,\"id\":1099,\"baselined\":true,"
+		"\"unreachable\":false,\"calls\":[{\"id\":\"old\",\"first_seen_us\":1795647602000000,"
+		"\"first_seen_boot_us\":5,\"long\":false},{\"id\":\"future\","
+		"\"first_seen_us\":1795648262000000,\"first_seen_boot_us\":6,\"long\":false}]}]}",
+		/* As the version before boot-clock times wrote it. */
+		"{\"version\":1,\"seq\":7,\"agents\":[{\"cc\":1,\"vdn\":170,\"id\":1099,"
+		"\"baselined\":true,\"unreachable\":false,\"calls\":[{\"id\":\"old\","
+		"\"first_seen_us\":1795647602000000,\"long\":false},{\"id\":\"future\","
+		"\"first_seen_us\":1795648262000000,\"long\":false}]}]}",
+	};
+	char path[128], err[256];
+	uint64_t seq;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_NAME);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		CHECK_INT(util_write_file_atomic(path, files[i], strlen(files[i]), false), 0);
+		CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
+		CHECK_INT(restored[0].ncalls, 2);
+		CHECK_STR(restored[0].calls[1].id, "old");
+		CHECK_INT(agents_call_age_us(&restored[0].calls[1], now.boot_us), 60000000);
+		/* Seen 10 min "later" than now: the wall clock was stepped back; age 0, not -600 s. */
+		CHECK_STR(restored[0].calls[0].id, "future");
+		CHECK_INT(agents_call_age_us(&restored[0].calls[0], now.boot_us), 0);
+		CHECK_INT(restored[0].calls[0].first_seen_us, 1795648262000000ull);
+		clear_restored();
+	}
+	remove(path);
 }
 
 int main(void)
@@ -75,6 +126,7 @@ int main(void)
 	CHECK(mkdtemp(dir) != NULL);
 	test_round_trip();
 	test_bad_files();
+	test_anchor_after_reboot();
 	rmdir(dir);
 	return check_done("test_statefile");
 }

@@ -19,6 +19,9 @@ for key in Type=notify DynamicUser=yes StateDirectory=agentwatchd ProtectSystem=
     'RestrictAddressFamilies=' 'SystemCallFilter=@system-service' 'WatchdogSec='; do
     expect_grep "unit sets $key" "^$key" "$unit"
 done
+# Ordered after the clock is synchronised, without pulling that in (systemd.special(7)).
+expect_grep "unit orders After=time-sync.target" '^After=.*time-sync\.target' "$unit"
+check "unit does not pull time-sync.target in" bash -c "! grep -q '^Wants=.*time-sync' '$unit'"
 expect_grep "the service starts once the secret is there" \
     '^ConditionPathExists=/etc/agentwatchd/cms.secret$' "$unit"
 
