@@ -12,6 +12,7 @@
 
 #include "agents.h"
 #include "cms.h"
+#include "curlev.h"
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
@@ -388,6 +389,14 @@ static int setup_loop(struct daemon *d)
 					  STATUS_PERIOD_US, 100000, on_status_timer, d);
 }
 
+static void log_http_client(void)
+{
+	char text[256];
+
+	curlev_describe(text, sizeof(text));
+	log_notice("%s", text);
+}
+
 static void log_schedule_stats(const struct daemon *d)
 {
 	const struct sched_stats *st = sched_get_stats(d->sched);
@@ -447,6 +456,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 				   100000, on_persist_timer, &d);
 	log_notice("watching %zu agents on %s every %g s", d.nagents, cfg->cms.url,
 		   cfg->poll.interval);
+	log_http_client();
 	sd_notify(0, "READY=1");
 	notify_status(&d, NULL);
 	r = sd_event_loop(d.event);
