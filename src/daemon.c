@@ -285,6 +285,7 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	output_configure(d->output, &cfg->outputs);
 	webhooks_configure(d->webhooks, &cfg->outputs);
 	rebind_agents(d, cfg);
+	output_check_rate_limit(d->output, &cfg->outputs, d->nagents);
 	if (d->cfg)
 		webhooks_prune_alerts(d->webhooks, alert_holds, d);
 	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
