@@ -23,7 +23,6 @@ struct settings {
 	char *app_key;
 	char *secret;
 	size_t secret_len;
-	bool https;
 	long timeout_ms;
 	int max_in_flight;
 	struct curlev_tls tls;
@@ -78,7 +77,6 @@ static void settings_set(struct settings *s, const struct cfg_cms *cfg)
 	s->app_key = xstrdup(cfg->app_key);
 	s->secret = util_secret_dup(cfg->app_secret, cfg->app_secret_len);
 	s->secret_len = cfg->app_secret_len;
-	s->https = cfg->https;
 	s->timeout_ms = (long)(cfg->timeout * 1000.0 + 0.5);
 	s->max_in_flight = cfg->max_in_flight;
 	curlev_tls_set(&s->tls, &cfg->tls);
@@ -216,13 +214,11 @@ static void request_setup(struct cms_client *client, struct request *req)
 	const struct settings *s = &client->settings;
 	CURL *e = req->transfer.easy;
 
-	curl_easy_setopt(e, CURLOPT_URL, s->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, s->https ? "https" : "http");
+	curlev_setup(&req->transfer, s->url, &s->tls, s->timeout_ms, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
-	curlev_setup(e, &s->tls, s->timeout_ms, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)CMS_BODY_MAX);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -337,7 +333,9 @@ static void reason_for_transport(struct request *req, CURLcode code, struct cms_
 		return;
 	}
 	res->status = transport_kind(code);
-	if (res->status == CMS_ERR_TIMEOUT)
+	if (code == CURLE_COULDNT_RESOLVE_HOST)
+		snprintf(req->reason, sizeof(req->reason), "name lookup failed: %s", detail);
+	else if (res->status == CMS_ERR_TIMEOUT)
 		snprintf(req->reason, sizeof(req->reason), "no answer within %.1f s (cms.timeout)",
 			 (double)req->client->settings.timeout_ms / 1000.0);
 	else if (res->status == CMS_ERR_TLS)

@@ -12,6 +12,7 @@
 
 #include "agents.h"
 #include "cms.h"
+#include "curlev.h"
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
@@ -49,19 +50,30 @@ struct daemon {
 	sd_event_source *status_timer;
 	sd_event_source *stop_timer;
 	bool stopping;
-	bool reload_failed;
+	struct {
+		bool failed;
+		char why[200];	/* the first error of the file, for STATUS= */
+		char note[300];
+	} reload;
 	uint64_t polls;
 	uint64_t poll_errors;
 };
 
 /*
  * sd-event time sources are one-shot: disabled before their callback runs. A periodic one must
- * be enabled again with its next time, or it fires once and never again.
+ * be enabled again with its next time, or it fires once and never again. Should that fail, the
+ * daemon stops with an error rather than run on without its state saves or status updates.
  */
 static void rearm(sd_event_source *source, uint64_t usec)
 {
-	sd_event_source_set_time(source, usec);
-	sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+	int r = sd_event_source_set_time(source, usec);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+	if (r < 0) {
+		log_err("cannot re-arm a timer: %s; stopping", strerror(-r));
+		sd_event_exit(sd_event_source_get_event(source), r);
+	}
 }
 
 /* ---- status ---- */
@@ -79,15 +91,22 @@ static void notify_status(struct daemon *d, const char *extra)
 		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors);
 }
 
-static const char *reload_note(const struct daemon *d)
+static const char *reload_note(struct daemon *d)
 {
-	return d->reload_failed ? "reload failed, running the previous configuration; " : "";
+	if (!d->reload.failed)
+		return "";
+	snprintf(d->reload.note, sizeof(d->reload.note), "reload failed (%s), running the previous "
+		 "configuration; ", d->reload.why);
+	return d->reload.note;
 }
 
+/* Once STOPPING=1 is out, STATUS= says "Stopping" until the end: no refresh overwrites it. */
 static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
+	if (d->stopping)
+		return 0;
 	notify_status(d, reload_note(d));
 	rearm(source, usec + STATUS_PERIOD_US);
 	return 0;
@@ -285,6 +304,7 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	output_configure(d->output, &cfg->outputs);
 	webhooks_configure(d->webhooks, &cfg->outputs);
 	rebind_agents(d, cfg);
+	output_check_rate_limit(d->output, &cfg->outputs, d->nagents);
 	if (d->cfg)
 		webhooks_prune_alerts(d->webhooks, alert_holds, d);
 	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
@@ -310,14 +330,20 @@ static void reload(struct daemon *d)
 	if (stream)
 		fclose(stream);
 	if (!cfg) {
-		for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n"))
+		snprintf(d->reload.why, sizeof(d->reload.why), "%d error%s in %s", nerrors,
+			 nerrors == 1 ? "" : "s", d->config_path);
+		for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n")) {
 			log_err("%s", line);
+			if (!strchr(d->reload.why, ':'))
+				snprintf(d->reload.why, sizeof(d->reload.why), "%.150s%s", line,
+					 nerrors > 1 ? "; more in the log" : "");
+		}
 		log_err("reload: %d error%s in %s; still running the previous configuration", nerrors,
 			nerrors == 1 ? "" : "s", d->config_path);
-		d->reload_failed = true;
+		d->reload.failed = true;
 	} else {
 		apply_config(d, cfg);
-		d->reload_failed = false;
+		d->reload.failed = false;
 		log_notice("reloaded %s: %zu agents", d->config_path, d->nagents);
 	}
 	free(errors);
@@ -345,15 +371,22 @@ static void stop(struct daemon *d, int signo)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
 	sd_notifyf(0, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	log_notice("stopping on %s", strsignal(signo));
 	sched_stop(d->sched);
 	/* Undelivered events stay in the event log for the next start (with state_dir). */
 	webhooks_stop(d->webhooks);
-	sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_GRACE_US, 1000,
-				   on_stop_timer, d);
+	if (sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_GRACE_US,
+				       1000, on_stop_timer, d) < 0) {
+		log_err("cannot time the stop; cancelling the polls under way now");
+		on_stop_timer(NULL, 0, d);
+		return;
+	}
 	maybe_finish_stop(d);
 }
+
+static void log_counters(struct daemon *d);
 
 /* signalfd-based: nothing runs in signal context, the loop dispatches them like any event. */
 static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
@@ -363,6 +396,8 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
 	(void)source;
 	if (si->ssi_signo == SIGHUP && !d->stopping)
 		reload(d);
+	else if (si->ssi_signo == SIGUSR1)
+		log_counters(d);
 	else if (si->ssi_signo == SIGTERM || si->ssi_signo == SIGINT)
 		stop(d, (int)si->ssi_signo);
 	return 0;
@@ -370,7 +405,7 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
 
 static int setup_loop(struct daemon *d)
 {
-	static const int signals[] = { SIGHUP, SIGTERM, SIGINT };
+	static const int signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -389,17 +424,56 @@ static int setup_loop(struct daemon *d)
 					  STATUS_PERIOD_US, 100000, on_status_timer, d);
 }
 
-static void log_schedule_stats(const struct daemon *d)
+static void log_http_client(void)
+{
+	char text[256];
+
+	curlev_describe(text, sizeof(text));
+	log_notice("%s", text);
+}
+
+static void log_schedule_stats(const struct daemon *d, int level)
 {
 	const struct sched_stats *st = sched_get_stats(d->sched);
 	struct output_stats os;
 
 	output_get_stats(d->output, &os);
-	log_info("polls started %llu, lateness p50 %.0f ms p99 %.0f ms max %.3f ms, slots skipped "
+	log_msg(level, "polls started %llu, lateness p50 %.0f ms p99 %.0f ms max %.3f ms, slots skipped "
 		 "%llu; polls failed %llu; events %llu", (unsigned long long)st->started,
 		 sched_late_quantile(st, 0.50), sched_late_quantile(st, 0.99),
 		 (double)st->max_late_us / 1000.0, (unsigned long long)st->skipped,
 		 (unsigned long long)d->poll_errors, (unsigned long long)os.events);
+}
+
+/* SIGUSR1: every counter, as two log lines of NAME VALUE pairs after the schedule's line. */
+static void log_counters(struct daemon *d)
+{
+	struct output_stats os;
+	struct webhook_stats ws;
+	struct evlog_stats es;
+	size_t busy = 0, unreachable = 0;
+
+	for (size_t i = 0; i < d->nagents; i++) {
+		busy += d->agents[i]->state.ncalls > 0;
+		unreachable += d->agents[i]->state.unreachable;
+	}
+	output_get_stats(d->output, &os);
+	webhooks_get_stats(d->webhooks, &ws);
+	evlog_get_stats(persist_log(d->persist), &es);
+	log_schedule_stats(d, LOG_LEVEL_NOTICE);
+	log_notice("counters: agents %zu busy %zu unreachable %zu; polls %llu failed %llu "
+		   "in_flight %zu; reload %s", d->nagents, busy, unreachable,
+		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors,
+		   cms_client_in_flight(d->cms), d->reload.failed ? "failed" : "ok");
+	log_notice("counters: events %llu stdout_dropped %llu journal_dropped %llu syslog_dropped "
+		   "%llu; eventlog appended %llu write_failures %llu syncs %llu; webhooks delivered "
+		   "%llu attempts_failed %llu dead_lettered %llu lost %llu in_flight %zu",
+		   (unsigned long long)os.events, (unsigned long long)os.stdout_dropped,
+		   (unsigned long long)os.journal_failed, (unsigned long long)os.syslog_dropped,
+		   (unsigned long long)es.appended, (unsigned long long)es.write_failures,
+		   (unsigned long long)es.syncs, (unsigned long long)ws.delivered,
+		   (unsigned long long)ws.attempts_failed, (unsigned long long)ws.dead_lettered,
+		   (unsigned long long)ws.lost, webhooks_in_flight(d->webhooks));
 }
 
 static void teardown(struct daemon *d)
@@ -444,14 +518,19 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	persist_restore(d.persist, find_state, &d);
 	webhooks_prune_alerts(d.webhooks, alert_holds, &d);
 	webhooks_kick(d.webhooks);
-	sd_event_add_time_relative(d.event, &d.persist_timer, CLOCK_MONOTONIC, PERSIST_PERIOD_US,
-				   100000, on_persist_timer, &d);
+	if (sd_event_add_time_relative(d.event, &d.persist_timer, CLOCK_MONOTONIC, PERSIST_PERIOD_US,
+				       100000, on_persist_timer, &d) < 0) {
+		log_err("cannot set up the event loop's timers");
+		teardown(&d);
+		return 1;
+	}
 	log_notice("watching %zu agents on %s every %g s", d.nagents, cfg->cms.url,
 		   cfg->poll.interval);
+	log_http_client();
 	sd_notify(0, "READY=1");
 	notify_status(&d, NULL);
 	r = sd_event_loop(d.event);
-	log_schedule_stats(&d);
+	log_schedule_stats(&d, LOG_LEVEL_INFO);
 	teardown(&d);
 	return r < 0 ? 1 : 0;
 }

@@ -9,10 +9,12 @@
 #include <sys/uio.h>
 #include <syslog.h>
 
-#include <systemd/sd-journal.h>
-
+#include "dgram.h"
 #include "journal.h"
 #include "util.h"
+
+/* journald's native socket; sd_journal_sendv would block on it whenever journald stalls. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 #define FIXED_FIELDS 24	/* every field but the labels, with room to spare */
 
@@ -81,6 +83,70 @@ static void label_fields(struct fields *f, const struct cfg_group *group)
 	}
 }
 
+static struct dgram journal_sock = { .fd = -1 };
+
+/*
+ * journald's native protocol: "NAME=value\n" per field, or, for a value holding a newline,
+ * "NAME\n", its length as 64-bit little endian, the value and "\n".
+ */
+static char *serialize(const struct iovec *iov, int n, size_t *len)
+{
+	size_t cap = 0, at = 0;
+	char *buf;
+
+	for (int i = 0; i < n; i++)
+		cap += iov[i].iov_len + 9;
+	buf = xmalloc(cap + 1);
+	for (int i = 0; i < n; i++) {
+		const char *field = iov[i].iov_base;
+		const char *eq = memchr(field, '=', iov[i].iov_len);
+		size_t name_len, value_len;
+
+		if (!eq)
+			continue;	/* not a field: every caller's has NAME= */
+		name_len = (size_t)(eq - field);
+		value_len = iov[i].iov_len - name_len - 1;
+		if (!memchr(eq + 1, '\n', value_len)) {
+			memcpy(buf + at, field, iov[i].iov_len);
+			at += iov[i].iov_len;
+		} else {
+			memcpy(buf + at, field, name_len);
+			at += name_len;
+			buf[at++] = '\n';
+			for (int b = 0; b < 8; b++)
+				buf[at++] = (char)(((uint64_t)value_len >> (8 * b)) & 0xff);
+			memcpy(buf + at, eq + 1, value_len);
+			at += value_len;
+		}
+		buf[at++] = '\n';
+	}
+	*len = at;
+	return buf;
+}
+
+static int send_entry(const struct iovec *fields, int n)
+{
+	struct iovec iov;
+	int err;
+
+	if (!journal_sock.path)
+		dgram_open(&journal_sock, "journal", JOURNAL_SOCKET);
+	iov.iov_base = serialize(fields, n, &iov.iov_len);
+	err = dgram_send(&journal_sock, &iov, 1);
+	free(iov.iov_base);
+	return -err;
+}
+
+uint64_t journal_dropped(void)
+{
+	return journal_sock.dropped;
+}
+
+void journal_close(void)
+{
+	dgram_close(&journal_sock);
+}
+
 int journal_send_event(const struct event *ev, const char *message)
 {
 	const struct cfg_agent *a = ev->agent;
@@ -119,7 +185,7 @@ int journal_send_event(const struct event *ev, const char *message)
 		field(&f, "INITIAL=1");
 	if (ev->after_restart)
 		field(&f, "AFTER_RESTART=1");
-	r = sd_journal_sendv(f.iov, f.n);
+	r = send_entry(f.iov, f.n);
 	for (int i = 0; i < f.n; i++)
 		free(f.owned[i]);
 	free(f.owned);

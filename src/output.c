@@ -24,6 +24,7 @@ struct output {
 	sd_event *event;
 	bool journal;
 	bool to_stdout;
+	bool stdout_is_journal;	/* fd 1 is the journal stream named by $JOURNAL_STREAM */
 	struct syslogout *syslog;
 	/* stdout: written directly when it is a file or terminal, through a buffer when a pipe. */
 	bool stdout_async;
@@ -113,20 +114,43 @@ static void emit_stdout(struct output *out, const char *json)
 	update_stdout_source(out);
 }
 
+/* As sd_journal_stream_fd(3) says: $JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected. */
+bool output_stdout_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 && fstat(STDOUT_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 struct output *output_new(sd_event *event, const struct cfg_outputs *cfg)
 {
 	struct output *out = xcalloc(1, sizeof(*out));
 
 	out->event = sd_event_ref(event);
+	out->stdout_is_journal = output_stdout_is_journal();
 	output_configure(out, cfg);
 	return out;
 }
 
+/* Under systemd with both outputs on, stdout would put every event in the journal a second time. */
+static bool stdout_wanted(const struct output *out)
+{
+	return out->to_stdout && !(out->stdout_is_journal && out->journal);
+}
+
 void output_configure(struct output *out, const struct cfg_outputs *cfg)
 {
+	bool was_wanted = stdout_wanted(out);
+
 	out->journal = cfg->journal;
 	out->to_stdout = cfg->to_stdout;
-	if (out->to_stdout && !out->stdout_source && !out->stdout_async)
+	if (out->to_stdout && !stdout_wanted(out) && (was_wanted || !out->stats.events))
+		log_notice("stdout is the journal stream and outputs.journal is on: events go to the "
+			   "journal once, as entries, not also as JSON lines on stdout");
+	if (stdout_wanted(out) && !out->stdout_source && !out->stdout_async)
 		setup_stdout(out);
 	if (out->syslog) {
 		out->stats.syslog_dropped += syslogout_dropped(out->syslog);
@@ -143,12 +167,55 @@ void output_emit(struct output *out, const struct event *event, const char *json
 
 	out->stats.events++;
 	event_describe(event, message, sizeof(message));
-	if (out->to_stdout)
+	if (stdout_wanted(out))
 		emit_stdout(out, json);
 	if (out->journal && journal_send_event(event, message) < 0)
 		out->stats.journal_failed++;
 	if (out->syslog)
 		syslogout_send(out->syslog, event, message);
+}
+
+/* journald's default RateLimitBurst= when the unit does not say (journald.conf(5)). */
+#define JOURNALD_DEFAULT_BURST 10000ull
+
+/* Journal entries one event makes: native, and syslog when the syslog socket is journald's. */
+static unsigned journal_entries_per_event(const struct output *out, const struct cfg_outputs *cfg)
+{
+	char *real = cfg->syslog.enabled ? realpath(cfg->syslog.socket, NULL) : NULL;
+	unsigned n = out->journal + (out->to_stdout && out->stdout_is_journal && !out->journal);
+
+	if (real && strcmp(real, "/run/systemd/journal/dev-log") == 0)
+		n++;
+	free(real);
+	return n;
+}
+
+void output_check_rate_limit(const struct output *out, const struct cfg_outputs *cfg,
+			     size_t nagents)
+{
+	const char *env = getenv("AGENTWATCHD_LOG_RATE_LIMIT_BURST");
+	unsigned long long burst = JOURNALD_DEFAULT_BURST, need;
+	unsigned per_event = journal_entries_per_event(out, cfg);
+	char *end = NULL;
+
+	if (env && *env) {
+		errno = 0;
+		burst = strtoull(env, &end, 10);
+		if (errno || *end || burst == 0) {
+			log_warn("AGENTWATCHD_LOG_RATE_LIMIT_BURST=%s is not a positive number", env);
+			return;
+		}
+	} else if (!getenv("INVOCATION_ID") && !getenv("JOURNAL_STREAM")) {
+		return;		/* not under systemd, and not told of a limit */
+	}
+	need = (unsigned long long)nagents * OUTPUT_BASELINE_EVENTS * per_event;
+	if (need > burst)
+		log_warn("start-up can write %llu journal entries at once (%zu agents x %d events x %u "
+			 "entries each), more than the journal's rate limit of %llu per interval%s: "
+			 "journald would drop the rest; raise LogRateLimitBurst= and "
+			 "AGENTWATCHD_LOG_RATE_LIMIT_BURST= in the unit (see agentwatchd(8))", need,
+			 nagents, OUTPUT_BASELINE_EVENTS, per_event, burst,
+			 env && *env ? "" : " (journald's default)");
 }
 
 void output_drain(struct output *out, uint64_t timeout_us)
@@ -180,6 +247,7 @@ void output_free(struct output *out)
 	if (!out)
 		return;
 	syslogout_free(out->syslog);
+	journal_close();
 	sd_event_source_disable_unref(out->stdout_source);
 	sd_event_unref(out->event);
 	free(out->pending);

@@ -1,22 +1,19 @@
 /* syslogout: events as key=value lines to the local syslog daemon, never blocking the loop. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cfgcheck.h"
-#include "log.h"
+#include "dgram.h"
 #include "syslogout.h"
 #include "utf8.h"
 #include "util.h"
@@ -26,12 +23,9 @@
 #define TEXT_SHARE 1024
 
 struct syslogout {
-	int fd;
+	struct dgram sock;
 	int facility;
 	char *ident;
-	char *path;
-	uint64_t dropped;
-	bool warned;
 };
 
 struct line {
@@ -196,39 +190,13 @@ void syslogout_format(const struct event *ev, const char *message, char *buf, si
 	put_pair(&l, "msg", message);
 }
 
-/* Returns 0, or the errno of the failure. */
-static int connect_socket(struct syslogout *out)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int err;
-
-	if (out->fd >= 0)
-		return 0;
-	/* cfg keeps the path within sun_path; a cut path would name another socket. */
-	if (strlen(out->path) >= sizeof(addr.sun_path))
-		return ENAMETOOLONG;
-	out->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (out->fd < 0)
-		return errno;
-	memcpy(addr.sun_path, out->path, strlen(out->path) + 1);
-	if (connect(out->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		err = errno;
-		close(out->fd);
-		out->fd = -1;
-		return err;
-	}
-	return 0;
-}
-
 struct syslogout *syslogout_new(const struct cfg_syslog *cfg)
 {
 	struct syslogout *out = xcalloc(1, sizeof(*out));
 
-	out->fd = -1;
+	dgram_open(&out->sock, "syslog", cfg->socket);
 	out->facility = cfg->facility;
 	out->ident = xstrdup(cfg->ident);
-	out->path = xstrdup(cfg->socket);
-	(void)connect_socket(out);
 	return out;
 }
 
@@ -236,10 +204,8 @@ void syslogout_free(struct syslogout *out)
 {
 	if (!out)
 		return;
-	if (out->fd >= 0)
-		close(out->fd);
+	dgram_close(&out->sock);
 	free(out->ident);
-	free(out->path);
 	free(out);
 }
 
@@ -249,46 +215,14 @@ static int severity_of(enum event_type type)
 	       type == EVENT_CALL_LONG ? LOG_NOTICE : LOG_INFO;
 }
 
-static void drop(struct syslogout *out, int err)
-{
-	out->dropped++;
-	if (!out->warned) {
-		out->warned = true;
-		log_warn("syslog %s: %s; events for syslog are dropped until it takes them again",
-			 out->path, strerror(err));
-	}
-}
-
-/*
- * Returns 0, or the errno of the failure. A socket whose peer is gone is reopened and the line
- * sent once more, as syslog(3) does: after a syslog daemon restart the old socket refuses every
- * send, and the first event after the restart must not be the one that finds out.
- */
-static int send_line(struct syslogout *out, const char *line, size_t len)
-{
-	int err = 0;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((err = connect_socket(out)) != 0)
-			return err;
-		if (send(out->fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
-			return 0;
-		err = errno;
-		if (err == EAGAIN)
-			return err;	/* busy, not gone: keep the socket */
-		close(out->fd);
-		out->fd = -1;
-	}
-	return err;
-}
-
 void syslogout_send(struct syslogout *out, const struct event *ev, const char *message)
 {
 	char line[LINE_MAX_BYTES];
 	char stamp[32];
 	time_t secs = (time_t)(ev->time_us / 1000000u);
 	struct tm tm;
-	int n, err;
+	struct iovec iov;
+	int n;
 
 	localtime_r(&secs, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
@@ -299,15 +233,12 @@ void syslogout_send(struct syslogout *out, const struct event *ev, const char *m
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	syslogout_format(ev, message, line + n, sizeof(line) - (size_t)n);
-	err = send_line(out, line, strlen(line));
-	if (err) {
-		drop(out, err);
-		return;
-	}
-	out->warned = false;
+	iov.iov_base = line;
+	iov.iov_len = strlen(line);
+	(void)dgram_send(&out->sock, &iov, 1);
 }
 
 uint64_t syslogout_dropped(const struct syslogout *out)
 {
-	return out->dropped;
+	return out->sock.dropped;
 }

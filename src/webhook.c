@@ -315,14 +315,16 @@ static struct json_object *json_body(struct sender *s, struct json_object *event
 	return body;
 }
 
+static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata);
+
 static void post(struct sender *s)
 {
 	CURL *e = s->transfer.easy;
 
 	s->response_len = 0;
-	curlev_setup(e, &s->tls, s->timeout_ms, s->errbuf);
-	curl_easy_setopt(e, CURLOPT_URL, s->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curlev_setup(&s->transfer, s->url, &s->tls, s->timeout_ms, s->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
@@ -550,8 +552,6 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 		abort();
 	}
 	sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEFUNCTION, on_response);
-	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEDATA, s);
 	load_cursor(s);
 	/* A receiver that never acknowledges resumes here after a crash, not at the log's end. */
 	save_cursor(s);

@@ -192,3 +192,23 @@ aw_preload() {
     asan=$(ldd "$AW_BIN" 2>/dev/null | awk '/libasan/ { print $3 }')
     echo "${asan:+$asan }$so"
 }
+
+# aw_start_plain_sim NAME [cmssim options...]: the simulator over plain HTTP (for proxies and name
+# tricks in front of it); sets SIM_PORT and SIM_PID. aw_sim does not reach it: use aw_plain_sim.
+aw_start_plain_sim() {
+    local name=$1; shift
+    aw_pki
+    rm -f "$AW_TMP/$name.port"
+    "$AW_PYTHON" "$AW_SIM" --listen 127.0.0.1:0 --ak "$AW_AK" --sk-file "$AW_TMP/cms.secret" \
+        --port-file "$AW_TMP/$name.port" "$@" >"$AW_TMP/$name.log" 2>&1 &
+    SIM_PID=$!
+    aw_pids+=("$SIM_PID")
+    if ! wait_for 15 test -s "$AW_TMP/$name.port"; then
+        echo "simulator $name did not start:"; cat "$AW_TMP/$name.log"; exit 99
+    fi
+    SIM_PORT=$(cat "$AW_TMP/$name.port")
+}
+aw_plain_sim() {   # aw_plain_sim METHOD PATH [JSON]
+    curl -sS --max-time 5 -X "$1" ${3:+-H 'Content-Type: application/json' --data "$3"} \
+        "http://127.0.0.1:$SIM_PORT$2"
+}

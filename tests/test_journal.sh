@@ -1,41 +1,9 @@
 #!/bin/bash
 # test_journal.sh: each event is one journald entry with MESSAGE, a fixed MESSAGE_ID per type, a
-# PRIORITY and its data as fields. A real systemd-journald runs in a private mount namespace (its
-# own tmpfs /run and /var/log), so the host's journal is neither needed nor touched. Needs root
-# (CI runs as root); without a namespace or journald the test fails, it does not skip.
+# PRIORITY and its data as fields. A real systemd-journald runs in a private mount namespace
+# (tests/journalns.sh).
 
-JOURNALD=${JOURNALD:-/lib/systemd/systemd-journald}
-if [ -z "${AW_JOURNAL_NS:-}" ]; then
-    why=
-    if ! command -v unshare >/dev/null; then
-        why="unshare(1) not found (util-linux)"
-    elif [ ! -x "$JOURNALD" ]; then
-        why="$JOURNALD not found (the systemd package)"
-    elif ! err=$(unshare -m true 2>&1); then
-        why="cannot create a mount namespace (unshare -m: $err); run as root"
-    fi
-    if [ -n "$why" ]; then
-        echo "FAIL - journald test environment: $why"
-        echo "$(basename "$0"): 1 checks, 1 failed"
-        exit 1
-    fi
-    # The whole test runs in the namespace; its mounts vanish with its last process.
-    AW_JOURNAL_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
-fi
-
-. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
-
-if ! mount -t tmpfs tmpfs /run || ! mount -t tmpfs tmpfs /var/log; then
-    fail "journald test environment: cannot mount a private /run and /var/log"
-    aw_done
-fi
-mkdir -p /run/systemd/journal
-"$JOURNALD" >"$AW_TMP/journald.log" 2>&1 &
-aw_pids+=("$!")
-if ! wait_for 10 test -S /run/systemd/journal/socket; then
-    fail "journald test environment: $JOURNALD did not come up"; cat "$AW_TMP/journald.log"
-    aw_done
-fi
+. "${srcdir:-$(dirname "$0")/..}/tests/journalns.sh"
 
 A=1:170:1099 B=1:170:1100 C=1:170:1101
 # C's name is 26 Chinese characters (78 bytes), its label name the longest journald takes.
