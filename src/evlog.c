@@ -375,11 +375,13 @@ void evlog_close(struct evlog *log)
 static void start_segment(struct evlog *log, uint64_t first)
 {
 	if (log->fd >= 0) {
-		if (log->dirty)
+		bool dirty = log->dirty;
+
+		log->dirty = false;
+		if (dirty)
 			submit_sync(log, log->fd, false);
 		else
 			close(log->fd);
-		log->dirty = false;
 	}
 	log->fd = -1;
 	if (open_segment(log, first, false) == 0)
@@ -720,11 +722,12 @@ void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq)
 
 void evlog_sync(struct evlog *log)
 {
+	bool dir;
 	int fd;
 
 	if (!log->dir)
 		return;
-	if (log->held_n && util_now_monotonic_us() >= log->retry_after_us)
+	if (log->held_n)
 		write_held(log);
 	/* One sync at a time: a slow disk gets the next one when it is done with this one. */
 	if (log->syncs_in_flight || log->fd < 0 || (!log->dirty && !log->dir_dirty))
@@ -732,9 +735,11 @@ void evlog_sync(struct evlog *log)
 	fd = log->dirty ? fcntl(log->fd, F_DUPFD_CLOEXEC, 0) : -1;
 	if (log->dirty && fd < 0)
 		return;
-	submit_sync(log, fd, log->dir_dirty);
+	dir = log->dir_dirty;
+	/* Cleared first: a failure (inline, without a writer) sets them again. */
 	log->dirty = false;
 	log->dir_dirty = false;
+	submit_sync(log, fd, dir);
 }
 
 void evlog_trim(struct evlog *log, uint64_t min_seq)

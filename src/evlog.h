@@ -78,7 +78,7 @@ int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **jso
 void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq);
 
 /*
- * Retries held records (at most once a second), then fdatasyncs the records written since the
+ * Retries held records, then fdatasyncs the records written since the
  * last sync (and the directory after a new segment), on the writer when there is one. A failed
  * sync keeps them unsynced: counted in sync_failures, reported through diskfail, retried.
  */
