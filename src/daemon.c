@@ -434,12 +434,14 @@ static void log_disk_stats(struct daemon *d)
 		return;
 	diskfail_get_stats(&ds);
 	evlog_get_stats(persist_log(d->persist), &es);
-	log_info("state_dir: %llu failed writes, %llu files failing; event log: %llu appended, "
-		 "%llu refused at first, %llu held, %llu lost, %llu syncs, %llu failed",
-		 (unsigned long long)ds.failures, (unsigned long long)ds.failing,
-		 (unsigned long long)es.appended, (unsigned long long)es.write_failures,
-		 (unsigned long long)es.held, (unsigned long long)es.lost,
-		 (unsigned long long)es.syncs, (unsigned long long)es.sync_failures);
+	/* Worth a notice when something failed: an operator looks for it after a full disk. */
+	log_msg(ds.failures || es.sync_failures || es.lost ? LOG_LEVEL_NOTICE : LOG_LEVEL_INFO,
+		"state_dir: %llu failed writes, %llu files failing; event log: %llu appended, "
+		"%llu refused at first, %llu held, %llu lost, %llu syncs, %llu failed",
+		(unsigned long long)ds.failures, (unsigned long long)ds.failing,
+		(unsigned long long)es.appended, (unsigned long long)es.write_failures,
+		(unsigned long long)es.held, (unsigned long long)es.lost,
+		(unsigned long long)es.syncs, (unsigned long long)es.sync_failures);
 }
 
 static void teardown(struct daemon *d)
