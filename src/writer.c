@@ -285,15 +285,3 @@ void writer_append_file(struct writer *w, const char *path, const void *data, si
 	j->append = true;
 	submit_file(w, j);
 }
-
-size_t writer_pending(struct writer *w)
-{
-	size_t n;
-
-	if (!w)
-		return 0;
-	pthread_mutex_lock(&w->lock);
-	n = (size_t)(w->tail - w->ran);
-	pthread_mutex_unlock(&w->lock);
-	return n;
-}

@@ -43,7 +43,4 @@ void writer_save_file(struct writer *w, const char *path, const void *data, size
 /* Appends a copy of data to path and fdatasyncs it, on the thread (at once when full). */
 void writer_append_file(struct writer *w, const char *path, const void *data, size_t len);
 
-/* Jobs queued or running, not yet completed. */
-size_t writer_pending(struct writer *w);
-
 #endif
