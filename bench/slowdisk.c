@@ -2,10 +2,12 @@
  * slowdisk: an LD_PRELOAD shim for bench/stall.sh. It makes the disk slow (fdatasync, fsync,
  * rename and renameat each sleep BENCH_DISK_DELAY_MS first) and measures the event loop's stalls:
  * the time from epoll_wait returning to the next call of it on the same thread, which is the time
- * one loop iteration kept the loop from waiting, and the loop thread's CPU time in it (a long
- * iteration with little CPU waited: on the disk, or for a CPU on a loaded machine). Every second,
- * and at exit, it rewrites BENCH_STALL_OUT with "iterations N max_us X over_1ms A over_10ms B
- * over_50ms C max_cpu_us D loop_disk_calls E" (E: delayed calls made on the loop thread).
+ * one loop iteration kept the loop from waiting; also the loop thread's CPU time in it, and the
+ * iteration's length without the time it sat runnable waiting for a CPU (run_delay from
+ * /proc/thread-self/schedstat): on a loaded machine that is the stall the daemon itself caused.
+ * Every second, and at exit, it rewrites BENCH_STALL_OUT with "iterations N max_us X over_1ms A
+ * over_10ms B over_50ms C max_cpu_us D loop_disk_calls E max_own_us F own_over_10ms G"
+ * (E: delayed calls made on the loop thread).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -86,7 +88,24 @@ int renameat(int fromfd, const char *from, int tofd, const char *to)
 
 /* The loop thread's figures: only the thread that calls epoll_wait first is measured. */
 static uint64_t returned_at, returned_cpu, iterations, max_gap, max_cpu, over1, over10, over50;
-static uint64_t dumped_at;
+static uint64_t dumped_at, returned_delay, max_own, own_over10;
+static int schedstat_fd = -1;
+
+/* Nanoseconds this thread has waited on a run queue, in µs; 0 when unknown. */
+static uint64_t run_delay_us(void)
+{
+	char buf[128];
+	unsigned long long run, delay;
+	ssize_t n;
+
+	if (schedstat_fd < 0)
+		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	n = schedstat_fd < 0 ? -1 : pread(schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &run, &delay) == 2 ? delay / 1000 : 0;
+}
 
 static void dump(void)
 {
@@ -97,11 +116,13 @@ static void dump(void)
 	if (!out)
 		return;
 	n = snprintf(line, sizeof(line), "iterations %llu max_us %llu over_1ms %llu over_10ms %llu "
-		     "over_50ms %llu max_cpu_us %llu loop_disk_calls %llu\n",
+		     "over_50ms %llu max_cpu_us %llu loop_disk_calls %llu max_own_us %llu "
+		     "own_over_10ms %llu\n",
 		     (unsigned long long)iterations, (unsigned long long)max_gap,
 		     (unsigned long long)over1, (unsigned long long)over10,
 		     (unsigned long long)over50, (unsigned long long)max_cpu,
-		     (unsigned long long)loop_disk_calls);
+		     (unsigned long long)loop_disk_calls, (unsigned long long)max_own,
+		     (unsigned long long)own_over10);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		if (write(fd, line, (size_t)n) < 0)
@@ -136,6 +157,10 @@ static void before_wait(void)
 	over1 += gap > 1000;
 	over10 += gap > 10000;
 	over50 += gap > 50000;
+	gap -= run_delay_us() - returned_delay;
+	if ((int64_t)gap > (int64_t)max_own)
+		max_own = gap;
+	own_over10 += (int64_t)gap > 10000;
 }
 
 static void after_wait(void)
@@ -146,6 +171,7 @@ static void after_wait(void)
 		dump();
 		dumped_at = now_us();
 	}
+	returned_delay = run_delay_us();
 	returned_at = now_us();
 	returned_cpu = cpu_us();
 }

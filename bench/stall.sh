@@ -109,17 +109,19 @@ EOC
     wd=$(watchdog_gap "$dpid")
     kill -TERM "$dpid"
     wait "$dpid" 2>/dev/null
-    printf '  %-7s %-7s %-5s %-7s %-7s %-7s %-6s %-6s %-10s %s\n' "$label" "$n" "${interval}s" \
-        "$(awk '{ print $2 }' <<<"$stall")" "$(awk '{ printf "%.1f", $4 / 1000 }' <<<"$stall")" \
-        "$(awk '{ printf "%.1f", $12 / 1000 }' <<<"$stall")" "$(awk '{ print $8 }' <<<"$stall")" \
-        "$(awk '{ print $14 }' <<<"$stall")" "${wd% *} ms" "$(awk '{ print $10 }' <<<"$stall")/${wd#* }"
+    printf '  %-7s %-6s %-4s %-7s %-7s %-6s %-7s %-6s %-6s %-5s %-9s %s\n' "$label" "$n" \
+        "${interval}s" "$(awk '{ print $2 }' <<<"$stall")" \
+        "$(awk '{ printf "%.1f", $4 / 1000 }' <<<"$stall")" "$(awk '{ print $8 }' <<<"$stall")" \
+        "$(awk '{ printf "%.1f", $16 / 1000 }' <<<"$stall")" "$(awk '{ print $18 }' <<<"$stall")" \
+        "$(awk '{ printf "%.1f", $12 / 1000 }' <<<"$stall")" "$(awk '{ print $14 }' <<<"$stall")" \
+        "${wd% *}" "$(awk '{ print $10 }' <<<"$stall")/${wd#* }"
 }
 
 echo "loop stalls, $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
 echo "slow disk: LD_PRELOAD bench/slowdisk.c, +$DELAY ms per fdatasync/fsync/rename/renameat; $DUR s per run; WATCHDOG_USEC=$WD"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '  %-7s %-7s %-5s %-7s %-7s %-7s %-6s %-6s %-10s %s\n' daemon agents every iters \
-    "max ms" "cpu ms" ">10ms" "disk" "wd gap" ">50ms/pings"
+printf '  %-7s %-6s %-4s %-7s %-7s %-6s %-7s %-6s %-6s %-5s %-9s %s\n' daemon agents every \
+    iters "max ms" ">10ms" "own ms" ">10ms" "cpu ms" "disk" "wd ms" ">50ms/pings"
 for n in $COUNTS; do
     for arg in "$@"; do
         run "${arg%%=*}" "${arg#*=}" "$n"

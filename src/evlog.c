@@ -13,6 +13,7 @@
 
 #include "diskfail.h"
 #include "evlog.h"
+#include "evlog_impl.h"
 #include "log.h"
 #include "util.h"
 #include "writer.h"
@@ -21,53 +22,7 @@
 #define RESERVE_BYTES (1u << 20)	/* preallocated ahead, so a full disk still takes that much */
 #define TAIL_MAX (1u << 20)		/* bytes read back from a segment's end to find its last seq */
 
-struct record {
-	uint64_t seq;
-	char *json;
-	size_t len;
-	bool on_disk;
-	uint64_t segment;	/* where it was written, when on_disk */
-	uint64_t next_offset;	/* the byte after it in that segment */
-};
-
-struct evlog {
-	char *dir;			/* NULL: memory only */
-	int fd;				/* the active segment, -1 when the disk is not writable */
-	uint64_t active;		/* the active segment's first seq */
-	uint64_t active_size;
-	uint64_t *segments;		/* first seqs of the segment files, ascending */
-	size_t nsegments;
-	uint64_t next_seq;
-	struct record *ring;		/* ring[seq % ring_size] */
-	uint64_t ring_size;
-	uint64_t ring_first;		/* the oldest seq still in the ring */
-	bool dirty;			/* written since the last fdatasync handed out */
-	bool dir_dirty;			/* a segment was created since the last directory fsync */
-	unsigned syncs_in_flight;
-	uint64_t reserved_end;		/* the active segment is preallocated up to here */
-	uint64_t retry_after_us;
-	/* Records the disk refused, oldest first: written out, in order, once it takes them. */
-	struct record *held;
-	size_t held_head, held_n, held_cap;
-	size_t held_bytes;
-	struct writer *writer;		/* NULL: syncs run on the calling thread */
-	char *fail_name;		/* "DIR/events-*.log", for diskfail */
-	/* The disk reader: its open segment, a window of it, and the record it last returned. */
-	int rfd;
-	uint64_t rfd_segment;
-	char *rbuf;
-	size_t rbuf_cap, rbuf_len;
-	uint64_t rbuf_offset;		/* the segment offset of rbuf[0] */
-	uint64_t read_seq, read_segment, read_next_offset;
-	struct evlog_stats stats;
-};
-
-static bool in_ring(const struct evlog *log, uint64_t seq)
-{
-	return seq >= log->ring_first && seq < log->next_seq;
-}
-
-static char *segment_path(const struct evlog *log, uint64_t first)
+char *evlog_segment_path(const struct evlog *log, uint64_t first)
 {
 	return xasprintf("%s/events-%020" PRIu64 ".log", log->dir, first);
 }
@@ -102,17 +57,6 @@ static void list_segments(struct evlog *log)
 		qsort(log->segments, log->nsegments, sizeof(uint64_t), compare_u64);
 }
 
-/* Parses "<seq> " at the start of a line; returns the offset of the JSON or 0 when malformed. */
-static size_t parse_seq(const char *line, size_t len, uint64_t *seq)
-{
-	size_t i = 0;
-
-	*seq = 0;
-	while (i < len && i < 20 && line[i] >= '0' && line[i] <= '9')
-		*seq = *seq * 10 + (uint64_t)(line[i++] - '0');
-	return i > 0 && i < len && line[i] == ' ' ? i + 1 : 0;
-}
-
 /* The seq of the last complete line in buf[0, end), or 0. */
 static uint64_t last_seq(const char *buf, size_t end)
 {
@@ -121,7 +65,7 @@ static uint64_t last_seq(const char *buf, size_t end)
 
 	while (start > 0 && buf[start - 1] != '\n')
 		start--;
-	return end > 0 && parse_seq(buf + start, end - start, &seq) ? seq : 0;
+	return end > 0 && evlog_parse_seq(buf + start, end - start, &seq) ? seq : 0;
 }
 
 /* A crash can leave a torn last line: cut the segment after its last complete record. */
@@ -164,7 +108,7 @@ static void recover_tail(struct evlog *log, int fd, uint64_t first)
 /* The last seq held by an earlier segment (read from its tail), or 0. */
 static uint64_t segment_last_seq(const struct evlog *log, uint64_t first)
 {
-	char *path = segment_path(log, first);
+	char *path = evlog_segment_path(log, first);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	uint64_t seq = 0;
@@ -187,7 +131,7 @@ static uint64_t segment_last_seq(const struct evlog *log, uint64_t first)
 
 static int open_segment(struct evlog *log, uint64_t first, bool recover)
 {
-	char *path = segment_path(log, first);
+	char *path = evlog_segment_path(log, first);
 	/* Read-write: recovery reads the tail back before appending. */
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
@@ -433,7 +377,7 @@ static int write_record(struct evlog *log, uint64_t seq, const char *json, size_
 	if (w == (ssize_t)n) {
 		log->active_size += n;
 		log->dirty = true;
-		if (in_ring(log, seq) && r->seq == seq) {
+		if (evlog_in_ring(log, seq) && r->seq == seq) {
 			r->on_disk = true;
 			r->segment = log->active;
 			r->next_offset = log->active_size;
@@ -453,7 +397,12 @@ static void hold(struct evlog *log, uint64_t seq, const char *json, size_t len)
 {
 	struct record *h;
 
-	/* Past the bound, the oldest held records are lost: counted, and logged with diskfail. */
+	/* Past the bound, the oldest held records are lost: counted, and logged once per episode. */
+	if (log->held_n && log->held_bytes + len > EVLOG_HELD_MAX && !log->dropping) {
+		log_err("%s: more than %u MiB of events wait for the disk: the oldest are dropped",
+			log->dir, EVLOG_HELD_MAX >> 20);
+		log->dropping = true;
+	}
 	while (log->held_n && log->held_bytes + len > EVLOG_HELD_MAX) {
 		h = &log->held[log->held_head];
 		log->held_bytes -= h->len;
@@ -495,10 +444,12 @@ static void write_held(struct evlog *log)
 		log->held_head = (log->held_head + 1) % log->held_cap;
 		log->held_n--;
 	}
-	if (err)
+	if (err) {
 		diskfail_failed(log->fail_name, err);
-	else
+	} else {
 		diskfail_ok(log->fail_name);
+		log->dropping = false;
+	}
 }
 
 uint64_t evlog_append(struct evlog *log, const char *json, size_t len)
@@ -554,170 +505,6 @@ struct evlog_cursor evlog_end(const struct evlog *log)
 	return c;
 }
 
-/* ---- reading ---- */
-
-/* The oldest seq held in memory, in the ring or held for the disk: memory has [it, next_seq). */
-static uint64_t memory_first(const struct evlog *log)
-{
-	uint64_t held = log->held_n ? log->held[log->held_head].seq : log->next_seq;
-
-	return held < log->ring_first ? held : log->ring_first;
-}
-
-static const struct record *memory_record(const struct evlog *log, uint64_t seq)
-{
-	if (in_ring(log, seq))
-		return &log->ring[seq % log->ring_size];
-	return &log->held[(log->held_head + (seq - log->held[log->held_head].seq)) % log->held_cap];
-}
-
-/* Keeps the segment open between reads: a reader far behind reads it front to back. */
-static int reader_fd(struct evlog *log, uint64_t segment)
-{
-	char *path;
-
-	if (log->rfd >= 0 && log->rfd_segment == segment)
-		return log->rfd;
-	if (log->rfd >= 0)
-		close(log->rfd);
-	path = segment_path(log, segment);
-	log->rfd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
-	log->rfd_segment = segment;
-	log->rbuf_len = 0;
-	return log->rfd;
-}
-
-/*
- * The line at offset of segment, from the read window, refilled from the file when the line is
- * not whole in it. Returns its start and sets *n to its length with the newline; NULL at EOF.
- */
-static const char *read_line(struct evlog *log, uint64_t segment, uint64_t offset, size_t *n)
-{
-	int fd = reader_fd(log, segment);
-	size_t have;
-
-	if (fd < 0)
-		return NULL;
-	if (offset >= log->rbuf_offset && offset < log->rbuf_offset + log->rbuf_len) {
-		const char *at = log->rbuf + (offset - log->rbuf_offset);
-		const char *nl = memchr(at, '\n', log->rbuf_len - (offset - log->rbuf_offset));
-
-		if (nl) {
-			*n = (size_t)(nl - at) + 1;
-			return at;
-		}
-	}
-	log->rbuf_offset = offset;
-	log->rbuf_len = 0;
-	for (;;) {
-		ssize_t got;
-		char *nl;
-
-		if (log->rbuf_cap - log->rbuf_len < 4096) {
-			log->rbuf_cap = log->rbuf_cap ? 2 * log->rbuf_cap : 65536;
-			log->rbuf = xrealloc(log->rbuf, log->rbuf_cap);
-		}
-		have = log->rbuf_len;
-		got = pread(fd, log->rbuf + have, log->rbuf_cap - have, (off_t)(offset + have));
-		if (got <= 0)
-			return NULL;
-		log->rbuf_len += (size_t)got;
-		nl = memchr(log->rbuf + have, '\n', (size_t)got);
-		if (nl) {
-			*n = (size_t)(nl - log->rbuf) + 1;
-			return log->rbuf;
-		}
-	}
-}
-
-/* The index of the segment that holds seq (the last one starting at or before it). */
-static size_t segment_for(const struct evlog *log, uint64_t seq)
-{
-	size_t i = 0;
-
-	while (i + 1 < log->nsegments && log->segments[i + 1] <= seq)
-		i++;
-	return i;
-}
-
-/* Scans the disk from the cursor (or the segment holding c->seq) to the first record >= c->seq. */
-static int peek_disk(struct evlog *log, const struct evlog_cursor *c, const char **json,
-		     size_t *len, uint64_t *seq)
-{
-	size_t si;
-	uint64_t offset;
-
-	if (!log->dir || !log->nsegments)
-		return 0;
-	if (c->segment) {
-		si = segment_for(log, c->segment);
-		offset = log->segments[si] == c->segment ? c->offset : 0;
-	} else {
-		si = segment_for(log, c->seq);
-		offset = 0;
-	}
-	while (si < log->nsegments) {
-		size_t n;
-		const char *line = read_line(log, log->segments[si], offset, &n);
-		size_t at;
-
-		if (!line) {
-			si++;
-			offset = 0;
-			continue;
-		}
-		at = parse_seq(line, n, seq);
-		offset += n;
-		if (at && *seq >= c->seq) {
-			*json = line + at;
-			*len = n - at - 1;
-			log->read_seq = *seq;
-			log->read_segment = log->segments[si];
-			log->read_next_offset = offset;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **json, size_t *len,
-	       uint64_t *seq)
-{
-	uint64_t first = memory_first(log);
-	const struct record *r;
-
-	if (c->seq >= log->next_seq)
-		return 0;
-	if (c->seq < first && peek_disk(log, c, json, len, seq) == 1 && *seq < first)
-		return 1;
-	/* Opened after a write failure: the disk ends in a gap and memory holds nothing yet. */
-	if (first == log->next_seq)
-		return 0;
-	/* In memory, or gone from the disk too: the oldest record memory still has. */
-	r = memory_record(log, c->seq >= first ? c->seq : first);
-	*json = r->json;
-	*len = r->len;
-	*seq = r->seq;
-	return 1;
-}
-
-void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq)
-{
-	const struct record *r = &log->ring[seq % log->ring_size];
-
-	c->seq = seq + 1;
-	if (in_ring(log, seq) && r->seq == seq) {
-		if (r->on_disk) {
-			c->segment = r->segment;
-			c->offset = r->next_offset;
-		}
-	} else if (log->read_seq == seq) {
-		c->segment = log->read_segment;
-		c->offset = log->read_next_offset;
-	}
-}
-
 /* ---- the one-second turn ---- */
 
 void evlog_sync(struct evlog *log)
@@ -748,7 +535,7 @@ void evlog_trim(struct evlog *log, uint64_t min_seq)
 
 	/* Segment i holds seqs below segments[i + 1]; the active one always stays. */
 	while (keep + 1 < log->nsegments && log->segments[keep + 1] <= min_seq) {
-		char *path = segment_path(log, log->segments[keep]);
+		char *path = evlog_segment_path(log, log->segments[keep]);
 
 		if (log->rfd >= 0 && log->rfd_segment == log->segments[keep]) {
 			close(log->rfd);
