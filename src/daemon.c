@@ -14,16 +14,19 @@
 #include "cms.h"
 #include "curlev.h"
 #include "daemon.h"
+#include "diskfail.h"
 #include "log.h"
 #include "output.h"
 #include "persist.h"
 #include "schedule.h"
 #include "util.h"
 #include "webhook.h"
+#include "writer.h"
 
 #define STATUS_PERIOD_US (5 * 1000000u)
 #define STOP_GRACE_US (3 * 1000000u)	/* how long polls under way may finish on SIGTERM */
 #define PERSIST_PERIOD_US 1000000u	/* event log fdatasync, and the state file's chance to save */
+#define PERSIST_SLICE_PERIOD_US 10000u	/* the next slice of a state file snapshot under way */
 
 struct watched {
 	struct daemon *d;
@@ -44,6 +47,7 @@ struct daemon {
 	struct agent_state **states;	/* each agent's state, in the same order, for the state file */
 	size_t nagents;
 	struct persist *persist;
+	struct writer *writer;
 	struct webhooks *webhooks;
 	sd_event_source *persist_timer;
 	struct agents_rules rules;
@@ -78,16 +82,32 @@ static void rearm(sd_event_source *source, uint64_t usec)
 
 /* ---- status ---- */
 
+/* "state_dir: 2 files failing (No space left on device); " or nothing. */
+static void disk_note(char *buf, size_t len)
+{
+	struct diskfail_stats st;
+
+	diskfail_get_stats(&st);
+	if (st.failing)
+		snprintf(buf, len, "state_dir: %llu file%s failing (%s); ",
+			 (unsigned long long)st.failing, st.failing == 1 ? "" : "s",
+			 strerror(st.last_err));
+	else
+		buf[0] = '\0';
+}
+
 static void notify_status(struct daemon *d, const char *extra)
 {
 	size_t busy = 0, unreachable = 0;
+	char disk[128];
 
 	for (size_t i = 0; i < d->nagents; i++) {
 		busy += d->agents[i]->state.ncalls > 0;
 		unreachable += d->agents[i]->state.unreachable;
 	}
-	sd_notifyf(0, "STATUS=%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
-		   "%llu failed", extra ? extra : "", d->nagents, busy, unreachable,
+	disk_note(disk, sizeof(disk));
+	sd_notifyf(0, "STATUS=%s%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
+		   "%llu failed", extra ? extra : "", disk, d->nagents, busy, unreachable,
 		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors);
 }
 
@@ -142,15 +162,16 @@ static void maybe_finish_stop(struct daemon *d)
 		sd_event_exit(d->event, 0);
 }
 
-static void save_state(struct daemon *d, bool force)
+static bool save_state(struct daemon *d, bool force)
 {
-	persist_save(d->persist, d->states, d->nagents, webhooks_min_seq(d->webhooks), force);
+	return persist_save(d->persist, d->states, d->nagents, webhooks_min_seq(d->webhooks), force);
 }
 
 static int on_persist_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
-	save_state(userdata, false);
-	rearm(source, usec + PERSIST_PERIOD_US);
+	bool more = save_state(userdata, false);
+
+	rearm(source, usec + (more ? PERSIST_SLICE_PERIOD_US : PERSIST_PERIOD_US));
 	return 0;
 }
 
@@ -305,6 +326,8 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	webhooks_configure(d->webhooks, &cfg->outputs);
 	rebind_agents(d, cfg);
 	output_check_rate_limit(d->output, &cfg->outputs, d->nagents);
+	if (d->persist)
+		persist_forget_states(d->persist);
 	if (d->cfg)
 		webhooks_prune_alerts(d->webhooks, alert_holds, d);
 	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
@@ -474,6 +497,24 @@ static void log_counters(struct daemon *d)
 		   (unsigned long long)es.syncs, (unsigned long long)ws.delivered,
 		   (unsigned long long)ws.attempts_failed, (unsigned long long)ws.dead_lettered,
 		   (unsigned long long)ws.lost, webhooks_in_flight(d->webhooks));
+/* The disk's counters: what state_dir refused, and what the event log could not write or sync. */
+static void log_disk_stats(struct daemon *d)
+{
+	struct diskfail_stats ds;
+	struct evlog_stats es;
+
+	if (!persist_dir(d->persist))
+		return;
+	diskfail_get_stats(&ds);
+	evlog_get_stats(persist_log(d->persist), &es);
+	/* Worth a notice when something failed: an operator looks for it after a full disk. */
+	log_msg(ds.failures || es.sync_failures || es.lost ? LOG_LEVEL_NOTICE : LOG_LEVEL_INFO,
+		"state_dir: %llu failed writes, %llu files failing; event log: %llu appended, "
+		"%llu refused at first, %llu held, %llu lost, %llu syncs, %llu failed",
+		(unsigned long long)ds.failures, (unsigned long long)ds.failing,
+		(unsigned long long)es.appended, (unsigned long long)es.write_failures,
+		(unsigned long long)es.held, (unsigned long long)es.lost,
+		(unsigned long long)es.syncs, (unsigned long long)es.sync_failures);
 }
 
 static void teardown(struct daemon *d)
@@ -483,6 +524,8 @@ static void teardown(struct daemon *d)
 	save_state(d, true);
 	webhooks_free(d->webhooks);
 	persist_close(d->persist);
+	writer_free(d->writer);
+	diskfail_clear();
 	for (size_t i = 0; i < d->nagents; i++)
 		watched_free(d->agents[i]);
 	free(d->agents);
@@ -513,6 +556,11 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	d.sched = sched_new(d.event, &s, &callbacks, &d);
 	d.output = output_new(d.event, &cfg->outputs);
 	d.persist = persist_open(cfg->state_dir);
+	if (persist_dir(d.persist)) {
+		/* Without one the disk work runs on the loop: slower, never lost. */
+		d.writer = writer_new(d.event);
+		persist_set_writer(d.persist, d.writer);
+	}
 	d.webhooks = webhooks_new(d.event, persist_log(d.persist), persist_dir(d.persist));
 	apply_config(&d, cfg);
 	persist_restore(d.persist, find_state, &d);
@@ -531,6 +579,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	notify_status(&d, NULL);
 	r = sd_event_loop(d.event);
 	log_schedule_stats(&d, LOG_LEVEL_INFO);
+	log_disk_stats(&d);
 	teardown(&d);
 	return r < 0 ? 1 : 0;
 }

@@ -11,42 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "diskfail.h"
 #include "evlog.h"
+#include "evlog_impl.h"
 #include "log.h"
 #include "util.h"
+#include "writer.h"
 
-#define REOPEN_PAUSE_US (10 * 1000000u)
+#define RETRY_PAUSE_US 1000000u	/* between tries to write what the disk refused */
+#define RESERVE_BYTES (1u << 20)	/* preallocated ahead, so a full disk still takes that much */
+#define TAIL_MAX (1u << 20)		/* bytes read back from a segment's end to find its last seq */
 
-struct record {
-	uint64_t seq;
-	char *json;
-	size_t len;
-	bool on_disk;
-	uint64_t segment;	/* where it was written, when on_disk */
-	uint64_t next_offset;	/* the byte after it in that segment */
-};
-
-struct evlog {
-	char *dir;			/* NULL: memory only */
-	int fd;				/* the active segment, -1 when the disk is not writable */
-	uint64_t active;		/* the active segment's first seq */
-	uint64_t active_size;
-	uint64_t *segments;		/* first seqs of the segment files, ascending */
-	size_t nsegments;
-	uint64_t next_seq;
-	struct record *ring;		/* ring[seq % ring_size] */
-	uint64_t ring_size;
-	uint64_t ring_first;		/* the oldest seq still in the ring */
-	bool dirty;
-	uint64_t reopen_after_us;
-	/* The disk reader's buffer and the position after the record it last returned. */
-	char *rbuf;
-	size_t rbuf_cap;
-	uint64_t read_seq, read_segment, read_next_offset;
-	struct evlog_stats stats;
-};
-
-static char *segment_path(const struct evlog *log, uint64_t first)
+char *evlog_segment_path(const struct evlog *log, uint64_t first)
 {
 	return xasprintf("%s/events-%020" PRIu64 ".log", log->dir, first);
 }
@@ -81,15 +57,15 @@ static void list_segments(struct evlog *log)
 		qsort(log->segments, log->nsegments, sizeof(uint64_t), compare_u64);
 }
 
-/* Parses "<seq> " at the start of a line; returns the offset of the JSON or 0 when malformed. */
-static size_t parse_seq(const char *line, size_t len, uint64_t *seq)
+/* The seq of the last complete line in buf[0, end), or 0. */
+static uint64_t last_seq(const char *buf, size_t end)
 {
-	size_t i = 0;
+	size_t start = end > 0 ? end - 1 : 0;
+	uint64_t seq;
 
-	*seq = 0;
-	while (i < len && i < 20 && line[i] >= '0' && line[i] <= '9')
-		*seq = *seq * 10 + (uint64_t)(line[i++] - '0');
-	return i > 0 && i < len && line[i] == ' ' ? i + 1 : 0;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	return end > 0 && evlog_parse_seq(buf + start, end - start, &seq) ? seq : 0;
 }
 
 /* A crash can leave a torn last line: cut the segment after its last complete record. */
@@ -98,10 +74,11 @@ static void recover_tail(struct evlog *log, int fd, uint64_t first)
 	struct stat st;
 	char *buf;
 	ssize_t n;
-	size_t end, start;
+	size_t end;
 	uint64_t seq;
 
-	log->next_seq = first;
+	if (log->next_seq < first)
+		log->next_seq = first;
 	if (fstat(fd, &st) < 0 || st.st_size == 0)
 		return;
 	buf = xmalloc((size_t)st.st_size);
@@ -123,17 +100,38 @@ static void recover_tail(struct evlog *log, int fd, uint64_t first)
 			log_warn("%s: %s", log->dir, strerror(errno));
 	}
 	log->active_size = end;
-	start = end > 0 ? end - 1 : 0;
-	while (start > 0 && buf[start - 1] != '\n')
-		start--;
-	if (end > 0 && parse_seq(buf + start, end - start, &seq))
+	if ((seq = last_seq(buf, end)) >= log->next_seq)
 		log->next_seq = seq + 1;
 	free(buf);
 }
 
+/* The last seq held by an earlier segment (read from its tail), or 0. */
+static uint64_t segment_last_seq(const struct evlog *log, uint64_t first)
+{
+	char *path = evlog_segment_path(log, first);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint64_t seq = 0;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		size_t len = st.st_size > TAIL_MAX ? TAIL_MAX : (size_t)st.st_size;
+		char *buf = xmalloc(len);
+		ssize_t n = pread(fd, buf, len, st.st_size - (off_t)len);
+
+		if (n > 0)
+			seq = last_seq(buf, (size_t)n);
+		free(buf);
+	}
+	close(fd);
+	return seq;
+}
+
 static int open_segment(struct evlog *log, uint64_t first, bool recover)
 {
-	char *path = segment_path(log, first);
+	char *path = evlog_segment_path(log, first);
 	/* Read-write: recovery reads the tail back before appending. */
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
@@ -143,8 +141,11 @@ static int open_segment(struct evlog *log, uint64_t first, bool recover)
 	log->fd = fd;
 	log->active = first;
 	log->active_size = 0;
+	log->reserved_end = 0;
 	if (recover)
 		recover_tail(log, fd, first);
+	else
+		log->dir_dirty = true;
 	return 0;
 }
 
@@ -162,6 +163,18 @@ static int open_disk(struct evlog *log)
 	if (mkdir(log->dir, 0700) < 0 && errno != EEXIST)
 		return -1;
 	list_segments(log);
+	/*
+	 * The last segment can be empty (created, then the disk refused its first record): then the
+	 * numbering goes on from the newest record of the segments before it, never backwards.
+	 */
+	for (size_t i = log->nsegments; i-- > 1;) {
+		uint64_t seq = segment_last_seq(log, log->segments[i - 1]);
+
+		if (seq) {
+			log->next_seq = seq + 1;
+			break;
+		}
+	}
 	if (log->nsegments)
 		return open_segment(log, log->segments[log->nsegments - 1], true);
 	if (open_segment(log, log->next_seq, false) < 0)
@@ -175,12 +188,14 @@ struct evlog *evlog_open(const char *dir, char *err, size_t errlen)
 	struct evlog *log = xcalloc(1, sizeof(*log));
 
 	log->fd = -1;
+	log->rfd = -1;
 	log->next_seq = 1;
 	log->ring_first = 1;
 	log->ring_size = dir ? EVLOG_RING_DISK : EVLOG_RING_MEMORY;
 	log->ring = xcalloc(log->ring_size, sizeof(log->ring[0]));
 	if (dir) {
 		log->dir = xstrdup(dir);
+		log->fail_name = xasprintf("%s/events-*.log", dir);
 		if (open_disk(log) < 0) {
 			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 			evlog_close(log);
@@ -191,78 +206,256 @@ struct evlog *evlog_open(const char *dir, char *err, size_t errlen)
 	return log;
 }
 
+/* ---- syncing, on the writer thread when there is one ---- */
+
+/* What a sync job may touch: its own copy of the fd and of the directory's path. */
+struct sync_job {
+	struct evlog *log;		/* for the completion only, on the loop thread */
+	int fd;				/* closed by the job; -1: none */
+	char *dir;			/* fsync'd too when not NULL */
+};
+
+static int sync_work(void *arg)
+{
+	struct sync_job *j = arg;
+	int err = 0, dfd;
+
+	if (j->fd >= 0 && fdatasync(j->fd) < 0)
+		err = errno;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->dir) {
+		dfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if ((dfd < 0 || fsync(dfd) < 0) && !err)
+			err = errno;
+		if (dfd >= 0)
+			close(dfd);
+	}
+	return err;
+}
+
+/*
+ * After a failed fdatasync the kernel may have dropped the pages and report the next one clean:
+ * the records stay unsynced, so the failure is counted and logged, and the next turn tries again.
+ */
+static void sync_done(void *arg, int err)
+{
+	struct sync_job *j = arg;
+	struct evlog *log = j->log;
+
+	log->syncs_in_flight--;
+	if (err) {
+		log->dirty = true;
+		log->dir_dirty |= j->dir != NULL;
+		log->stats.sync_failures++;
+		diskfail_failed(log->fail_name, err);
+	} else {
+		log->stats.syncs++;
+		if (log->held_n == 0)
+			diskfail_ok(log->fail_name);
+	}
+	free(j->dir);
+	free(j);
+}
+
+/* Hands fd (closed once synced) and, with dir, the directory to the writer; at once when full. */
+static void submit_sync(struct evlog *log, int fd, bool dir)
+{
+	struct sync_job *j = xmalloc(sizeof(*j));
+
+	*j = (struct sync_job){ log, fd, dir ? xstrdup(log->dir) : NULL };
+	log->syncs_in_flight++;
+	if (!writer_submit(log->writer, sync_work, sync_done, j))
+		sync_done(j, sync_work(j));
+}
+
+void evlog_set_writer(struct evlog *log, struct writer *w)
+{
+	log->writer = w;
+}
+
+struct writer *evlog_writer(const struct evlog *log)
+{
+	return log->writer;
+}
+
+/* ---- writing ---- */
+
+static void free_held(struct evlog *log)
+{
+	for (size_t i = 0; i < log->held_n; i++)
+		free(log->held[(log->held_head + i) % log->held_cap].json);
+	free(log->held);
+}
+
 void evlog_close(struct evlog *log)
 {
 	if (!log)
 		return;
 	evlog_sync(log);
+	/* The completions of this log's jobs must run while it still exists. */
+	writer_flush(log->writer);
+	if (log->held_n)
+		log_err("%s: %zu events could not be written and are lost", log->dir, log->held_n);
 	if (log->fd >= 0)
 		close(log->fd);
+	if (log->rfd >= 0)
+		close(log->rfd);
 	for (size_t i = 0; i < log->ring_size; i++)
 		free(log->ring[i].json);
+	free_held(log);
 	free(log->ring);
 	free(log->segments);
 	free(log->rbuf);
+	free(log->fail_name);
 	free(log->dir);
 	free(log);
 }
 
-/* Starts a new segment file whose first record is first: when one is full, or after a failure. */
+/*
+ * Starts a new segment file whose first record is first: when one is full, or after a failure.
+ * The old one is synced before it is closed, so rotation never leaves a second unsynced.
+ */
 static void start_segment(struct evlog *log, uint64_t first)
 {
-	if (log->fd >= 0)
-		close(log->fd);
+	if (log->fd >= 0) {
+		bool dirty = log->dirty;
+
+		log->dirty = false;
+		if (dirty)
+			submit_sync(log, log->fd, false);
+		else
+			close(log->fd);
+	}
 	log->fd = -1;
 	if (open_segment(log, first, false) == 0)
 		add_segment(log, first);
 }
 
-/* One write(2) per record, so a crash tears at most the last line, which recovery cuts. */
-static bool write_record(struct evlog *log, struct record *r)
+/*
+ * Keeps up to RESERVE_BYTES preallocated past the end (a sixteenth on a disk too small for it),
+ * so that a disk that fills still takes that much of the log before records are held in memory.
+ */
+static void reserve(struct evlog *log)
 {
+	off_t at = (off_t)log->active_size;
+
+	if (log->active_size + RESERVE_BYTES / 32 < log->reserved_end)
+		return;
+	if (fallocate(log->fd, FALLOC_FL_KEEP_SIZE, at, RESERVE_BYTES) == 0)
+		log->reserved_end = log->active_size + RESERVE_BYTES;
+	else if (fallocate(log->fd, FALLOC_FL_KEEP_SIZE, at, RESERVE_BYTES / 16) == 0)
+		log->reserved_end = log->active_size + RESERVE_BYTES / 16;
+	else	/* Not supported, or the disk is full: try again a little later. */
+		log->reserved_end = log->active_size + RESERVE_BYTES / 16;
+}
+
+/*
+ * One write(2) per record, so a crash tears at most the last line, which recovery cuts. A record
+ * the disk refuses is cut back off, and the segment stays open to take it later: a full disk
+ * creates no new file per try. Returns 0, or an errno.
+ */
+static int write_record(struct evlog *log, uint64_t seq, const char *json, size_t len)
+{
+	struct record *r = &log->ring[seq % log->ring_size];
 	char *line;
 	size_t n;
 	ssize_t w;
+	int err;
 
-	if (log->fd < 0 && util_now_monotonic_us() >= log->reopen_after_us) {
-		/* A fresh segment: the records that failed leave a gap readers step over. */
-		start_segment(log, r->seq);
-		if (log->fd < 0)
-			log->reopen_after_us = util_now_monotonic_us() + REOPEN_PAUSE_US;
-		else
-			log_notice("%s: writable again from event %" PRIu64, log->dir, r->seq);
-	}
+	if (log->fd >= 0 && log->active_size >= EVLOG_SEGMENT_MAX)
+		start_segment(log, seq);
 	if (log->fd < 0)
-		return false;
-	if (log->active_size >= EVLOG_SEGMENT_MAX)
-		start_segment(log, r->seq);
+		start_segment(log, seq);
 	if (log->fd < 0)
-		return false;
-	line = xasprintf("%" PRIu64 " %.*s\n", r->seq, (int)r->len, r->json);
+		return errno;
+	line = xasprintf("%" PRIu64 " %.*s\n", seq, (int)len, json);
 	n = strlen(line);
 	w = write(log->fd, line, n);
+	err = w < 0 ? errno : ENOSPC;
 	free(line);
 	if (w == (ssize_t)n) {
 		log->active_size += n;
-		r->on_disk = true;
-		r->segment = log->active;
-		r->next_offset = log->active_size;
 		log->dirty = true;
-		return true;
+		if (evlog_in_ring(log, seq) && r->seq == seq) {
+			r->on_disk = true;
+			r->segment = log->active;
+			r->next_offset = log->active_size;
+		}
+		reserve(log);
+		return 0;
 	}
-	if (w >= 0 && ftruncate(log->fd, (off_t)log->active_size) < 0)
-		w = -1;
-	log_warn("%s: cannot write event %" PRIu64 ": %s; it is kept in memory only", log->dir,
-		 r->seq, w < 0 ? strerror(errno) : "short write");
-	close(log->fd);
-	log->fd = -1;
-	log->reopen_after_us = util_now_monotonic_us() + REOPEN_PAUSE_US;
-	return false;
+	if (ftruncate(log->fd, (off_t)log->active_size) < 0) {
+		/* A torn line may remain: the next try starts a new segment, recovery cuts it. */
+		close(log->fd);
+		log->fd = -1;
+	}
+	return err;
+}
+
+static void hold(struct evlog *log, uint64_t seq, const char *json, size_t len)
+{
+	struct record *h;
+
+	/* Past the bound, the oldest held records are lost: counted, and logged once per episode. */
+	if (log->held_n && log->held_bytes + len > EVLOG_HELD_MAX && !log->dropping) {
+		log_err("%s: more than %u MiB of events wait for the disk: the oldest are dropped",
+			log->dir, EVLOG_HELD_MAX >> 20);
+		log->dropping = true;
+	}
+	while (log->held_n && log->held_bytes + len > EVLOG_HELD_MAX) {
+		h = &log->held[log->held_head];
+		log->held_bytes -= h->len;
+		free(h->json);
+		log->held_head = (log->held_head + 1) % log->held_cap;
+		log->held_n--;
+		log->stats.lost++;
+	}
+	if (log->held_n == log->held_cap) {
+		size_t cap = log->held_cap ? 2 * log->held_cap : 64;
+		struct record *v = xcalloc(cap, sizeof(*v));
+
+		for (size_t i = 0; i < log->held_n; i++)
+			v[i] = log->held[(log->held_head + i) % log->held_cap];
+		free(log->held);
+		log->held = v;
+		log->held_cap = cap;
+		log->held_head = 0;
+	}
+	h = &log->held[(log->held_head + log->held_n) % log->held_cap];
+	*h = (struct record){ .seq = seq, .json = xstrndup(json, len), .len = len };
+	log->held_n++;
+	log->held_bytes += len;
+}
+
+/* Writes the held records out, oldest first, until the disk refuses one again. */
+static void write_held(struct evlog *log)
+{
+	int err = 0;
+
+	log->retry_after_us = util_now_monotonic_us() + RETRY_PAUSE_US;
+	while (log->held_n) {
+		struct record *h = &log->held[log->held_head];
+
+		if ((err = write_record(log, h->seq, h->json, h->len)))
+			break;
+		log->held_bytes -= h->len;
+		free(h->json);
+		log->held_head = (log->held_head + 1) % log->held_cap;
+		log->held_n--;
+	}
+	if (err) {
+		diskfail_failed(log->fail_name, err);
+	} else {
+		diskfail_ok(log->fail_name);
+		log->dropping = false;
+	}
 }
 
 uint64_t evlog_append(struct evlog *log, const char *json, size_t len)
 {
 	struct record *r = &log->ring[log->next_seq % log->ring_size];
+	int err;
 
 	free(r->json);
 	*r = (struct record){ .seq = log->next_seq, .json = xstrndup(json, len), .len = len };
@@ -270,9 +463,33 @@ uint64_t evlog_append(struct evlog *log, const char *json, size_t len)
 		log->ring_first++;
 	log->next_seq++;
 	log->stats.appended++;
-	if (log->dir && !write_record(log, r))
+	if (!log->dir)
+		return r->seq;
+	if (log->held_n) {
+		/* Behind records the disk refused: in order after them. */
+		hold(log, r->seq, json, len);
 		log->stats.write_failures++;
+		if (util_now_monotonic_us() >= log->retry_after_us)
+			write_held(log);
+	} else if ((err = write_record(log, r->seq, json, len))) {
+		hold(log, r->seq, json, len);
+		log->stats.write_failures++;
+		log->retry_after_us = util_now_monotonic_us() + RETRY_PAUSE_US;
+		diskfail_failed(log->fail_name, err);
+	}
 	return r->seq;
+}
+
+void evlog_raise(struct evlog *log, uint64_t seq)
+{
+	if (seq <= log->next_seq)
+		return;
+	log_warn("%s: the event log ends before event %" PRIu64 "; numbering goes on from there",
+		 log->dir ? log->dir : "memory", seq);
+	log->next_seq = seq;
+	log->ring_first = seq;
+	if (log->dir && !log->held_n)
+		start_segment(log, seq);
 }
 
 uint64_t evlog_next_seq(const struct evlog *log)
@@ -288,137 +505,28 @@ struct evlog_cursor evlog_end(const struct evlog *log)
 	return c;
 }
 
-static bool in_ring(const struct evlog *log, uint64_t seq)
-{
-	return seq >= log->ring_first && seq < log->next_seq;
-}
-
-/* Reads the line at offset of segment into rbuf; returns its length with the newline, 0 at EOF. */
-static size_t read_line(struct evlog *log, uint64_t segment, uint64_t offset)
-{
-	char *path = segment_path(log, segment);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t have = 0;
-
-	free(path);
-	if (fd < 0)
-		return 0;
-	for (;;) {
-		ssize_t n;
-		char *nl;
-
-		if (log->rbuf_cap - have < 4096) {
-			log->rbuf_cap = log->rbuf_cap ? 2 * log->rbuf_cap : 65536;
-			log->rbuf = xrealloc(log->rbuf, log->rbuf_cap);
-		}
-		n = pread(fd, log->rbuf + have, log->rbuf_cap - have, (off_t)(offset + have));
-		if (n <= 0)
-			break;
-		nl = memchr(log->rbuf + have, '\n', (size_t)n);
-		have += (size_t)n;
-		if (nl) {
-			close(fd);
-			return (size_t)(nl - log->rbuf) + 1;
-		}
-	}
-	close(fd);
-	return 0;
-}
-
-/* The index of the segment that holds seq (the last one starting at or before it). */
-static size_t segment_for(const struct evlog *log, uint64_t seq)
-{
-	size_t i = 0;
-
-	while (i + 1 < log->nsegments && log->segments[i + 1] <= seq)
-		i++;
-	return i;
-}
-
-/* Scans the disk from the cursor (or the segment holding c->seq) to the first record >= c->seq. */
-static int peek_disk(struct evlog *log, const struct evlog_cursor *c, const char **json,
-		     size_t *len, uint64_t *seq)
-{
-	size_t si;
-	uint64_t offset;
-
-	if (!log->dir || !log->nsegments)
-		return 0;
-	if (c->segment) {
-		si = segment_for(log, c->segment);
-		offset = log->segments[si] == c->segment ? c->offset : 0;
-	} else {
-		si = segment_for(log, c->seq);
-		offset = 0;
-	}
-	while (si < log->nsegments) {
-		size_t n = read_line(log, log->segments[si], offset);
-		size_t at;
-
-		if (n == 0) {
-			si++;
-			offset = 0;
-			continue;
-		}
-		at = parse_seq(log->rbuf, n, seq);
-		offset += n;
-		if (at && *seq >= c->seq) {
-			*json = log->rbuf + at;
-			*len = n - at - 1;
-			log->read_seq = *seq;
-			log->read_segment = log->segments[si];
-			log->read_next_offset = offset;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **json, size_t *len,
-	       uint64_t *seq)
-{
-	const struct record *r;
-
-	if (c->seq >= log->next_seq)
-		return 0;
-	if (!in_ring(log, c->seq) && peek_disk(log, c, json, len, seq) == 1 &&
-	    *seq < log->ring_first)
-		return 1;
-	/* Opened after a write failure: the disk ends in a gap and memory holds nothing yet. */
-	if (log->ring_first == log->next_seq)
-		return 0;
-	/* In the ring, or gone from the disk too: the oldest record the ring still has. */
-	r = &log->ring[(in_ring(log, c->seq) ? c->seq : log->ring_first) % log->ring_size];
-	*json = r->json;
-	*len = r->len;
-	*seq = r->seq;
-	return 1;
-}
-
-void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq)
-{
-	const struct record *r = &log->ring[seq % log->ring_size];
-
-	c->seq = seq + 1;
-	if (in_ring(log, seq) && r->seq == seq) {
-		if (r->on_disk) {
-			c->segment = r->segment;
-			c->offset = r->next_offset;
-		}
-	} else if (log->read_seq == seq) {
-		c->segment = log->read_segment;
-		c->offset = log->read_next_offset;
-	}
-}
+/* ---- the one-second turn ---- */
 
 void evlog_sync(struct evlog *log)
 {
-	if (!log->dirty || log->fd < 0)
+	bool dir;
+	int fd;
+
+	if (!log->dir)
 		return;
-	if (fdatasync(log->fd) < 0)
-		log_warn("%s: fdatasync: %s", log->dir, strerror(errno));
+	if (log->held_n)
+		write_held(log);
+	/* One sync at a time: a slow disk gets the next one when it is done with this one. */
+	if (log->syncs_in_flight || log->fd < 0 || (!log->dirty && !log->dir_dirty))
+		return;
+	fd = log->dirty ? fcntl(log->fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (log->dirty && fd < 0)
+		return;
+	dir = log->dir_dirty;
+	/* Cleared first: a failure (inline, without a writer) sets them again. */
 	log->dirty = false;
-	log->stats.syncs++;
+	log->dir_dirty = false;
+	submit_sync(log, fd, dir);
 }
 
 void evlog_trim(struct evlog *log, uint64_t min_seq)
@@ -427,8 +535,12 @@ void evlog_trim(struct evlog *log, uint64_t min_seq)
 
 	/* Segment i holds seqs below segments[i + 1]; the active one always stays. */
 	while (keep + 1 < log->nsegments && log->segments[keep + 1] <= min_seq) {
-		char *path = segment_path(log, log->segments[keep]);
+		char *path = evlog_segment_path(log, log->segments[keep]);
 
+		if (log->rfd >= 0 && log->rfd_segment == log->segments[keep]) {
+			close(log->rfd);
+			log->rfd = -1;
+		}
 		if (unlink(path) < 0 && errno != ENOENT)
 			log_warn("%s: %s", path, strerror(errno));
 		free(path);
@@ -441,4 +553,5 @@ void evlog_trim(struct evlog *log, uint64_t min_seq)
 void evlog_get_stats(const struct evlog *log, struct evlog_stats *stats)
 {
 	*stats = log->stats;
+	stats->held = log->held_n;
 }

@@ -1,21 +1,42 @@
 /* persist: the event log and the agents' state file together: restore at start, save as it runs. */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "diskfail.h"
 #include "log.h"
 #include "persist.h"
 #include "util.h"
+#include "writer.h"
 
 struct persist {
 	char *dir;
 	struct evlog *log;
 	uint64_t saved_seq;	/* the last event the state file reflects */
-	uint64_t saved_at_us;
+	uint64_t saved_at_us;	/* when the last snapshot began */
+	struct writer *writer;
+	/* A snapshot under way: built a slice per turn, then written by the writer thread. */
+	struct statefile_snapshot *snap;
+	uint64_t snap_seq;
+	size_t snap_next;		/* the next agent to add */
+	struct agent_state *const *snap_states;	/* the array it began with: a new one restarts it */
+	size_t snap_n;
+	unsigned saves_in_flight;
+};
+
+/* What the writer thread gets: the text and where it goes; the rest is for the completion. */
+struct save_job {
+	struct persist *p;
+	char *path;
+	char *text;
+	size_t len;
+	uint64_t seq;
+	uint64_t trim_below;
 };
 
 struct persist *persist_open(const char *state_dir)
@@ -37,10 +58,19 @@ struct persist *persist_open(const char *state_dir)
 	return p;
 }
 
+void persist_set_writer(struct persist *p, struct writer *w)
+{
+	p->writer = w;
+	evlog_set_writer(p->log, w);
+}
+
 void persist_close(struct persist *p)
 {
 	if (!p)
 		return;
+	/* The completions of saves under way touch p. */
+	writer_flush(p->writer);
+	statefile_snapshot_free(p->snap);
 	evlog_close(p->log);
 	free(p->dir);
 	free(p);
@@ -109,6 +139,9 @@ void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
 		log_warn("%s; starting from a fresh baseline", err);
 		return;
 	}
+	/* The log may have lost its newest segments: numbering never goes back below the save. */
+	if (r == 0)
+		evlog_raise(p->log, seq + 1);
 	/* Events logged after the save (all of them when there was none) bring the state up to date. */
 	c.seq = seq + 1;
 	while (evlog_peek(p->log, &c, &json, &len, &c.seq) == 1) {
@@ -125,20 +158,92 @@ void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
 		log_warn("%s: %" PRIu64 " logged events could not be read back", p->dir, bad);
 }
 
-void persist_save(struct persist *p, struct agent_state *const *states, size_t n,
+static int save_work(void *arg)
+{
+	struct save_job *j = arg;
+
+	return util_write_file_atomic(j->path, j->text, j->len, true) < 0 ? errno : 0;
+}
+
+/* Segments are dropped only once the state file that makes them unneeded is on disk. */
+static void save_done(void *arg, int err)
+{
+	struct save_job *j = arg;
+	struct persist *p = j->p;
+
+	p->saves_in_flight--;
+	if (err) {
+		diskfail_failed(j->path, err);
+	} else {
+		diskfail_ok(j->path);
+		if (j->seq > p->saved_seq)
+			p->saved_seq = j->seq;
+		evlog_trim(p->log, j->trim_below);
+	}
+	free(j->path);
+	free(j->text);
+	free(j);
+}
+
+static void submit_save(struct persist *p, uint64_t keep_from)
+{
+	struct save_job *j = xcalloc(1, sizeof(*j));
+
+	j->p = p;
+	j->path = xasprintf("%s/%s", p->dir, STATEFILE_NAME);
+	j->seq = p->snap_seq;
+	j->trim_below = keep_from < j->seq + 1 ? keep_from : j->seq + 1;
+	j->text = statefile_snapshot_end(p->snap, &j->len);
+	p->snap = NULL;
+	p->saves_in_flight++;
+	if (!writer_submit(p->writer, save_work, save_done, j))
+		save_done(j, save_work(j));
+}
+
+void persist_forget_states(struct persist *p)
+{
+	statefile_snapshot_free(p->snap);
+	p->snap = NULL;
+}
+
+/* Adds agents to the snapshot for at most PERSIST_SLICE_US (all of them when force). */
+static bool add_slice(struct persist *p, bool force)
+{
+	uint64_t until = util_now_monotonic_us() + PERSIST_SLICE_US;
+
+	while (p->snap_next < p->snap_n) {
+		statefile_snapshot_add(p->snap, p->snap_states[p->snap_next++]);
+		if (!force && p->snap_next % 256 == 0 && util_now_monotonic_us() >= until)
+			return false;
+	}
+	return true;
+}
+
+bool persist_save(struct persist *p, struct agent_state *const *states, size_t n,
 		  uint64_t keep_from, bool force)
 {
 	uint64_t last = evlog_next_seq(p->log) - 1;
 	uint64_t now = util_now_monotonic_us();
 
 	evlog_sync(p->log);
-	if (!p->dir || last == p->saved_seq || (!force && now - p->saved_at_us < PERSIST_SNAPSHOT_US))
-		return;
-	if (statefile_save(p->dir, last, states, n) < 0) {
-		log_warn("%s/%s: cannot save: %m", p->dir, STATEFILE_NAME);
-		return;
+	if (!p->dir)
+		return false;
+	if (p->snap && (states != p->snap_states || n != p->snap_n))
+		persist_forget_states(p);
+	if (!p->snap) {
+		/* A slow disk still writing the last one: the next turn after it is done. */
+		if (last == p->saved_seq || (!force && (p->saves_in_flight ||
+							now - p->saved_at_us < PERSIST_SNAPSHOT_US)))
+			return false;
+		p->snap = statefile_snapshot_begin(last);
+		p->snap_seq = last;
+		p->snap_next = 0;
+		p->snap_states = states;
+		p->snap_n = n;
+		p->saved_at_us = now;
 	}
-	p->saved_seq = last;
-	p->saved_at_us = now;
-	evlog_trim(p->log, keep_from < last + 1 ? keep_from : last + 1);
+	if (!add_slice(p, force))
+		return true;
+	submit_save(p, keep_from);
+	return false;
 }

@@ -44,6 +44,13 @@ static void put_agent(FILE *f, const struct agent_state *st, bool first)
 	fputs("]}", f);
 }
 
+struct statefile_snapshot {
+	FILE *f;
+	char *text;
+	size_t len;
+	bool first;
+};
+
 /*
  * This boot's id as 32 hex digits, or "" when unknown. Boot-clock times in the file are only
  * meaningful within the boot that wrote them; after a reboot the wall-clock ones are used.
@@ -62,33 +69,64 @@ static void boot_id(char id[SD_ID128_STRING_MAX])
  * Written as a stream, not built as a json-c tree: a tree of every agent cost about 2 KiB per
  * agent at its peak, twice the daemon's whole footprint per agent.
  */
-int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *states, size_t n)
+struct statefile_snapshot *statefile_snapshot_begin(uint64_t seq)
 {
-	char *path = xasprintf("%s/%s", dir, STATEFILE_NAME);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	bool first = true;
+	struct statefile_snapshot *s = xcalloc(1, sizeof(*s));
 	char boot[SD_ID128_STRING_MAX];
-	int r;
 
-	if (!f) {
+	s->f = open_memstream(&s->text, &s->len);
+	if (!s->f) {
 		fputs("agentwatchd: out of memory\n", stderr);
 		abort();
 	}
+	s->first = true;
 	boot_id(boot);
 	/* boot_id and first_seen_boot_us are extra fields: the versions before them still read it. */
-	fprintf(f, "{\"version\":%d,\"seq\":%llu,\"boot_id\":\"%s\",\"agents\":[", STATE_VERSION,
-		(unsigned long long)seq, boot);
+	fprintf(s->f, "{\"version\":%d,\"seq\":%llu,\"boot_id\":\"%s\",\"agents\":[",
+		STATE_VERSION, (unsigned long long)seq, boot);
+	return s;
+}
+
+void statefile_snapshot_add(struct statefile_snapshot *s, const struct agent_state *st)
+{
 	/* An agent unreachable since its start has no baseline, yet its alert must resolve. */
-	for (size_t i = 0; i < n; i++) {
-		if (states[i]->baselined || states[i]->unreachable) {
-			put_agent(f, states[i], first);
-			first = false;
-		}
+	if (st->baselined || st->unreachable) {
+		put_agent(s->f, st, s->first);
+		s->first = false;
 	}
-	fputs("]}", f);
-	fclose(f);
+}
+
+char *statefile_snapshot_end(struct statefile_snapshot *s, size_t *len)
+{
+	char *text;
+
+	fputs("]}", s->f);
+	fclose(s->f);
+	text = s->text;
+	*len = s->len;
+	free(s);
+	return text;
+}
+
+void statefile_snapshot_free(struct statefile_snapshot *s)
+{
+	size_t len;
+
+	if (s)
+		free(statefile_snapshot_end(s, &len));
+}
+
+int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *states, size_t n)
+{
+	char *path = xasprintf("%s/%s", dir, STATEFILE_NAME);
+	struct statefile_snapshot *s = statefile_snapshot_begin(seq);
+	char *text;
+	size_t len;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		statefile_snapshot_add(s, states[i]);
+	text = statefile_snapshot_end(s, &len);
 	r = util_write_file_atomic(path, text, len, true);
 	free(text);
 	free(path);

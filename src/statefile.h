@@ -12,6 +12,19 @@
 /* Saves every baselined agent and the event-log position seq it reflects, atomically. */
 int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *states, size_t n);
 
+/*
+ * The same document built a few agents at a time, so that a large one never stalls the loop;
+ * the writer thread then writes the text. Replaying the log from seq + 1 over agents added
+ * after later events is harmless: replaying an event its agent already reflects changes nothing.
+ */
+struct statefile_snapshot;
+struct statefile_snapshot *statefile_snapshot_begin(uint64_t seq);
+void statefile_snapshot_add(struct statefile_snapshot *s, const struct agent_state *st);
+/* Ends the document and frees s; returns the text (the caller frees it) and its length. */
+char *statefile_snapshot_end(struct statefile_snapshot *s, size_t *len);
+/* Drops a snapshot under way (NULL is fine). */
+void statefile_snapshot_free(struct statefile_snapshot *s);
+
 /* Finds the state of the configured agent with this key, or NULL when it is not configured. */
 typedef struct agent_state *(*statefile_find_fn)(void *ctx, uint64_t key);
 

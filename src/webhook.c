@@ -22,6 +22,7 @@
 #include "reply.h"
 #include "util.h"
 #include "webhook.h"
+#include "writer.h"
 
 #define BACKOFF_FIRST_US 1000000ull
 #define BACKOFF_MAX_US (300 * 1000000ull)
@@ -148,9 +149,11 @@ static void save_cursor(struct sender *s)
 	json_object_object_add(o, "offset", json_object_new_int64((int64_t)s->cursor.offset));
 	json_object_object_add(o, "firing", alertmgr_set_to_json(&s->firing));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	/* Not fsynced: losing the newest cursor only re-sends events, with the same ids. */
-	if (util_write_file_atomic(s->cursor_path, text, strlen(text), false) < 0)
-		log_warn("%s: %s", s->cursor_path, strerror(errno));
+	/*
+	 * Not fsynced: losing the newest cursor only re-sends events, with the same ids. Renamed
+	 * into place by the writer thread, which keeps only the newest of a burst.
+	 */
+	writer_save_file(evlog_writer(s->set->log), s->cursor_path, text, strlen(text), false);
 	json_object_put(o);
 }
 
@@ -431,8 +434,7 @@ static void dead_letter(struct sender *s, long status)
 	char shown[RESPONSE_KEEP + 8] = "";
 	char when[UTIL_TIME_LEN];
 	struct json_object *entry = json_object_new_object();
-	char *path;
-	int fd;
+	char *path, *line;
 
 	reply_sanitize(s->response ? s->response : "", s->response_len, shown, sizeof(shown));
 	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->url, status,
@@ -450,13 +452,11 @@ static void dead_letter(struct sender *s, long status)
 	json_object_object_add(entry, "response", json_object_new_string(shown));
 	json_object_object_add(entry, "payload", json_tokener_parse(s->body));
 	path = xasprintf("%s/%s", s->set->state_dir, WEBHOOK_DEADLETTER);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0 || dprintf(fd, "%s\n", json_object_to_json_string_ext(entry,
-			      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ||
-	    fdatasync(fd) < 0)
-		log_err("%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	line = xasprintf("%s\n", json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* Appended and fdatasync'd by the writer thread, in order with the other disk work. */
+	writer_append_file(evlog_writer(s->set->log), path, line, strlen(line));
+	free(line);
 	free(path);
 	json_object_put(entry);
 }

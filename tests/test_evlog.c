@@ -1,16 +1,101 @@
 /* test_evlog: append and read back, crash recovery of a torn tail, ring overflow to disk, trim. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../src/evlog.h"
 #include "check.h"
 
 static char dir[] = "/tmp/test_evlog.XXXXXX";
+
+/*
+ * Seams: the disk calls evlog makes, defined here so that they win over the C library's, counted
+ * per file of dir and made to fail on demand. The real work goes straight to the system call.
+ */
+static int fail_sync;		/* errno for the next fdatasync of a file in dir, once */
+static int fail_write;		/* errno for every write to a file in dir while set */
+static unsigned dir_fsyncs, reader_opens, nsynced;
+static char synced[16][512];	/* the files fdatasync'd, in order (the last 16) */
+
+/* The path behind fd when it is in dir. */
+static bool ours(int fd, char *path, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, len - 1);
+	if (n < 0)
+		return false;
+	path[n] = '\0';
+	return strncmp(path, dir, strlen(dir)) == 0;
+}
+
+int fdatasync(int fd)
+{
+	char path[512];
+
+	if (ours(fd, path, sizeof(path))) {
+		snprintf(synced[nsynced++ % 16], sizeof(synced[0]), "%s", path);
+		if (fail_sync) {
+			errno = fail_sync;
+			fail_sync = 0;
+			return -1;
+		}
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+int fsync(int fd)
+{
+	char path[512];
+
+	if (ours(fd, path, sizeof(path)) && strcmp(path, dir) == 0)
+		dir_fsyncs++;
+	return (int)syscall(SYS_fsync, fd);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	char path[512];
+
+	if (fail_write && ours(fd, path, sizeof(path))) {
+		errno = fail_write;
+		return -1;
+	}
+	return syscall(SYS_write, fd, buf, n);
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	int mode = 0;
+
+	if (flags & O_CREAT) {
+		va_start(ap, flags);
+		mode = va_arg(ap, int);
+		va_end(ap);
+	}
+	if ((flags & O_ACCMODE) == O_RDONLY && strstr(path, "/events-"))
+		reader_opens++;
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+static bool was_synced(const char *path)
+{
+	for (unsigned i = 0; i < nsynced && i < 16; i++)
+		if (strcmp(synced[i], path) == 0)
+			return true;
+	return false;
+}
 
 /* Reads every record from c on, checking they are "{"n":SEQ}" in order; returns how many. */
 static unsigned read_all(struct evlog *log, struct evlog_cursor *c, uint64_t first)
@@ -131,6 +216,13 @@ static void test_segments_and_trim(void)
 	for (unsigned i = 0; i < EVLOG_SEGMENT_MAX / PAD + 2; i++)
 		evlog_append(log, big, PAD + 10);
 	CHECK_INT(count_segments(), 2);
+	/* The full segment is synced as it is closed, not left for a sync that never comes. */
+	snprintf(cmd, sizeof(cmd), "%s/events-%020d.log", dir, 1);
+	CHECK(was_synced(cmd));
+	/* The new segment's name is made durable by the next sync of the directory. */
+	dir_fsyncs = 0;
+	evlog_sync(log);
+	CHECK_INT(dir_fsyncs, 1);
 	second = EVLOG_SEGMENT_MAX / PAD + 2;
 	evlog_trim(log, second - 1);		/* a reader still needs the first segment */
 	CHECK_INT(count_segments(), 2);
@@ -146,6 +238,128 @@ static void test_segments_and_trim(void)
 	free(big);
 }
 
+static struct evlog *fresh_log(void)
+{
+	char err[256], cmd[600];
+	struct evlog *log;
+
+	snprintf(cmd, sizeof(cmd), "rm -f %s/events-* %s/*.tmp", dir, dir);
+	CHECK(system(cmd) == 0);
+	log = evlog_open(dir, err, sizeof(err));
+	CHECK(log != NULL);
+	return log;
+}
+
+/*
+ * The one-second sync: the segment and, once after it was created, the directory. A failed
+ * fdatasync leaves the records unsynced (the kernel may report the next one clean): counted, and
+ * synced again on the next turn even with nothing new written.
+ */
+static void test_sync_failure(void)
+{
+	struct evlog *log = fresh_log();
+	struct evlog_stats st;
+	unsigned before;
+
+	append_n(log, 3);
+	nsynced = 0;
+	dir_fsyncs = 0;
+	evlog_sync(log);
+	CHECK_INT(nsynced, 1);
+	CHECK_INT(dir_fsyncs, 1);
+	evlog_sync(log);		/* nothing new: nothing to do */
+	CHECK_INT(nsynced, 1);
+	CHECK_INT(dir_fsyncs, 1);
+
+	append_n(log, 1);
+	fail_sync = EIO;
+	evlog_sync(log);
+	evlog_get_stats(log, &st);
+	CHECK_INT(st.sync_failures, 1);
+	CHECK_INT(st.syncs, 1);
+	before = nsynced;
+	evlog_sync(log);
+	CHECK_INT(nsynced, before + 1);
+	evlog_get_stats(log, &st);
+	CHECK_INT(st.sync_failures, 1);
+	CHECK_INT(st.syncs, 2);
+	evlog_close(log);
+}
+
+/* An empty last segment (created, then its first record refused) never numbers backwards. */
+static void test_next_seq_never_backwards(void)
+{
+	char err[256], path[600];
+	struct evlog *log = fresh_log();
+	int fd;
+
+	append_n(log, 5);
+	evlog_close(log);
+	snprintf(path, sizeof(path), "%s/events-%020d.log", dir, 3);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	log = evlog_open(dir, err, sizeof(err));
+	CHECK_INT(evlog_next_seq(log), 6);
+	/* A state file saved at 99 says the log reached it: numbering goes on from 100. */
+	evlog_raise(log, 100);
+	append_n(log, 1);
+	evlog_close(log);
+	log = evlog_open(dir, err, sizeof(err));
+	CHECK_INT(evlog_next_seq(log), 101);
+	evlog_close(log);
+}
+
+/*
+ * A disk that refuses writes: records are held in memory, readable in order, and written out in
+ * order once it takes them again, into the same segment (no new, empty file per try).
+ */
+static void test_held_records(void)
+{
+	char err[256];
+	struct evlog *log = fresh_log();
+	struct evlog_cursor c = { .seq = 1 };
+	struct evlog_stats st;
+
+	append_n(log, 3);
+	fail_write = ENOSPC;
+	append_n(log, 5);
+	for (int i = 0; i < 3; i++)
+		evlog_sync(log);
+	evlog_get_stats(log, &st);
+	CHECK_INT(st.held, 5);
+	CHECK_INT(st.write_failures, 5);
+	CHECK_INT(read_all(log, &c, 1), 8);
+	CHECK_INT(count_segments(), 1);
+	fail_write = 0;
+	evlog_sync(log);
+	evlog_get_stats(log, &st);
+	CHECK_INT(st.held, 0);
+	evlog_close(log);
+	log = evlog_open(dir, err, sizeof(err));
+	CHECK_INT(evlog_next_seq(log), 9);
+	c = (struct evlog_cursor){ .seq = 1 };
+	CHECK_INT(read_all(log, &c, 1), 8);
+	CHECK_INT(count_segments(), 1);
+	evlog_close(log);
+}
+
+/* A reader far behind the ring keeps its segment open and reads it through a window. */
+static void test_reader_keeps_fd(void)
+{
+	char err[256];
+	struct evlog *log = fresh_log();
+	struct evlog_cursor c = { .seq = 1 };
+
+	append_n(log, EVLOG_RING_DISK + 500);
+	evlog_close(log);
+	log = evlog_open(dir, err, sizeof(err));
+	reader_opens = 0;
+	CHECK_INT(read_all(log, &c, 1), EVLOG_RING_DISK + 500);
+	CHECK(reader_opens <= 2);
+	evlog_close(log);
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -154,6 +368,10 @@ int main(void)
 	test_memory_only();
 	test_disk_and_recovery();
 	test_segments_and_trim();
+	test_sync_failure();
+	test_next_seq_never_backwards();
+	test_held_records();
+	test_reader_keeps_fd();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return check_done("test_evlog");

@@ -121,12 +121,64 @@ static void test_anchor_after_reboot(void)
 	remove(path);
 }
 
+/*
+ * A snapshot built a slice at a time while events keep coming: an agent added after later events
+ * already reflects them, and replaying the events after the snapshot's seq (as a restart does)
+ * applies them again harmlessly, so the restored state is the state at the last event.
+ */
+static void test_snapshot_in_slices(void)
+{
+	struct agent_state a = { .cfg = &agents[0] }, b = { .cfg = &agents[1] };
+	struct {
+		struct agent_state *live;
+		int restored;
+		enum event_type type;
+		const char *call;
+	} later[] = {
+		{ &a, 0, EVENT_CALL_STARTED, "c2" },
+		{ &b, 1, EVENT_CALL_STARTED, "d1" },
+		{ &a, 0, EVENT_CALL_ENDED, "c1" },
+	};
+	struct statefile_snapshot *snap;
+	char path[128], err[256], *text;
+	size_t len;
+	uint64_t seq = 0;
+
+	agents_restore_call(&a, "c1", 1000000, 1000000, false);
+	agents_restore_call(&b, "d0", 1000000, 1000000, false);
+	snap = statefile_snapshot_begin(10);
+	statefile_snapshot_add(snap, &a);
+	/* Events 11 to 13 happen between the two slices. */
+	for (size_t i = 0; i < 3; i++)
+		agents_replay(later[i].live, later[i].type, later[i].call, 2000000, &now);
+	statefile_snapshot_add(snap, &b);
+	text = statefile_snapshot_end(snap, &len);
+	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_NAME);
+	CHECK_INT(util_write_file_atomic(path, text, len, false), 0);
+	free(text);
+	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
+	CHECK_INT(seq, 10);
+	for (size_t i = 0; i < 3; i++)
+		agents_replay(&restored[later[i].restored], later[i].type, later[i].call, 2000000,
+			      &now);
+	CHECK_INT(restored[0].ncalls, 1);
+	CHECK_STR(restored[0].calls[0].id, "c2");
+	CHECK_INT(restored[1].ncalls, 2);
+	CHECK_STR(restored[1].calls[0].id, "d0");
+	CHECK_STR(restored[1].calls[1].id, "d1");
+	clear_restored();
+	agents_state_clear(&a);
+	agents_state_clear(&b);
+	remove(path);
+}
+
 int main(void)
 {
 	CHECK(mkdtemp(dir) != NULL);
 	test_round_trip();
 	test_bad_files();
 	test_anchor_after_reboot();
+	test_snapshot_in_slices();
 	rmdir(dir);
 	return check_done("test_statefile");
 }
