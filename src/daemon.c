@@ -468,6 +468,26 @@ static void log_schedule_stats(const struct daemon *d, int level)
 		 (unsigned long long)d->poll_errors, (unsigned long long)os.events);
 }
 
+/* The disk's counters: what state_dir refused, and what the event log could not write or sync. */
+static void log_disk_stats(struct daemon *d)
+{
+	struct diskfail_stats ds;
+	struct evlog_stats es;
+
+	if (!persist_dir(d->persist))
+		return;
+	diskfail_get_stats(&ds);
+	evlog_get_stats(persist_log(d->persist), &es);
+	/* Worth a notice when something failed: an operator looks for it after a full disk. */
+	log_msg(ds.failures || es.sync_failures || es.lost ? LOG_LEVEL_NOTICE : LOG_LEVEL_INFO,
+		"state_dir: %llu failed writes, %llu files failing; event log: %llu appended, "
+		"%llu refused at first, %llu held, %llu lost, %llu syncs, %llu failed",
+		(unsigned long long)ds.failures, (unsigned long long)ds.failing,
+		(unsigned long long)es.appended, (unsigned long long)es.write_failures,
+		(unsigned long long)es.held, (unsigned long long)es.lost,
+		(unsigned long long)es.syncs, (unsigned long long)es.sync_failures);
+}
+
 /* SIGUSR1: every counter, as two log lines of NAME VALUE pairs after the schedule's line. */
 static void log_counters(struct daemon *d)
 {
@@ -497,24 +517,7 @@ static void log_counters(struct daemon *d)
 		   (unsigned long long)es.syncs, (unsigned long long)ws.delivered,
 		   (unsigned long long)ws.attempts_failed, (unsigned long long)ws.dead_lettered,
 		   (unsigned long long)ws.lost, webhooks_in_flight(d->webhooks));
-/* The disk's counters: what state_dir refused, and what the event log could not write or sync. */
-static void log_disk_stats(struct daemon *d)
-{
-	struct diskfail_stats ds;
-	struct evlog_stats es;
-
-	if (!persist_dir(d->persist))
-		return;
-	diskfail_get_stats(&ds);
-	evlog_get_stats(persist_log(d->persist), &es);
-	/* Worth a notice when something failed: an operator looks for it after a full disk. */
-	log_msg(ds.failures || es.sync_failures || es.lost ? LOG_LEVEL_NOTICE : LOG_LEVEL_INFO,
-		"state_dir: %llu failed writes, %llu files failing; event log: %llu appended, "
-		"%llu refused at first, %llu held, %llu lost, %llu syncs, %llu failed",
-		(unsigned long long)ds.failures, (unsigned long long)ds.failing,
-		(unsigned long long)es.appended, (unsigned long long)es.write_failures,
-		(unsigned long long)es.held, (unsigned long long)es.lost,
-		(unsigned long long)es.syncs, (unsigned long long)es.sync_failures);
+	log_disk_stats(d);
 }
 
 static void teardown(struct daemon *d)
