@@ -45,6 +45,7 @@ tgz=$dir/bookworm.tgz
 if [ -f "$tgz" ]; then base=(-b "$tgz"); else base=(-s "$tgz"); fi
 echo "piuparts.sh: $(basename "$previous") -> $(basename "$new") in bookworm from $mirror"
 status=0
+rm -f "$dir/piuparts.log"	# piuparts appends
 piuparts -d bookworm -m "$mirror" "${base[@]}" -l "$dir/piuparts.log" \
 	--bindmount "$dir/repo" --extra-repo "deb [trusted=yes] file://$dir/repo ./" \
 	"$new" > /dev/null 2>&1 || status=$?
