@@ -1,11 +1,14 @@
 /* daemon: the long-running service: the event loop, polls, state, outputs, signals, sd_notify. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -23,6 +26,7 @@
 #define STATUS_PERIOD_US (5 * 1000000u)
 #define STOP_GRACE_US (3 * 1000000u)	/* how long polls under way may finish on SIGTERM */
 #define PERSIST_PERIOD_US 1000000u	/* event log fdatasync, and the state file's chance to save */
+#define LOCK_NAME "agentwatchd.lock"	/* in state_dir: held for the daemon's whole life */
 
 struct watched {
 	struct daemon *d;
@@ -42,6 +46,7 @@ struct daemon {
 	struct watched **agents;	/* in cfg->agents order, sorted by key */
 	struct agent_state **states;	/* each agent's state, in the same order, for the state file */
 	size_t nagents;
+	int lock_fd;			/* state_dir's lock, -1 without one */
 	struct persist *persist;
 	struct webhooks *webhooks;
 	sd_event_source *persist_timer;
@@ -422,6 +427,37 @@ static void teardown(struct daemon *d)
 	cfg_free(d->cfg);
 }
 
+/*
+ * Two daemons on one state_dir would interleave one event log with two numberings, so the
+ * directory is locked before anything in it is read, and stays locked until exit (a reload
+ * keeps the state_dir it started with). Returns -1 only when another process holds the lock;
+ * a directory that cannot be locked at all is persist's to report as unusable.
+ */
+static int lock_state_dir(struct daemon *d, const char *dir)
+{
+	char *path;
+	long holder;
+
+	d->lock_fd = -1;
+	if (!dir)
+		return 0;
+	(void)mkdir(dir, 0700);
+	path = xasprintf("%s/" LOCK_NAME, dir);
+	d->lock_fd = util_lock_file(path, &holder);
+	if (d->lock_fd < 0 && errno == EWOULDBLOCK) {
+		if (holder > 0)
+			log_err("state_dir %s is in use by another agentwatchd (PID %ld, holding %s); "
+				"refusing to start", dir, holder, path);
+		else
+			log_err("state_dir %s is in use by another agentwatchd (holding %s); "
+				"refusing to start", dir, path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
 int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 {
 	static const struct sched_callbacks callbacks = { can_start, start_poll };
@@ -429,6 +465,10 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	struct sched_settings s = { cfg->poll.interval, cfg->poll.backoff_max, cfg->cms.max_rate };
 	int r;
 
+	if (lock_state_dir(&d, cfg->state_dir) < 0) {
+		cfg_free(cfg);
+		return 1;
+	}
 	if (setup_loop(&d) < 0) {
 		log_err("cannot set up the event loop");
 		return 1;
@@ -452,5 +492,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	r = sd_event_loop(d.event);
 	log_schedule_stats(&d);
 	teardown(&d);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
 	return r < 0 ? 1 : 0;
 }

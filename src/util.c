@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,4 +217,33 @@ int util_write_file_atomic(const char *path, const void *data, size_t len, bool 
 	free(dir_copy);
 	errno = err;
 	return err ? -1 : 0;
+}
+
+/* flock rather than a POSIX record lock: it belongs to the open file, not to the process. */
+int util_lock_file(const char *path, long *holder)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	char pid[24];
+	ssize_t n;
+
+	*holder = 0;
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		if (n > 0) {
+			pid[n] = '\0';
+			*holder = strtol(pid, NULL, 10);
+		}
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	/* The PID only serves another daemon's message: without it the lock holds all the same. */
+	if (ftruncate(fd, 0) == 0)
+		n = pwrite(fd, pid, (size_t)n, 0);
+	return fd;
 }

@@ -46,4 +46,12 @@ char *util_read_file(const char *path, size_t max, size_t *len);
  */
 int util_write_file_atomic(const char *path, const void *data, size_t len, bool durable);
 
+/*
+ * Takes an exclusive flock(2) on path (created 0600) and writes our PID into it. Returns the
+ * descriptor, which holds the lock until it is closed (the caller owns it). Returns -1 with errno
+ * set on failure; EWOULDBLOCK when another process holds it, with *holder set to the PID that
+ * process wrote (0 when it cannot be read).
+ */
+int util_lock_file(const char *path, long *holder);
+
 #endif
