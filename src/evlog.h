@@ -43,6 +43,11 @@ uint64_t evlog_append(struct evlog *log, const char *json, size_t len);
 
 /* The sequence number the next record will get. */
 uint64_t evlog_next_seq(const struct evlog *log);
+/*
+ * The oldest sequence number the log may still hold (the first of its oldest segment, or of the
+ * memory ring): nothing before it can be read back. 1 when nothing was ever trimmed.
+ */
+uint64_t evlog_first_seq(const struct evlog *log);
 
 /* A cursor at the end of the log: it will read only records appended from now on. */
 struct evlog_cursor evlog_end(const struct evlog *log);

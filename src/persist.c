@@ -1,7 +1,9 @@
 /* persist: the event log and the agents' state file together: restore at start, save as it runs. */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@ struct persist {
 	char *dir;
 	struct evlog *log;
 	uint64_t saved_seq;	/* the last event the state file reflects */
+	uint64_t prev_seq;	/* ... and the previous state file: the log is kept from here on */
 	uint64_t saved_at_us;
 };
 
@@ -90,24 +93,40 @@ out:
 	return ok;
 }
 
-void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
+/* The log brings a state saved at seq up to date only while it holds every event after seq. */
+static bool log_reaches(const struct persist *p, uint64_t seq)
 {
-	char err[512];
-	uint64_t seq = 0, replayed = 0, bad = 0;
-	struct evlog_cursor c = { 0 };
+	return evlog_first_seq(p->log) <= seq + 1 || evlog_next_seq(p->log) <= seq + 1;
+}
+
+/*
+ * Loads dir/name: 0 when it was restored, 1 when there is none to use. A corrupt or unreadable
+ * file is moved aside (kept for a post-mortem) and logged, then treated as missing.
+ */
+static int load_named(struct persist *p, const char *name, uint64_t *seq, statefile_find_fn find,
+		      void *ctx)
+{
+	char err[512], moved[PATH_MAX + 64];
+	int r = statefile_load_named(p->dir, name, seq, find, ctx, err, sizeof(err));
+
+	if (r >= 0)
+		return r;
+	if (statefile_set_aside(p->dir, name, moved, sizeof(moved)) == 0)
+		log_err("%s; moved aside to %s", err, moved);
+	else
+		log_err("%s; cannot move it aside (%s)", err, strerror(errno));
+	return 1;
+}
+
+/* Replays the logged events after seq into the agents' state. */
+static void replay_after(struct persist *p, uint64_t seq, statefile_find_fn find, void *ctx,
+			 const char *from)
+{
+	uint64_t replayed = 0, bad = 0;
+	struct evlog_cursor c = { .seq = seq + 1 };
 	const char *json;
 	size_t len;
-	int r;
 
-	if (!p->dir)
-		return;
-	r = statefile_load(p->dir, &seq, find, ctx, err, sizeof(err));
-	if (r < 0) {
-		log_warn("%s; starting from a fresh baseline", err);
-		return;
-	}
-	/* Events logged after the save (all of them when there was none) bring the state up to date. */
-	c.seq = seq + 1;
 	while (evlog_peek(p->log, &c, &json, &len, &c.seq) == 1) {
 		if (replay_one(json, find, ctx))
 			replayed++;
@@ -115,11 +134,48 @@ void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
 			bad++;
 		evlog_advance(p->log, &c, c.seq);
 	}
-	p->saved_seq = seq;
 	log_notice("restored agent state from %s (%s, %" PRIu64 " events replayed%s)", p->dir,
-		   r == 0 ? "state file" : "no state file", replayed, bad ? ", some unreadable" : "");
+		   from, replayed, bad ? ", some unreadable" : "");
 	if (bad)
 		log_warn("%s: %" PRIu64 " logged events could not be read back", p->dir, bad);
+}
+
+/*
+ * The state file, else the previous one, else the whole log from its first event: each is
+ * brought up to date by the events logged after it. Only when neither file is usable and the log
+ * no longer starts at event 1 (its oldest segments were trimmed, which happens once both files
+ * are past them) is there nothing to rebuild the state from: then a fresh baseline, said so.
+ */
+void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
+{
+	const char *from = "state file";
+	uint64_t seq = 0;
+	int r;
+
+	if (!p->dir)
+		return;
+	r = load_named(p, STATEFILE_NAME, &seq, find, ctx);
+	if (r == 1) {
+		from = "previous state file " STATEFILE_PREVIOUS;
+		r = load_named(p, STATEFILE_PREVIOUS, &seq, find, ctx);
+	}
+	if (r == 1) {
+		from = "no state file";
+		seq = 0;
+		if (!log_reaches(p, 0)) {
+			log_err("%s: no usable state file, and the event log holds events from %" PRIu64
+				" on only: it cannot rebuild the agents' state; starting from a fresh "
+				"baseline (calls present now are reported again, as initial)", p->dir,
+				evlog_first_seq(p->log));
+			return;
+		}
+	} else if (!log_reaches(p, seq)) {
+		log_warn("%s: the event log lacks events %" PRIu64 " to %" PRIu64 " after the %s; "
+			 "calls that changed then may be reported again", p->dir, seq + 1,
+			 evlog_first_seq(p->log) - 1, from);
+	}
+	replay_after(p, seq, find, ctx, from);
+	p->saved_seq = seq;
 }
 
 void persist_save(struct persist *p, struct agent_state *const *states, size_t n,
@@ -131,11 +187,15 @@ void persist_save(struct persist *p, struct agent_state *const *states, size_t n
 	evlog_sync(p->log);
 	if (!p->dir || last == p->saved_seq || (!force && now - p->saved_at_us < PERSIST_SNAPSHOT_US))
 		return;
+	if (statefile_keep_previous(p->dir) < 0 && errno != ENOENT)
+		log_warn("%s/%s: %m", p->dir, STATEFILE_PREVIOUS);
+	/* Whatever the previous file now holds, the log keeps what a replay from it needs. */
+	p->prev_seq = p->saved_seq;
 	if (statefile_save(p->dir, last, states, n) < 0) {
 		log_warn("%s/%s: cannot save: %m", p->dir, STATEFILE_NAME);
 		return;
 	}
 	p->saved_seq = last;
 	p->saved_at_us = now;
-	evlog_trim(p->log, keep_from < last + 1 ? keep_from : last + 1);
+	evlog_trim(p->log, keep_from < p->prev_seq + 1 ? keep_from : p->prev_seq + 1);
 }
