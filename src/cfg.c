@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "event.h"
+#include "log.h"
 #include "util.h"
 
 /* More agents than this is a typo in a range, not a contact center. */
@@ -81,6 +82,7 @@ struct message {
 /* One load: the file and the problems found in it. */
 struct ctx {
 	const char *path;
+	struct cfg *cfg;	/* what is being filled in */
 	char *dir;		/* the file's directory: @include and relative paths start there */
 	struct message *msgs;
 	size_t nmsgs, msgcap;
@@ -556,6 +558,7 @@ static bool check_url(struct ctx *c, const config_setting_t *s, bool path_ok, bo
 		      bool *https, char **hostport)
 {
 	const char *url = config_setting_get_string(s), *host, *end, *p;
+	char *shown;
 	unsigned long port;
 	bool tls;
 	size_t n;
@@ -594,8 +597,11 @@ static bool check_url(struct ctx *c, const config_setting_t *s, bool path_ok, bo
 		*hostport = xasprintf("%.*s:%lu", (int)(end - host), host, port);
 	return true;
 invalid:
-	bad(c, s, "'%s' is not a URL of the form %s", url,
+	/* A webhook's path and query may hold its token: only the part before them is shown. */
+	shown = path_ok ? util_url_origin(url) : xstrdup(url);
+	bad(c, s, "'%s%s' is not a URL of the form %s", shown, strcmp(shown, url) ? "..." : "",
 	    path_ok ? "http[s]://host[:port][/path]" : "https://host[:port]");
+	free(shown);
 	return false;
 }
 
@@ -657,7 +663,7 @@ static char *read_secret(struct ctx *c, const config_setting_t *at, const char *
 			 what, path, (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
-	buf = xmalloc(SECRET_BUF);
+	buf = util_secret_alloc(SECRET_BUF);
 	if ((n = read_full(fd, buf, SECRET_BUF)) < 0) {
 		error_at(c, at, "%s %s cannot be read: %s", what, path, strerror(errno));
 		goto fail;
@@ -806,6 +812,30 @@ static void parse_labels(struct ctx *c, const config_setting_t *s, struct cfg_gr
 	}
 }
 
+/*
+ * Header values are often credentials (Authorization, API keys): say so when the file that holds
+ * them is readable by more than its owner. A warning, not an error: the file may be shared on
+ * purpose, and the daemon's user must be able to read it.
+ */
+static void warn_exposed_headers(struct ctx *c, const config_setting_t *s)
+{
+	char *file = source_name(c, config_setting_source_file(s));
+	char path[PATH_BUF] = "";
+	struct cfg *cfg = c->cfg;
+	struct stat st;
+
+	if (stat(file, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
+		setting_path(s, path, sizeof path);
+		cfg->warnings = xreallocarray(cfg->warnings, cfg->nwarnings + 1, sizeof(char *));
+		cfg->warnings[cfg->nwarnings++] = xasprintf(
+			"%s:%u: warning: %s holds header values, often credentials, and the file is "
+			"readable by %s (mode %04o): make it readable by the daemon's user only",
+			file, setting_line(s), path, st.st_mode & S_IROTH ? "all users" : "its group",
+			(unsigned)(st.st_mode & 07777));
+	}
+	free(file);
+}
+
 static void parse_headers(struct ctx *c, const config_setting_t *s, struct cfg_webhook *w)
 {
 	const config_setting_t *m;
@@ -817,6 +847,8 @@ static void parse_headers(struct ctx *c, const config_setting_t *s, struct cfg_w
 			w->headers[w->nheaders++] = (struct cfg_header){
 				xstrdup(config_setting_name(m)), xstrdup(config_setting_get_string(m)) };
 	}
+	if (w->nheaders)
+		warn_exposed_headers(c, s);
 }
 
 static bool matches_event(const char *pattern)
@@ -1319,6 +1351,7 @@ struct cfg *cfg_load(const char *path, FILE *errors, int *nerrors)
 	struct cfg *cfg = xcalloc(1, sizeof *cfg);
 	config_t lc;
 
+	c.cfg = cfg;
 	cfg->path = xstrdup(path);
 	set_defaults(cfg);
 	c.dir = config_dir(path);
@@ -1394,7 +1427,16 @@ void cfg_free(struct cfg *cfg)
 		free_group(&cfg->groups[i]);
 	free(cfg->groups);
 	free(cfg->agents);
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		free(cfg->warnings[i]);
+	free(cfg->warnings);
 	free(cfg);
+}
+
+void cfg_log_warnings(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		log_warn("%s", cfg->warnings[i]);
 }
 
 static int agent_key_cmp(const void *key, const void *elem)

@@ -117,6 +117,8 @@ struct cfg {
 	size_t ngroups;
 	struct cfg_agent *agents;	/* sorted by (cc, vdn, id) */
 	size_t nagents;
+	char **warnings;	/* "FILE:LINE: warning: ..." worth saying, yet no error */
+	size_t nwarnings;
 };
 
 /*
@@ -126,6 +128,8 @@ struct cfg {
  */
 struct cfg *cfg_load(const char *path, FILE *errors, int *nerrors);
 void cfg_free(struct cfg *cfg);
+/* Logs cfg's warnings (log_warn): at -t, at start and at each reload. */
+void cfg_log_warnings(const struct cfg *cfg);
 
 /* The 64-bit key that orders and identifies an agent. */
 static inline uint64_t cfg_agent_key(uint32_t cc, uint32_t vdn, uint32_t id)

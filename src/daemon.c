@@ -320,6 +320,7 @@ static void reload(struct daemon *d)
 			nerrors == 1 ? "" : "s", d->config_path);
 		d->reload_failed = true;
 	} else {
+		cfg_log_warnings(cfg);
 		apply_config(d, cfg);
 		d->reload_failed = false;
 		log_notice("reloaded %s: %zu agents", d->config_path, d->nagents);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,9 +76,30 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
+/*
+ * Secrets live in pages of their own, marked MADV_DONTDUMP so that no core dump carries them
+ * (even one written despite PR_SET_DUMPABLE 0, as root's suid_dumpable = 2 allows). The mapping's
+ * size sits in a header before the secret, so a free needs no length.
+ */
+#define SECRET_HEADER 16
+
+char *util_secret_alloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t total = (SECRET_HEADER + size + page - 1) / page * page;
+	char *map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (map == MAP_FAILED)
+		return check_alloc(NULL);
+	/* Best effort: a kernel without it still has PR_SET_DUMPABLE 0 from main. */
+	(void)madvise(map, total, MADV_DONTDUMP);
+	memcpy(map, &total, sizeof(total));
+	return map + SECRET_HEADER;
+}
+
 char *util_secret_dup(const char *secret, size_t len)
 {
-	char *copy = xmalloc(len + 1);
+	char *copy = util_secret_alloc(len + 1);
 
 	memcpy(copy, secret, len);
 	copy[len] = '\0';
@@ -86,10 +108,30 @@ char *util_secret_dup(const char *secret, size_t len)
 
 void util_secret_free(char *secret, size_t len)
 {
+	char *map;
+	size_t total;
+
+	(void)len;
 	if (!secret)
 		return;
-	OPENSSL_cleanse(secret, len);
-	free(secret);
+	map = secret - SECRET_HEADER;
+	memcpy(&total, map, sizeof(total));
+	OPENSSL_cleanse(map, total);
+	munmap(map, total);
+}
+
+char *util_url_origin(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	const char *host = sep ? sep + 3 : url;
+	size_t n = strcspn(host, "/?#");
+	const char *at = memrchr(host, '@', n);
+
+	if (at) {
+		n -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	return xasprintf("%.*s%.*s", sep ? (int)(sep + 3 - url) : 0, url, (int)n, host);
 }
 
 static uint64_t now_us(clockid_t clock)

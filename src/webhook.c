@@ -34,6 +34,7 @@ struct sender {
 	char *cursor_path;		/* NULL without state_dir */
 	/* Settings, copied from the configuration. */
 	char *url;
+	char *shown;			/* url as logged: scheme://host[:port], no token */
 	bool alertmanager;
 	char *secret;
 	size_t secret_len;
@@ -81,6 +82,7 @@ static void pump(struct sender *s);
 static void settings_clear(struct sender *s)
 {
 	free(s->url);
+	free(s->shown);
 	util_secret_free(s->secret, s->secret_len);
 	for (size_t i = 0; i < s->nevents; i++)
 		free(s->events[i]);
@@ -93,6 +95,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 {
 	settings_clear(s);
 	s->url = xstrdup(w->url);
+	s->shown = util_url_origin(w->url);
 	s->alertmanager = w->format == CFG_WEBHOOK_ALERTMANAGER;
 	s->secret = NULL;
 	s->secret_len = w->secret_len;
@@ -177,7 +180,7 @@ static void load_cursor(struct sender *s)
 		s->cursor.segment = get_u64(o, "segment");
 		s->cursor.offset = get_u64(o, "offset");
 		if (s->cursor.seq < next)
-			log_notice("webhook %s: resuming with %" PRIu64 " undelivered events", s->url,
+			log_notice("webhook %s: resuming with %" PRIu64 " undelivered events", s->shown,
 				   next - s->cursor.seq);
 	}
 	json_object_object_get_ex(o, "firing", &firing);
@@ -231,7 +234,7 @@ static size_t gather(struct sender *s, struct json_object *out)
 		if (seq > c.seq) {
 			s->set->stats.lost += seq - c.seq;
 			log_warn("webhook %s: %" PRIu64 " events were gone from the log before delivery",
-				 s->url, seq - c.seq);
+				 s->shown, seq - c.seq);
 		}
 		evlog_advance(log, &c, seq);
 		if (!ev || !wanted(s, event_type_of(ev))) {
@@ -433,7 +436,7 @@ static void dead_letter(struct sender *s, long status)
 	int fd;
 
 	reply_sanitize(s->response ? s->response : "", s->response_len, shown, sizeof(shown));
-	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->url, status,
+	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->shown, status,
 		s->batch_events, s->batch_events == 1 ? "" : "s",
 		s->set->state_dir ? "kept in " WEBHOOK_DEADLETTER : "dropped (no state_dir)");
 	s->set->stats.dead_lettered += s->batch_events;
@@ -443,7 +446,7 @@ static void dead_letter(struct sender *s, long status)
 	}
 	util_format_time(util_now_realtime_us(), when);
 	json_object_object_add(entry, "time", json_object_new_string(when));
-	json_object_object_add(entry, "webhook", json_object_new_string(s->url));
+	json_object_object_add(entry, "webhook", json_object_new_string(s->shown));
 	json_object_object_add(entry, "http_status", json_object_new_int64(status));
 	json_object_object_add(entry, "response", json_object_new_string(shown));
 	json_object_object_add(entry, "payload", json_tokener_parse(s->body));
@@ -486,11 +489,11 @@ static void retry_later(struct sender *s, long status, CURLcode code)
 	delay = backoff_us(s->failures, (double)retry_after);
 	if (s->failures == 1 || s->failures % 10 == 0) {
 		if (code != CURLE_OK)
-			log_warn("webhook %s: %s; retry %u in %.1f s", s->url,
+			log_warn("webhook %s: %s; retry %u in %.1f s", s->shown,
 				 s->errbuf[0] ? s->errbuf : curl_easy_strerror(code), s->failures,
 				 (double)delay / 1e6);
 		else
-			log_warn("webhook %s: HTTP %ld; retry %u in %.1f s", s->url, status,
+			log_warn("webhook %s: HTTP %ld; retry %u in %.1f s", s->shown, status,
 				 s->failures, (double)delay / 1e6);
 	}
 	s->wait_until_us = util_now_monotonic_us() + delay;
@@ -629,7 +632,7 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 		alertmgr_set_prune(&s->batch_firing, keep, ctx);
 		if (n) {
 			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
-				   "state lost); Alertmanager resolves them at their endsAt", s->url, n);
+				   "state lost); Alertmanager resolves them at their endsAt", s->shown, n);
 			save_cursor(s);
 		}
 	}

@@ -226,14 +226,14 @@ static const struct tcase cases[] = {
 	  "  { url = \"https://[2001:db8::zz]/\"; }, { url = \"https://h/a b\"; }, { url = \"https://h/#f\"; },\n"
 	  "  { url = \"https://[::1\"; }, { url = \"HTTPS://h/\"; } ); };\n",
 	  .expect = { "1: cms.url 'https://h:0' is not a URL of the form https://host[:port]",
-	    "4: outputs.webhooks[0].url 'https://h:65536/' is not a URL of the form http[s]://host[:port][/path]",
-	    "4: outputs.webhooks[1].url 'https://h:/' is not a URL of the form http[s]://host[:port][/path]",
-	    "4: outputs.webhooks[2].url 'https://:80/' is not a URL of the form http[s]://host[:port][/path]",
-	    "5: outputs.webhooks[3].url 'https://[2001:db8::zz]/' is not a URL of the form http[s]://host[:port][/path]",
-	    "5: outputs.webhooks[4].url 'https://h/a b' is not a URL of the form http[s]://host[:port][/path]",
-	    "5: outputs.webhooks[5].url 'https://h/#f' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[0].url 'https://h:65536...' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[1].url 'https://h:...' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[2].url 'https://:80...' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[3].url 'https://[2001:db8::zz]...' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[4].url 'https://h...' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[5].url 'https://h...' is not a URL of the form http[s]://host[:port][/path]",
 	    "6: outputs.webhooks[6].url 'https://[::1' is not a URL of the form http[s]://host[:port][/path]",
-	    "6: outputs.webhooks[7].url 'HTTPS://h/' is not a URL of the form http[s]://host[:port][/path]" } },
+	    "6: outputs.webhooks[7].url 'HTTPS://h...' is not a URL of the form http[s]://host[:port][/path]" } },
 
 	/* app_key */
 	{ "app_key empty",
