@@ -184,12 +184,14 @@ static const struct key agent_keys[] = {
 	[AG_LABELS] = { .name = "labels", .kind = K_GROUP },
 };
 
-enum { OUT_JOURNAL, OUT_SYSLOG, OUT_STDOUT, OUT_WEBHOOKS, OUT_N };
+enum { OUT_JOURNAL, OUT_SYSLOG, OUT_STDOUT, OUT_WEBHOOKS, OUT_DEADLETTER_MAX, OUT_N };
 static const struct key outputs_keys[] = {
 	[OUT_JOURNAL] = { .name = "journal", .kind = K_BOOL, AT(struct cfg_outputs, journal) },
 	[OUT_SYSLOG] = { .name = "syslog", .kind = K_GROUP },
 	[OUT_STDOUT] = { .name = "stdout", .kind = K_BOOL, AT(struct cfg_outputs, to_stdout) },
 	[OUT_WEBHOOKS] = { .name = "webhooks", .kind = K_LIST },
+	[OUT_DEADLETTER_MAX] = { .name = "deadletter_max", .kind = K_SIZE, .min = 4096,
+				 .max = DBL_MAX, AT(struct cfg_outputs, deadletter_max) },
 };
 
 enum { SYSLOG_ENABLED, SYSLOG_FACILITY, SYSLOG_IDENT, SYSLOG_SOCKET, SYSLOG_N };
@@ -201,7 +203,7 @@ static const struct key syslog_keys[] = {
 };
 
 enum { WH_URL, WH_FORMAT, WH_SECRET_FILE, WH_EVENTS, WH_TIMEOUT, WH_BATCH_MAX, WH_BATCH_LINGER,
-       WH_HEADERS, WH_TLS, WH_N };
+       WH_HEADERS, WH_TLS, WH_MAX_BACKLOG, WH_N };
 static const struct key webhook_keys[] = {
 	[WH_URL] = { .name = "url", .kind = K_STR, .required = true, AT(struct cfg_webhook, url) },
 	[WH_FORMAT] = { .name = "format", .kind = K_STR },
@@ -215,6 +217,8 @@ static const struct key webhook_keys[] = {
 			      AT(struct cfg_webhook, batch_linger) },
 	[WH_HEADERS] = { .name = "headers", .kind = K_GROUP },
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
+	[WH_MAX_BACKLOG] = { .name = "max_backlog", .kind = K_SIZE, .min = 10, .max = DBL_MAX,
+			     AT(struct cfg_webhook, max_backlog) },
 };
 
 bool cfg_agent_id_valid(long id)
@@ -903,6 +907,7 @@ static void parse_webhook(struct ctx *c, const config_setting_t *s, struct cfg_w
 	w->line = (int)setting_line(s);
 	w->timeout = 10;
 	w->batch_max = 1;
+	w->max_backlog = CFG_MAX_BACKLOG_DEFAULT;
 	w->tls.verify = true;
 	check_group(c, s, webhook_keys, WH_N, w, f);
 	if (f[WH_URL])
@@ -1217,6 +1222,7 @@ static void set_defaults(struct cfg *cfg)
 	cfg->poll.backoff_max = 60;
 	cfg->alerts.long_call = 900;
 	cfg->outputs.journal = true;
+	cfg->outputs.deadletter_max = CFG_DEADLETTER_MAX_DEFAULT;
 	cfg->outputs.syslog.facility = LOG_DAEMON;
 	cfg->outputs.syslog.ident = xstrdup("agentwatchd");
 	cfg->outputs.syslog.socket = xstrdup("/dev/log");

@@ -48,6 +48,9 @@ struct cfg_alerts {
 	double long_call;	/* seconds, 0 disables call.long; default 900 */
 };
 
+#define CFG_MAX_BACKLOG_DEFAULT 1000000
+#define CFG_DEADLETTER_MAX_DEFAULT (16u << 20)
+
 enum cfg_webhook_format { CFG_WEBHOOK_JSON, CFG_WEBHOOK_ALERTMANAGER };
 
 struct cfg_header {
@@ -69,6 +72,7 @@ struct cfg_webhook {
 	struct cfg_header *headers;
 	size_t nheaders;
 	struct cfg_tls tls;
+	size_t max_backlog;	/* undelivered log records kept for it; the oldest beyond are dropped */
 };
 
 struct cfg_syslog {
@@ -84,6 +88,7 @@ struct cfg_outputs {
 	bool to_stdout;		/* key "stdout", default false */
 	struct cfg_webhook *webhooks;
 	size_t nwebhooks;
+	size_t deadletter_max;	/* bytes of deadletter.jsonl before it is rotated */
 };
 
 struct cfg_label {

@@ -74,14 +74,20 @@ static void rearm(sd_event_source *source, uint64_t usec)
 static void notify_status(struct daemon *d, const char *extra)
 {
 	size_t busy = 0, unreachable = 0;
+	struct webhook_stats ws;
+	char dropped[80] = "";
 
 	for (size_t i = 0; i < d->nagents; i++) {
 		busy += d->agents[i]->state.ncalls > 0;
 		unreachable += d->agents[i]->state.unreachable;
 	}
+	webhooks_get_stats(d->webhooks, &ws);
+	if (ws.dropped)
+		snprintf(dropped, sizeof(dropped), "; %llu webhook events dropped past max_backlog",
+			 (unsigned long long)ws.dropped);
 	sd_notifyf(0, "STATUS=%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
-		   "%llu failed", extra ? extra : "", d->nagents, busy, unreachable,
-		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors);
+		   "%llu failed%s", extra ? extra : "", d->nagents, busy, unreachable,
+		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors, dropped);
 }
 
 static const char *reload_note(const struct daemon *d)

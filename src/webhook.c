@@ -1,6 +1,7 @@
 /* webhook: each receiver fed from the event log at its own pace, at least once, in order. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -43,6 +45,8 @@ struct sender {
 	long timeout_ms;
 	size_t batch_max;
 	uint64_t linger_us;
+	size_t max_backlog;		/* log records it may fall behind before the oldest go */
+	uint64_t dropped;		/* ... and how many went since start */
 	struct curl_slist *custom_headers;
 	struct curlev_tls tls;
 	/* Progress: everything before cursor is delivered; a batch under way ends at batch_end. */
@@ -72,6 +76,7 @@ struct webhooks {
 	struct curlev *curl;
 	struct sender **v;
 	size_t n;
+	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
 	struct webhook_stats stats;
 };
 
@@ -109,6 +114,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 	s->timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
 	s->batch_max = w->batch_max ? w->batch_max : 1;
 	s->linger_us = (uint64_t)(w->batch_linger * 1e6);
+	s->max_backlog = w->max_backlog;
 	s->custom_headers = NULL;
 	for (size_t i = 0; i < w->nheaders; i++) {
 		char *h = xasprintf("%s: %s", w->headers[i].name, w->headers[i].value);
@@ -427,6 +433,30 @@ static void acknowledge(struct sender *s)
 	save_cursor(s);
 }
 
+/*
+ * Once deadletter.jsonl has reached deadletter_max bytes it becomes deadletter.jsonl.1 and the
+ * older ones move up by one; the one past WEBHOOK_DEADLETTER_KEEP is overwritten, so the files
+ * stay within about (KEEP + 1) * deadletter_max bytes.
+ */
+static void rotate_deadletter(struct webhooks *set, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || (uint64_t)st.st_size < set->deadletter_max)
+		return;
+	for (unsigned i = WEBHOOK_DEADLETTER_KEEP; i > 0; i--) {
+		char *from = i > 1 ? xasprintf("%s.%u", path, i - 1) : xstrdup(path);
+		char *to = xasprintf("%s.%u", path, i);
+
+		if (rename(from, to) < 0 && errno != ENOENT)
+			log_err("%s: cannot rotate to %s: %s", from, to, strerror(errno));
+		free(from);
+		free(to);
+	}
+	log_notice("%s: %lld bytes, rotated to %s.1 (%u older files kept, the oldest dropped)",
+		   path, (long long)st.st_size, path, WEBHOOK_DEADLETTER_KEEP);
+}
+
 static void dead_letter(struct sender *s, long status)
 {
 	char shown[RESPONSE_KEEP + 8] = "";
@@ -451,6 +481,7 @@ static void dead_letter(struct sender *s, long status)
 	json_object_object_add(entry, "response", json_object_new_string(shown));
 	json_object_object_add(entry, "payload", json_tokener_parse(s->body));
 	path = xasprintf("%s/%s", s->set->state_dir, WEBHOOK_DEADLETTER);
+	rotate_deadletter(s->set, path);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0 || dprintf(fd, "%s\n", json_object_to_json_string_ext(entry,
 			      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ||
@@ -532,6 +563,87 @@ static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata)
 	memcpy(s->response + s->response_len, data, keep);
 	s->response_len += keep;
 	return n;
+}
+
+/* ---- retention ---- */
+
+/*
+ * A receiver more than max_backlog log records behind loses the oldest of them, counted and
+ * logged, so that the segments it holds can go. The cursor moves to a tenth below the cap, so
+ * that a receiver staying down drops (and logs) once per tenth of the cap, not once per event.
+ * Never while a request is under way: its acknowledgement would move the cursor back. Records
+ * are counted whatever their type, so for a receiver with an events filter the count includes
+ * events it would not have been sent.
+ */
+static void enforce_backlog(struct sender *s)
+{
+	uint64_t next = evlog_next_seq(s->set->log), keep, dropped;
+
+	if (s->in_flight || next - s->cursor.seq <= s->max_backlog)
+		return;
+	keep = s->max_backlog - s->max_backlog / 10;
+	dropped = next - keep - s->cursor.seq;
+	s->dropped += dropped;
+	s->set->stats.dropped += dropped;
+	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
+		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
+		s->max_backlog, s->dropped);
+	s->cursor = (struct evlog_cursor){ .seq = next - keep };
+	s->linger_until_us = 0;
+	save_cursor(s);
+}
+
+static bool cursor_in_use(const struct webhooks *set, const char *path)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i]->cursor_path && strcmp(set->v[i]->cursor_path, path) == 0)
+			return true;
+	return false;
+}
+
+/* The receiver a cursor file was for, as it may be logged: its key is "FORMAT URL". */
+static char *cursor_receiver(const char *path)
+{
+	struct json_object *o = json_object_from_file(path), *key;
+	const char *url = NULL;
+	char *shown;
+
+	if (o && json_object_object_get_ex(o, "receiver", &key) &&
+	    (url = strchr(json_object_get_string(key), ' ')))
+		url++;
+	shown = util_url_origin(url ? url : "?");
+	json_object_put(o);
+	return shown;
+}
+
+/*
+ * Removes the cursor files of receivers no longer configured: one added again later starts at
+ * the log's end like any new receiver, not at a stale position, and the files do not pile up.
+ */
+static void prune_cursors(struct webhooks *set)
+{
+	DIR *d = set->state_dir ? opendir(set->state_dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *path, *shown;
+
+		if (fnmatch("webhook-*.cursor", e->d_name, FNM_PERIOD) != 0)
+			continue;
+		path = xasprintf("%s/%s", set->state_dir, e->d_name);
+		if (!cursor_in_use(set, path)) {
+			shown = cursor_receiver(path);
+			if (unlink(path) == 0)
+				log_notice("%s: removed, its receiver (%s) is no longer configured",
+					   path, shown);
+			else
+				log_warn("%s: %s", path, strerror(errno));
+			free(shown);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* ---- the set ---- */
@@ -616,6 +728,8 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	free(set->v);
 	set->v = next;
 	set->n = cfg->nwebhooks;
+	set->deadletter_max = cfg->deadletter_max;
+	prune_cursors(set);
 	webhooks_kick(set);
 }
 
@@ -640,8 +754,10 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 
 void webhooks_kick(struct webhooks *set)
 {
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
+		enforce_backlog(set->v[i]);
 		pump(set->v[i]);
+	}
 }
 
 uint64_t webhooks_min_seq(const struct webhooks *set)

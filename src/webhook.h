@@ -11,12 +11,14 @@
 #include "evlog.h"
 
 #define WEBHOOK_DEADLETTER "deadletter.jsonl"
+#define WEBHOOK_DEADLETTER_KEEP 4	/* rotated dead-letter files kept: .1 (newest) to .4 */
 
 struct webhook_stats {
 	uint64_t delivered;	/* events acknowledged by receivers */
 	uint64_t attempts_failed;
 	uint64_t dead_lettered;	/* events refused for good (4xx) */
 	uint64_t lost;		/* events gone from the log before a receiver got them */
+	uint64_t dropped;	/* log records dropped from a backlog past max_backlog */
 };
 
 struct webhooks;
