@@ -72,7 +72,7 @@ struct cfg_webhook {
 	struct cfg_header *headers;
 	size_t nheaders;
 	struct cfg_tls tls;
-	size_t max_backlog;	/* undelivered log records kept for it; the oldest beyond are dropped */
+	size_t max_backlog;	/* log records it may fall behind, the oldest beyond dropped; 0: no cap */
 };
 
 struct cfg_syslog {
@@ -88,7 +88,7 @@ struct cfg_outputs {
 	bool to_stdout;		/* key "stdout", default false */
 	struct cfg_webhook *webhooks;
 	size_t nwebhooks;
-	size_t deadletter_max;	/* bytes of deadletter.jsonl before it is rotated */
+	size_t deadletter_max;	/* bytes of deadletter.jsonl before it is rotated; 0: never */
 };
 
 struct cfg_label {

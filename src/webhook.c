@@ -114,7 +114,8 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 	s->timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
 	s->batch_max = w->batch_max ? w->batch_max : 1;
 	s->linger_us = (uint64_t)(w->batch_linger * 1e6);
-	s->max_backlog = w->max_backlog;
+	/* 0 only from a cfg_webhook built by hand (bench/webhook.c): no cap. */
+	s->max_backlog = w->max_backlog ? w->max_backlog : SIZE_MAX;
 	s->custom_headers = NULL;
 	for (size_t i = 0; i < w->nheaders; i++) {
 		char *h = xasprintf("%s: %s", w->headers[i].name, w->headers[i].value);
@@ -442,7 +443,8 @@ static void rotate_deadletter(struct webhooks *set, const char *path)
 {
 	struct stat st;
 
-	if (stat(path, &st) < 0 || (uint64_t)st.st_size < set->deadletter_max)
+	if (!set->deadletter_max || stat(path, &st) < 0 ||
+	    (uint64_t)st.st_size < set->deadletter_max)
 		return;
 	for (unsigned i = WEBHOOK_DEADLETTER_KEEP; i > 0; i--) {
 		char *from = i > 1 ? xasprintf("%s.%u", path, i - 1) : xstrdup(path);
