@@ -434,6 +434,14 @@ static void acknowledge(struct sender *s)
 	save_cursor(s);
 }
 
+/* "webhook-HHHHHHHHHHHHHHHH": the name of the receiver's cursor file without ".cursor". */
+static struct json_object *receiver_name(const struct sender *s)
+{
+	const char *base = strrchr(s->cursor_path, '/') + 1;
+
+	return json_object_new_string_len(base, (int)strcspn(base, "."));
+}
+
 /*
  * Once deadletter.jsonl has reached deadletter_max bytes it becomes deadletter.jsonl.1 and the
  * older ones move up by one; the one past WEBHOOK_DEADLETTER_KEEP is overwritten, so the files
@@ -479,6 +487,9 @@ static void dead_letter(struct sender *s, long status)
 	util_format_time(util_now_realtime_us(), when);
 	json_object_object_add(entry, "time", json_object_new_string(when));
 	json_object_object_add(entry, "webhook", json_object_new_string(s->shown));
+	/* Receivers on one host (hooks.slack.com) differ in the token: tell them apart by the
+	 * name of their cursor file instead. */
+	json_object_object_add(entry, "receiver", receiver_name(s));
 	json_object_object_add(entry, "http_status", json_object_new_int64(status));
 	json_object_object_add(entry, "response", json_object_new_string(shown));
 	json_object_object_add(entry, "payload", json_tokener_parse(s->body));

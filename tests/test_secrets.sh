@@ -98,6 +98,9 @@ expect_eq "restart: SIGTERM -> exit 0" "$?" 0
 
 check "the dead-letter file names the receiver by scheme://host:port" \
     grep -qF "\"webhook\":\"http://127.0.0.1:$RPORT\"" "$AW_TMP/state/deadletter.jsonl"
+check "... and by the name of its cursor file" grep -qE \
+    "\"receiver\":\"webhook-[0-9a-f]{16}\"" "$AW_TMP/state/deadletter.jsonl"
+check "... which exists" test -e "$AW_TMP/state/$(grep -oE 'webhook-[0-9a-f]{16}' "$AW_TMP/state/deadletter.jsonl" | head -1).cursor"
 for token in "$PATH_TOKEN" "$QUERY_TOKEN" "$HEADER_TOKEN"; do
     check "no diagnostics, no -t output hold the URL's or a header's token ($token)" \
         bash -c "! grep -qF -- '$token' '$AW_TMP'/*.err '$AW_TMP'/*.out"
