@@ -22,6 +22,7 @@
 #include "cfgcheck.h"
 #include "cfgint.h"
 #include "event.h"
+#include "log.h"
 #include "util.h"
 
 /* More agents than this is a typo in a range, not a contact center. */
@@ -84,6 +85,7 @@ struct message {
 /* One load: the file and the problems found in it. */
 struct ctx {
 	const char *path;
+	struct cfg *cfg;	/* what is being filled in */
 	char *dir;		/* the file's directory: @include and relative paths start there */
 	struct message *msgs;
 	size_t nmsgs, msgcap;
@@ -202,12 +204,14 @@ static const struct key agent_keys[] = {
 	[AG_LABELS] = { .name = "labels", .kind = K_GROUP },
 };
 
-enum { OUT_JOURNAL, OUT_SYSLOG, OUT_STDOUT, OUT_WEBHOOKS, OUT_N };
+enum { OUT_JOURNAL, OUT_SYSLOG, OUT_STDOUT, OUT_WEBHOOKS, OUT_DEADLETTER_MAX, OUT_N };
 static const struct key outputs_keys[] = {
 	[OUT_JOURNAL] = { .name = "journal", .kind = K_BOOL, AT(struct cfg_outputs, journal) },
 	[OUT_SYSLOG] = { .name = "syslog", .kind = K_GROUP },
 	[OUT_STDOUT] = { .name = "stdout", .kind = K_BOOL, AT(struct cfg_outputs, to_stdout) },
 	[OUT_WEBHOOKS] = { .name = "webhooks", .kind = K_LIST },
+	[OUT_DEADLETTER_MAX] = { .name = "deadletter_max", .kind = K_SIZE, .min = 4096,
+				 .max = DBL_MAX, AT(struct cfg_outputs, deadletter_max) },
 };
 
 enum { SYSLOG_ENABLED, SYSLOG_FACILITY, SYSLOG_IDENT, SYSLOG_SOCKET, SYSLOG_N };
@@ -220,7 +224,7 @@ static const struct key syslog_keys[] = {
 };
 
 enum { WH_URL, WH_FORMAT, WH_SECRET_FILE, WH_EVENTS, WH_TIMEOUT, WH_BATCH_MAX, WH_BATCH_LINGER,
-       WH_HEADERS, WH_TLS, WH_N };
+       WH_HEADERS, WH_TLS, WH_MAX_BACKLOG, WH_N };
 static const struct key webhook_keys[] = {
 	[WH_URL] = { .name = "url", .kind = K_STR, .required = true, AT(struct cfg_webhook, url) },
 	[WH_FORMAT] = { .name = "format", .kind = K_STR },
@@ -234,6 +238,8 @@ static const struct key webhook_keys[] = {
 			      AT(struct cfg_webhook, batch_linger) },
 	[WH_HEADERS] = { .name = "headers", .kind = K_GROUP },
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
+	[WH_MAX_BACKLOG] = { .name = "max_backlog", .kind = K_SIZE, .min = 10, .max = DBL_MAX,
+			     AT(struct cfg_webhook, max_backlog) },
 };
 
 bool cfg_agent_id_valid(long id)
@@ -642,6 +648,7 @@ static bool check_url(struct ctx *c, const config_setting_t *s, bool path_ok, bo
 		      bool *https, char **hostport)
 {
 	const char *url = config_setting_get_string(s), *host, *end, *p;
+	char *shown;
 	unsigned long port;
 	bool tls;
 	size_t n;
@@ -680,8 +687,11 @@ static bool check_url(struct ctx *c, const config_setting_t *s, bool path_ok, bo
 		*hostport = xasprintf("%.*s:%lu", (int)(end - host), host, port);
 	return true;
 invalid:
-	bad(c, s, "'%s' is not a URL of the form %s", url,
+	/* A webhook's path and query may hold its token: only the part before them is shown. */
+	shown = path_ok ? util_url_origin(url) : xstrdup(url);
+	bad(c, s, "'%s%s' is not a URL of the form %s", shown, strcmp(shown, url) ? "..." : "",
 	    path_ok ? "http[s]://host[:port][/path]" : "https://host[:port]");
+	free(shown);
 	return false;
 }
 
@@ -743,7 +753,7 @@ static char *read_secret(struct ctx *c, const config_setting_t *at, const char *
 			 what, path, (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
-	buf = xmalloc(SECRET_BUF);
+	buf = util_secret_alloc(SECRET_BUF);
 	if ((n = read_full(fd, buf, SECRET_BUF)) < 0) {
 		error_at(c, at, "%s %s cannot be read: %s", what, path, strerror(errno));
 		goto fail;
@@ -924,6 +934,30 @@ static void parse_labels(struct ctx *c, const config_setting_t *s, struct cfg_gr
 	}
 }
 
+/*
+ * Header values are often credentials (Authorization, API keys): say so when the file that holds
+ * them is readable by more than its owner. A warning, not an error: the file may be shared on
+ * purpose, and the daemon's user must be able to read it.
+ */
+static void warn_exposed_headers(struct ctx *c, const config_setting_t *s)
+{
+	char *file = source_name(c, config_setting_source_file(s));
+	char path[PATH_BUF] = "";
+	struct cfg *cfg = c->cfg;
+	struct stat st;
+
+	if (stat(file, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
+		setting_path(s, path, sizeof path);
+		cfg->warnings = xreallocarray(cfg->warnings, cfg->nwarnings + 1, sizeof(char *));
+		cfg->warnings[cfg->nwarnings++] = xasprintf(
+			"%s:%u: warning: %s holds header values, often credentials, and the file is "
+			"readable by %s (mode %04o): make it readable by the daemon's user only",
+			file, setting_line(s), path, st.st_mode & S_IROTH ? "all users" : "its group",
+			(unsigned)(st.st_mode & 07777));
+	}
+	free(file);
+}
+
 static void parse_headers(struct ctx *c, const config_setting_t *s, struct cfg_webhook *w)
 {
 	const config_setting_t *m;
@@ -935,6 +969,8 @@ static void parse_headers(struct ctx *c, const config_setting_t *s, struct cfg_w
 			w->headers[w->nheaders++] = (struct cfg_header){
 				xstrdup(config_setting_name(m)), xstrdup(config_setting_get_string(m)) };
 	}
+	if (w->nheaders)
+		warn_exposed_headers(c, s);
 }
 
 static bool matches_event(const char *pattern)
@@ -989,6 +1025,7 @@ static void parse_webhook(struct ctx *c, const config_setting_t *s, struct cfg_w
 	w->line = (int)setting_line(s);
 	w->timeout = 10;
 	w->batch_max = 1;
+	w->max_backlog = CFG_MAX_BACKLOG_DEFAULT;
 	w->tls.verify = true;
 	check_group(c, s, webhook_keys, WH_N, w, f);
 	if (f[WH_URL])
@@ -1319,6 +1356,7 @@ static void set_defaults(struct cfg *cfg)
 	cfg->poll.backoff_max = 60;
 	cfg->alerts.long_call = 900;
 	cfg->outputs.journal = true;
+	cfg->outputs.deadletter_max = CFG_DEADLETTER_MAX_DEFAULT;
 	cfg->outputs.syslog.facility = LOG_DAEMON;
 	cfg->outputs.syslog.ident = xstrdup("agentwatchd");
 	cfg->outputs.syslog.socket = xstrdup("/dev/log");
@@ -1458,6 +1496,7 @@ struct cfg *cfg_load_flags(const char *path, FILE *errors, int *nerrors, unsigne
 	struct cfg *cfg = xcalloc(1, sizeof *cfg);
 	config_t lc;
 
+	c.cfg = cfg;
 	cfg->path = xstrdup(path);
 	set_defaults(cfg);
 	c.dir = config_dir(path);
@@ -1534,7 +1573,16 @@ void cfg_free(struct cfg *cfg)
 		free_group(&cfg->groups[i]);
 	free(cfg->groups);
 	free(cfg->agents);
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		free(cfg->warnings[i]);
+	free(cfg->warnings);
 	free(cfg);
+}
+
+void cfg_log_warnings(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		log_warn("%s", cfg->warnings[i]);
 }
 
 static int agent_key_cmp(const void *key, const void *elem)

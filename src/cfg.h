@@ -49,6 +49,9 @@ struct cfg_alerts {
 	double long_call;	/* seconds, 0 disables call.long; default 900 */
 };
 
+#define CFG_MAX_BACKLOG_DEFAULT 1000000
+#define CFG_DEADLETTER_MAX_DEFAULT (16u << 20)
+
 enum cfg_webhook_format { CFG_WEBHOOK_JSON, CFG_WEBHOOK_ALERTMANAGER };
 
 struct cfg_header {
@@ -70,6 +73,7 @@ struct cfg_webhook {
 	struct cfg_header *headers;
 	size_t nheaders;
 	struct cfg_tls tls;
+	size_t max_backlog;	/* log records it may fall behind, the oldest beyond dropped; 0: no cap */
 };
 
 struct cfg_syslog {
@@ -85,6 +89,7 @@ struct cfg_outputs {
 	bool to_stdout;		/* key "stdout", default false */
 	struct cfg_webhook *webhooks;
 	size_t nwebhooks;
+	size_t deadletter_max;	/* bytes of deadletter.jsonl before it is rotated; 0: never */
 };
 
 struct cfg_label {
@@ -118,6 +123,8 @@ struct cfg {
 	size_t ngroups;
 	struct cfg_agent *agents;	/* sorted by (cc, vdn, id) */
 	size_t nagents;
+	char **warnings;	/* "FILE:LINE: warning: ..." worth saying, yet no error */
+	size_t nwarnings;
 };
 
 /*
@@ -136,6 +143,8 @@ struct cfg *cfg_load(const char *path, FILE *errors, int *nerrors);
 #define CFG_LOAD_DEFER_CREDENTIAL 1u
 struct cfg *cfg_load_flags(const char *path, FILE *errors, int *nerrors, unsigned flags);
 void cfg_free(struct cfg *cfg);
+/* Logs cfg's warnings (log_warn): at -t, at start and at each reload. */
+void cfg_log_warnings(const struct cfg *cfg);
 
 /* The 64-bit key that orders and identifies an agent. */
 static inline uint64_t cfg_agent_key(uint32_t cc, uint32_t vdn, uint32_t id)

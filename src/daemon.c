@@ -1,11 +1,14 @@
 /* daemon: the long-running service: the event loop, polls, state, outputs, signals, sd_notify. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -27,6 +30,7 @@
 #define STOP_GRACE_US (3 * 1000000u)	/* how long polls under way may finish on SIGTERM */
 #define PERSIST_PERIOD_US 1000000u	/* event log fdatasync, and the state file's chance to save */
 #define PERSIST_SLICE_PERIOD_US 10000u	/* the next slice of a state file snapshot under way */
+#define LOCK_NAME "agentwatchd.lock"	/* in state_dir: held for the daemon's whole life */
 
 struct watched {
 	struct daemon *d;
@@ -46,6 +50,7 @@ struct daemon {
 	struct watched **agents;	/* in cfg->agents order, sorted by key */
 	struct agent_state **states;	/* each agent's state, in the same order, for the state file */
 	size_t nagents;
+	int lock_fd;			/* state_dir's lock, -1 without one */
 	struct persist *persist;
 	struct writer *writer;
 	struct webhooks *webhooks;
@@ -99,16 +104,21 @@ static void disk_note(char *buf, size_t len)
 static void notify_status(struct daemon *d, const char *extra)
 {
 	size_t busy = 0, unreachable = 0;
-	char disk[128];
+	struct webhook_stats ws;
+	char disk[128], dropped[80] = "";
 
 	for (size_t i = 0; i < d->nagents; i++) {
 		busy += d->agents[i]->state.ncalls > 0;
 		unreachable += d->agents[i]->state.unreachable;
 	}
 	disk_note(disk, sizeof(disk));
+	webhooks_get_stats(d->webhooks, &ws);
+	if (ws.dropped)
+		snprintf(dropped, sizeof(dropped), "; %llu webhook events dropped past max_backlog",
+			 (unsigned long long)ws.dropped);
 	sd_notifyf(0, "STATUS=%s%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
-		   "%llu failed", extra ? extra : "", disk, d->nagents, busy, unreachable,
-		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors);
+		   "%llu failed%s", extra ? extra : "", disk, d->nagents, busy, unreachable,
+		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors, dropped);
 }
 
 static const char *reload_note(struct daemon *d)
@@ -365,6 +375,7 @@ static void reload(struct daemon *d)
 			nerrors == 1 ? "" : "s", d->config_path);
 		d->reload.failed = true;
 	} else {
+		cfg_log_warnings(cfg);
 		apply_config(d, cfg);
 		d->reload.failed = false;
 		log_notice("reloaded %s: %zu agents", d->config_path, d->nagents);
@@ -510,13 +521,14 @@ static void log_counters(struct daemon *d)
 		   cms_client_in_flight(d->cms), d->reload.failed ? "failed" : "ok");
 	log_notice("counters: events %llu stdout_dropped %llu journal_dropped %llu syslog_dropped "
 		   "%llu; eventlog appended %llu write_failures %llu syncs %llu; webhooks delivered "
-		   "%llu attempts_failed %llu dead_lettered %llu lost %llu in_flight %zu",
+		   "%llu attempts_failed %llu dead_lettered %llu lost %llu dropped %llu in_flight %zu",
 		   (unsigned long long)os.events, (unsigned long long)os.stdout_dropped,
 		   (unsigned long long)os.journal_failed, (unsigned long long)os.syslog_dropped,
 		   (unsigned long long)es.appended, (unsigned long long)es.write_failures,
 		   (unsigned long long)es.syncs, (unsigned long long)ws.delivered,
 		   (unsigned long long)ws.attempts_failed, (unsigned long long)ws.dead_lettered,
-		   (unsigned long long)ws.lost, webhooks_in_flight(d->webhooks));
+		   (unsigned long long)ws.lost, (unsigned long long)ws.dropped,
+		   webhooks_in_flight(d->webhooks));
 	log_disk_stats(d);
 }
 
@@ -543,6 +555,37 @@ static void teardown(struct daemon *d)
 	cfg_free(d->cfg);
 }
 
+/*
+ * Two daemons on one state_dir would interleave one event log with two numberings, so the
+ * directory is locked before anything in it is read, and stays locked until exit (a reload
+ * keeps the state_dir it started with). Returns -1 only when another process holds the lock;
+ * a directory that cannot be locked at all is persist's to report as unusable.
+ */
+static int lock_state_dir(struct daemon *d, const char *dir)
+{
+	char *path;
+	long holder;
+
+	d->lock_fd = -1;
+	if (!dir)
+		return 0;
+	(void)mkdir(dir, 0700);
+	path = xasprintf("%s/" LOCK_NAME, dir);
+	d->lock_fd = util_lock_file(path, &holder);
+	if (d->lock_fd < 0 && errno == EWOULDBLOCK) {
+		if (holder > 0)
+			log_err("state_dir %s is in use by another agentwatchd (PID %ld, holding %s); "
+				"refusing to start", dir, holder, path);
+		else
+			log_err("state_dir %s is in use by another agentwatchd (holding %s); "
+				"refusing to start", dir, path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
 int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 {
 	static const struct sched_callbacks callbacks = { can_start, start_poll };
@@ -550,6 +593,10 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	struct sched_settings s = { cfg->poll.interval, cfg->poll.backoff_max, cfg->cms.max_rate };
 	int r;
 
+	if (lock_state_dir(&d, cfg->state_dir) < 0) {
+		cfg_free(cfg);
+		return 1;
+	}
 	if (setup_loop(&d) < 0) {
 		log_err("cannot set up the event loop");
 		return 1;
@@ -584,5 +631,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	log_schedule_stats(&d, LOG_LEVEL_INFO);
 	log_disk_stats(&d);
 	teardown(&d);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
 	return r < 0 ? 1 : 0;
 }

@@ -497,6 +497,13 @@ uint64_t evlog_next_seq(const struct evlog *log)
 	return log->next_seq;
 }
 
+uint64_t evlog_first_seq(const struct evlog *log)
+{
+	if (log->dir)
+		return log->nsegments ? log->segments[0] : log->next_seq;
+	return log->ring_first;
+}
+
 struct evlog_cursor evlog_end(const struct evlog *log)
 {
 	struct evlog_cursor c = { .seq = log->next_seq, .segment = log->active,

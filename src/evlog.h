@@ -61,6 +61,11 @@ uint64_t evlog_append(struct evlog *log, const char *json, size_t len);
 
 /* The sequence number the next record will get. */
 uint64_t evlog_next_seq(const struct evlog *log);
+/*
+ * The oldest sequence number the log may still hold (the first of its oldest segment, or of the
+ * memory ring): nothing before it can be read back. 1 when nothing was ever trimmed.
+ */
+uint64_t evlog_first_seq(const struct evlog *log);
 
 /* Numbering goes on from seq when the log ends before it (a state file saved at seq - 1). */
 void evlog_raise(struct evlog *log, uint64_t seq);

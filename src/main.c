@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <curl/curl.h>
 
@@ -110,6 +111,8 @@ static struct cfg *load_config(const char *path, unsigned flags)
 
 	if (!cfg)
 		fprintf(stderr, "%s: %d error%s\n", path, nerrors, nerrors == 1 ? "" : "s");
+	else
+		cfg_log_warnings(cfg);
 	return cfg;
 }
 
@@ -177,6 +180,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(LOG_LEVEL_NOTICE + opt.verbosity);
+	/*
+	 * Before the configuration, and with it the CMS secret, is read: no core dump, and no
+	 * ptrace or /proc/PID/mem by other processes of the same user. The secret's pages are
+	 * MADV_DONTDUMP as well (util_secret_alloc).
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("cannot initialise libcurl");
 		return 1;

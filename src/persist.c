@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct persist {
 	char *dir;
 	struct evlog *log;
 	uint64_t saved_seq;	/* the last event the state file reflects */
+	uint64_t submitted_seq;	/* the last save handed to the writer: the next one's previous */
 	uint64_t saved_at_us;	/* when the last snapshot began */
 	struct writer *writer;
 	/* A snapshot under way: built a slice per turn, then written by the writer thread. */
@@ -32,10 +34,12 @@ struct persist {
 /* What the writer thread gets: the text and where it goes; the rest is for the completion. */
 struct save_job {
 	struct persist *p;
+	char *dir;
 	char *path;
 	char *text;
 	size_t len;
 	uint64_t seq;
+	uint64_t prev_seq;	/* what the file it replaces reflects */
 	uint64_t trim_below;
 };
 
@@ -54,7 +58,7 @@ struct persist *persist_open(const char *state_dir)
 	}
 	if (!p->log)
 		p->log = evlog_open(NULL, err, sizeof(err));
-	p->saved_seq = evlog_next_seq(p->log) - 1;
+	p->saved_seq = p->submitted_seq = evlog_next_seq(p->log) - 1;
 	return p;
 }
 
@@ -121,47 +125,105 @@ out:
 	return ok;
 }
 
-void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
+/* The log brings a state saved at seq up to date only while it holds every event after seq. */
+static bool log_reaches(const struct persist *p, uint64_t seq)
 {
-	char err[512];
-	uint64_t seq = 0, replayed = 0, bad = 0;
-	struct evlog_cursor c = { 0 };
+	return evlog_first_seq(p->log) <= seq + 1 || evlog_next_seq(p->log) <= seq + 1;
+}
+
+/*
+ * Loads dir/name: 0 when it was restored, 1 when there is none to use. A corrupt or unreadable
+ * file is moved aside (kept for a post-mortem) and logged, then treated as missing.
+ */
+static int load_named(struct persist *p, const char *name, const struct agents_clock *now,
+		      uint64_t *seq, statefile_find_fn find, void *ctx)
+{
+	char err[512], moved[PATH_MAX + 64];
+	int r = statefile_load_named(p->dir, name, now, seq, find, ctx, err, sizeof(err));
+
+	if (r >= 0)
+		return r;
+	if (statefile_set_aside(p->dir, name, moved, sizeof(moved)) == 0)
+		log_err("%s; moved aside to %s", err, moved);
+	else
+		log_err("%s; cannot move it aside (%s)", err, strerror(errno));
+	return 1;
+}
+
+/* Replays the logged events after seq into the agents' state. */
+static void replay_after(struct persist *p, uint64_t seq, const struct agents_clock *now,
+			 statefile_find_fn find, void *ctx, const char *from)
+{
+	uint64_t replayed = 0, bad = 0;
+	struct evlog_cursor c = { .seq = seq + 1 };
 	const char *json;
 	size_t len;
-	struct agents_clock now;
-	int r;
-
-	if (!p->dir)
-		return;
-	agents_clock_read(&now);
-	r = statefile_load(p->dir, &now, &seq, find, ctx, err, sizeof(err));
-	if (r < 0) {
-		log_warn("%s; starting from a fresh baseline", err);
-		return;
-	}
-	/* The log may have lost its newest segments: numbering never goes back below the save. */
-	if (r == 0)
-		evlog_raise(p->log, seq + 1);
-	/* Events logged after the save (all of them when there was none) bring the state up to date. */
-	c.seq = seq + 1;
 	while (evlog_peek(p->log, &c, &json, &len, &c.seq) == 1) {
-		if (replay_one(json, &now, find, ctx))
+		if (replay_one(json, now, find, ctx))
 			replayed++;
 		else
 			bad++;
 		evlog_advance(p->log, &c, c.seq);
 	}
-	p->saved_seq = seq;
 	log_notice("restored agent state from %s (%s, %" PRIu64 " events replayed%s)", p->dir,
-		   r == 0 ? "state file" : "no state file", replayed, bad ? ", some unreadable" : "");
+		   from, replayed, bad ? ", some unreadable" : "");
 	if (bad)
 		log_warn("%s: %" PRIu64 " logged events could not be read back", p->dir, bad);
 }
 
+/*
+ * The state file, else the previous one, else the whole log from its first event: each is
+ * brought up to date by the events logged after it. Only when neither file is usable and the log
+ * no longer starts at event 1 (its oldest segments were trimmed, which happens once both files
+ * are past them) is there nothing to rebuild the state from: then a fresh baseline, said so.
+ */
+void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
+{
+	const char *from = "state file";
+	struct agents_clock now;
+	uint64_t seq = 0;
+	int r;
+
+	if (!p->dir)
+		return;
+	agents_clock_read(&now);
+	r = load_named(p, STATEFILE_NAME, &now, &seq, find, ctx);
+	if (r == 1) {
+		from = "previous state file " STATEFILE_PREVIOUS;
+		r = load_named(p, STATEFILE_PREVIOUS, &now, &seq, find, ctx);
+	}
+	if (r == 1) {
+		from = "no state file";
+		seq = 0;
+		if (!log_reaches(p, 0)) {
+			log_err("%s: no usable state file, and the event log holds events from %" PRIu64
+				" on only: it cannot rebuild the agents' state; starting from a fresh "
+				"baseline (calls present now are reported again, as initial)", p->dir,
+				evlog_first_seq(p->log));
+			return;
+		}
+	} else {
+		/* The log may have lost its newest segments: numbering never goes back below the save. */
+		evlog_raise(p->log, seq + 1);
+		if (!log_reaches(p, seq))
+			log_warn("%s: the event log lacks events %" PRIu64 " to %" PRIu64 " after the "
+				 "%s; calls that changed then may be reported again", p->dir, seq + 1,
+				 evlog_first_seq(p->log) - 1, from);
+	}
+	replay_after(p, seq, &now, find, ctx, from);
+	p->saved_seq = p->submitted_seq = seq;
+}
+
+/*
+ * On the writer thread: the file being replaced becomes the previous one first, so that if the
+ * new one rots, the previous one plus the log after it still rebuilds the state.
+ */
 static int save_work(void *arg)
 {
 	struct save_job *j = arg;
 
+	if (statefile_keep_previous(j->dir) < 0 && errno != ENOENT)
+		return errno;
 	return util_write_file_atomic(j->path, j->text, j->len, true) < 0 ? errno : 0;
 }
 
@@ -180,6 +242,7 @@ static void save_done(void *arg, int err)
 			p->saved_seq = j->seq;
 		evlog_trim(p->log, j->trim_below);
 	}
+	free(j->dir);
 	free(j->path);
 	free(j->text);
 	free(j);
@@ -190,9 +253,13 @@ static void submit_save(struct persist *p, uint64_t keep_from)
 	struct save_job *j = xcalloc(1, sizeof(*j));
 
 	j->p = p;
+	j->dir = xstrdup(p->dir);
 	j->path = xasprintf("%s/%s", p->dir, STATEFILE_NAME);
 	j->seq = p->snap_seq;
-	j->trim_below = keep_from < j->seq + 1 ? keep_from : j->seq + 1;
+	/* Whatever the previous file will hold, the log keeps what a replay from it needs. */
+	j->prev_seq = p->submitted_seq;
+	p->submitted_seq = j->seq;
+	j->trim_below = keep_from < j->prev_seq + 1 ? keep_from : j->prev_seq + 1;
 	j->text = statefile_snapshot_end(p->snap, &j->len);
 	p->snap = NULL;
 	p->saves_in_flight++;

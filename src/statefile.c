@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <systemd/sd-id128.h>
@@ -252,7 +254,14 @@ static int check_document(struct json_object *root, uint64_t *seq, char *err, si
 int statefile_load(const char *dir, const struct agents_clock *now, uint64_t *seq,
 		   statefile_find_fn find, void *ctx, char *err, size_t errlen)
 {
-	char *path = xasprintf("%s/%s", dir, STATEFILE_NAME);
+	return statefile_load_named(dir, STATEFILE_NAME, now, seq, find, ctx, err, errlen);
+}
+
+int statefile_load_named(const char *dir, const char *name, const struct agents_clock *now,
+			 uint64_t *seq, statefile_find_fn find, void *ctx, char *err,
+			 size_t errlen)
+{
+	char *path = xasprintf("%s/%s", dir, name);
 	size_t len;
 	char *text = util_read_file(path, FILE_MAX, &len);
 	struct json_object *root = NULL, *agents, *saved_boot;
@@ -289,6 +298,44 @@ int statefile_load(const char *dir, const struct agents_clock *now, uint64_t *se
 out:
 	json_object_put(root);
 	free(text);
+	free(path);
+	return r;
+}
+
+/* A hard link, so that agents.state itself is never missing, not even for a moment. */
+int statefile_keep_previous(const char *dir)
+{
+	char *path = xasprintf("%s/%s", dir, STATEFILE_NAME);
+	char *prev = xasprintf("%s/%s", dir, STATEFILE_PREVIOUS);
+	char *tmp = xasprintf("%s.tmp", prev);
+	int r;
+
+	(void)unlink(tmp);
+	r = link(path, tmp) < 0 || rename(tmp, prev) < 0 ? -1 : 0;
+	if (r < 0) {
+		int err = errno;
+
+		(void)unlink(tmp);
+		errno = err;
+	}
+	free(tmp);
+	free(prev);
+	free(path);
+	return r;
+}
+
+int statefile_set_aside(const char *dir, const char *name, char *moved, size_t movedlen)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+	int r;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(moved, movedlen, "%s.corrupt-%s", path, stamp);
+	r = rename(path, moved);
 	free(path);
 	return r;
 }

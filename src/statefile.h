@@ -8,6 +8,7 @@
 #include "agents.h"
 
 #define STATEFILE_NAME "agents.state"
+#define STATEFILE_PREVIOUS "agents.state.prev"	/* the save before the last one */
 
 /* Saves every baselined agent and the event-log position seq it reflects, atomically. */
 int statefile_save(const char *dir, uint64_t seq, struct agent_state *const *states, size_t n);
@@ -37,5 +38,22 @@ typedef struct agent_state *(*statefile_find_fn)(void *ctx, uint64_t key);
  */
 int statefile_load(const char *dir, const struct agents_clock *now, uint64_t *seq,
 		   statefile_find_fn find, void *ctx, char *err, size_t errlen);
+/* The same for the file name in dir (STATEFILE_NAME or STATEFILE_PREVIOUS). */
+int statefile_load_named(const char *dir, const char *name, const struct agents_clock *now,
+			 uint64_t *seq, statefile_find_fn find, void *ctx, char *err,
+			 size_t errlen);
+
+/*
+ * Makes the current state file the previous one (STATEFILE_PREVIOUS), before a new save replaces
+ * it: if the new one rots, the previous one plus the event log after it rebuilds the state.
+ * Returns 0, or -1 with errno set (ENOENT: there is no state file yet).
+ */
+int statefile_keep_previous(const char *dir);
+
+/*
+ * Renames the unusable file dir/name to "dir/name.corrupt-YYYYMMDDTHHMMSSZ" (UTC), kept for a
+ * post-mortem; the new path is written to moved. Returns 0, or -1 with errno set.
+ */
+int statefile_set_aside(const char *dir, const char *name, char *moved, size_t movedlen);
 
 #endif

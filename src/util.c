@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,9 +76,30 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
+/*
+ * Secrets live in pages of their own, marked MADV_DONTDUMP so that no core dump carries them
+ * (even one written despite PR_SET_DUMPABLE 0, as root's suid_dumpable = 2 allows). The mapping's
+ * size sits in a header before the secret, so a free needs no length.
+ */
+#define SECRET_HEADER 16
+
+char *util_secret_alloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t total = (SECRET_HEADER + size + page - 1) / page * page;
+	char *map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (map == MAP_FAILED)
+		return check_alloc(NULL);
+	/* Best effort: a kernel without it still has PR_SET_DUMPABLE 0 from main. */
+	(void)madvise(map, total, MADV_DONTDUMP);
+	memcpy(map, &total, sizeof(total));
+	return map + SECRET_HEADER;
+}
+
 char *util_secret_dup(const char *secret, size_t len)
 {
-	char *copy = xmalloc(len + 1);
+	char *copy = util_secret_alloc(len + 1);
 
 	memcpy(copy, secret, len);
 	copy[len] = '\0';
@@ -85,10 +108,30 @@ char *util_secret_dup(const char *secret, size_t len)
 
 void util_secret_free(char *secret, size_t len)
 {
+	char *map;
+	size_t total;
+
+	(void)len;
 	if (!secret)
 		return;
-	OPENSSL_cleanse(secret, len);
-	free(secret);
+	map = secret - SECRET_HEADER;
+	memcpy(&total, map, sizeof(total));
+	OPENSSL_cleanse(map, total);
+	munmap(map, total);
+}
+
+char *util_url_origin(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	const char *host = sep ? sep + 3 : url;
+	size_t n = strcspn(host, "/?#");
+	const char *at = memrchr(host, '@', n);
+
+	if (at) {
+		n -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	return xasprintf("%.*s%.*s", sep ? (int)(sep + 3 - url) : 0, url, (int)n, host);
 }
 
 static uint64_t now_us(clockid_t clock)
@@ -221,4 +264,33 @@ int util_write_file_atomic(const char *path, const void *data, size_t len, bool 
 	free(dir_copy);
 	errno = err;
 	return err ? -1 : 0;
+}
+
+/* flock rather than a POSIX record lock: it belongs to the open file, not to the process. */
+int util_lock_file(const char *path, long *holder)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	char pid[24];
+	ssize_t n;
+
+	*holder = 0;
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		if (n > 0) {
+			pid[n] = '\0';
+			*holder = strtol(pid, NULL, 10);
+		}
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	/* The PID only serves another daemon's message: without it the lock holds all the same. */
+	if (ftruncate(fd, 0) == 0)
+		n = pwrite(fd, pid, (size_t)n, 0);
+	return fd;
 }

@@ -19,9 +19,21 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
-/* Secrets: a NUL-terminated copy of len bytes, and a free that wipes them first (NULL is fine). */
+/*
+ * Secrets: a zeroed buffer of size bytes, or a NUL-terminated copy of len bytes, in pages that
+ * core dumps leave out (MADV_DONTDUMP); and a free that wipes them first (NULL is fine; len may
+ * be any length up to the allocation's, the whole allocation is wiped). Abort when out of memory.
+ */
+char *util_secret_alloc(size_t size);
 char *util_secret_dup(const char *secret, size_t len);
 void util_secret_free(char *secret, size_t len);
+
+/*
+ * "scheme://host[:port]" of url, without user info, path, query or fragment, which may carry
+ * credentials (Slack- and Teams-style webhook URLs hold their token in the path): the form in
+ * which a URL may be logged. Allocated; the caller frees it.
+ */
+char *util_url_origin(const char *url);
 
 /* Microseconds on CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME. */
 uint64_t util_now_realtime_us(void);
@@ -46,5 +58,13 @@ char *util_read_file(const char *path, size_t max, size_t *len);
  * file and its directory too. Returns 0, or -1 with errno set; path is never left half-written.
  */
 int util_write_file_atomic(const char *path, const void *data, size_t len, bool durable);
+
+/*
+ * Takes an exclusive flock(2) on path (created 0600) and writes our PID into it. Returns the
+ * descriptor, which holds the lock until it is closed (the caller owns it). Returns -1 with errno
+ * set on failure; EWOULDBLOCK when another process holds it, with *holder set to the PID that
+ * process wrote (0 when it cannot be read).
+ */
+int util_lock_file(const char *path, long *holder);
 
 #endif

@@ -1,6 +1,7 @@
 /* webhook: each receiver fed from the event log at its own pace, at least once, in order. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -35,6 +37,7 @@ struct sender {
 	char *cursor_path;		/* NULL without state_dir */
 	/* Settings, copied from the configuration. */
 	char *url;
+	char *shown;			/* url as logged: scheme://host[:port], no token */
 	bool alertmanager;
 	char *secret;
 	size_t secret_len;
@@ -43,6 +46,8 @@ struct sender {
 	long timeout_ms;
 	size_t batch_max;
 	uint64_t linger_us;
+	size_t max_backlog;		/* log records it may fall behind before the oldest go */
+	uint64_t dropped;		/* ... and how many went since start */
 	struct curl_slist *custom_headers;
 	struct curlev_tls tls;
 	/* Progress: everything before cursor is delivered; a batch under way ends at batch_end. */
@@ -72,6 +77,7 @@ struct webhooks {
 	struct curlev *curl;
 	struct sender **v;
 	size_t n;
+	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
 	struct webhook_stats stats;
 };
 
@@ -82,6 +88,7 @@ static void pump(struct sender *s);
 static void settings_clear(struct sender *s)
 {
 	free(s->url);
+	free(s->shown);
 	util_secret_free(s->secret, s->secret_len);
 	for (size_t i = 0; i < s->nevents; i++)
 		free(s->events[i]);
@@ -94,6 +101,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 {
 	settings_clear(s);
 	s->url = xstrdup(w->url);
+	s->shown = util_url_origin(w->url);
 	s->alertmanager = w->format == CFG_WEBHOOK_ALERTMANAGER;
 	s->secret = NULL;
 	s->secret_len = w->secret_len;
@@ -107,6 +115,8 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 	s->timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
 	s->batch_max = w->batch_max ? w->batch_max : 1;
 	s->linger_us = (uint64_t)(w->batch_linger * 1e6);
+	/* 0 only from a cfg_webhook built by hand (bench/webhook.c): no cap. */
+	s->max_backlog = w->max_backlog ? w->max_backlog : SIZE_MAX;
 	s->custom_headers = NULL;
 	for (size_t i = 0; i < w->nheaders; i++) {
 		char *h = xasprintf("%s: %s", w->headers[i].name, w->headers[i].value);
@@ -180,7 +190,7 @@ static void load_cursor(struct sender *s)
 		s->cursor.segment = get_u64(o, "segment");
 		s->cursor.offset = get_u64(o, "offset");
 		if (s->cursor.seq < next)
-			log_notice("webhook %s: resuming with %" PRIu64 " undelivered events", s->url,
+			log_notice("webhook %s: resuming with %" PRIu64 " undelivered events", s->shown,
 				   next - s->cursor.seq);
 	}
 	json_object_object_get_ex(o, "firing", &firing);
@@ -234,7 +244,7 @@ static size_t gather(struct sender *s, struct json_object *out)
 		if (seq > c.seq) {
 			s->set->stats.lost += seq - c.seq;
 			log_warn("webhook %s: %" PRIu64 " events were gone from the log before delivery",
-				 s->url, seq - c.seq);
+				 s->shown, seq - c.seq);
 		}
 		evlog_advance(log, &c, seq);
 		if (!ev || !wanted(s, event_type_of(ev))) {
@@ -429,6 +439,76 @@ static void acknowledge(struct sender *s)
 	save_cursor(s);
 }
 
+/* "webhook-HHHHHHHHHHHHHHHH": the name of the receiver's cursor file without ".cursor". */
+static struct json_object *receiver_name(const struct sender *s)
+{
+	const char *base = strrchr(s->cursor_path, '/') + 1;
+
+	return json_object_new_string_len(base, (int)strcspn(base, "."));
+}
+
+/*
+ * Once deadletter.jsonl has reached deadletter_max bytes it becomes deadletter.jsonl.1 and the
+ * older ones move up by one; the one past WEBHOOK_DEADLETTER_KEEP is overwritten, so the files
+ * stay within about (KEEP + 1) * deadletter_max bytes.
+ */
+struct rotate_job {
+	char *path;
+	uint64_t max;
+	off_t size;		/* the size it had when it was rotated; 0 when it was not */
+	char failed[64];	/* the rename that failed, if one did */
+};
+
+/* On the writer thread: renames path to path.1 once it holds max bytes, older ones up by one. */
+static int rotate_work(void *arg)
+{
+	struct rotate_job *j = arg;
+	struct stat st;
+	int err = 0;
+
+	if (stat(j->path, &st) < 0 || (uint64_t)st.st_size < j->max)
+		return 0;
+	j->size = st.st_size;
+	for (unsigned i = WEBHOOK_DEADLETTER_KEEP; i > 0; i--) {
+		char *from = i > 1 ? xasprintf("%s.%u", j->path, i - 1) : xstrdup(j->path);
+		char *to = xasprintf("%s.%u", j->path, i);
+
+		if (rename(from, to) < 0 && errno != ENOENT && !err) {
+			err = errno;
+			snprintf(j->failed, sizeof(j->failed), "%u", i);
+		}
+		free(from);
+		free(to);
+	}
+	return err;
+}
+
+static void rotate_done(void *arg, int err)
+{
+	struct rotate_job *j = arg;
+
+	if (err)
+		log_err("%s: cannot rotate to %s.%s: %s", j->path, j->path, j->failed, strerror(err));
+	else if (j->size)
+		log_notice("%s: %lld bytes, rotated to %s.1 (%u older files kept, the oldest dropped)",
+			   j->path, (long long)j->size, j->path, WEBHOOK_DEADLETTER_KEEP);
+	free(j->path);
+	free(j);
+}
+
+static void rotate_deadletter(struct webhooks *set, const char *path)
+{
+	struct rotate_job *j;
+
+	if (!set->deadletter_max)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	j->path = xstrdup(path);
+	j->max = set->deadletter_max;
+	if (!writer_submit(evlog_writer(set->log), rotate_work, rotate_done, j))
+		rotate_done(j, rotate_work(j));
+}
+
 static void dead_letter(struct sender *s, long status)
 {
 	char shown[RESPONSE_KEEP + 8] = "";
@@ -437,7 +517,7 @@ static void dead_letter(struct sender *s, long status)
 	char *path, *line;
 
 	reply_sanitize(s->response ? s->response : "", s->response_len, shown, sizeof(shown));
-	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->url, status,
+	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->shown, status,
 		s->batch_events, s->batch_events == 1 ? "" : "s",
 		s->set->state_dir ? "kept in " WEBHOOK_DEADLETTER : "dropped (no state_dir)");
 	s->set->stats.dead_lettered += s->batch_events;
@@ -447,14 +527,18 @@ static void dead_letter(struct sender *s, long status)
 	}
 	util_format_time(util_now_realtime_us(), when);
 	json_object_object_add(entry, "time", json_object_new_string(when));
-	json_object_object_add(entry, "webhook", json_object_new_string(s->url));
+	json_object_object_add(entry, "webhook", json_object_new_string(s->shown));
+	/* Receivers on one host (hooks.slack.com) differ in the token: tell them apart by the
+	 * name of their cursor file instead. */
+	json_object_object_add(entry, "receiver", receiver_name(s));
 	json_object_object_add(entry, "http_status", json_object_new_int64(status));
 	json_object_object_add(entry, "response", json_object_new_string(shown));
 	json_object_object_add(entry, "payload", json_tokener_parse(s->body));
 	path = xasprintf("%s/%s", s->set->state_dir, WEBHOOK_DEADLETTER);
 	line = xasprintf("%s\n", json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
-	/* Appended and fdatasync'd by the writer thread, in order with the other disk work. */
+	/* Rotated, appended and fdatasync'd by the writer thread, in order with the other disk work. */
+	rotate_deadletter(s->set, path);
 	writer_append_file(evlog_writer(s->set->log), path, line, strlen(line));
 	free(line);
 	free(path);
@@ -488,11 +572,11 @@ static void retry_later(struct sender *s, long status, CURLcode code)
 	delay = backoff_us(s->failures, (double)retry_after);
 	if (s->failures == 1 || s->failures % 10 == 0) {
 		if (code != CURLE_OK)
-			log_warn("webhook %s: %s; retry %u in %.1f s", s->url,
+			log_warn("webhook %s: %s; retry %u in %.1f s", s->shown,
 				 s->errbuf[0] ? s->errbuf : curl_easy_strerror(code), s->failures,
 				 (double)delay / 1e6);
 		else
-			log_warn("webhook %s: HTTP %ld; retry %u in %.1f s", s->url, status,
+			log_warn("webhook %s: HTTP %ld; retry %u in %.1f s", s->shown, status,
 				 s->failures, (double)delay / 1e6);
 	}
 	s->wait_until_us = util_now_monotonic_us() + delay;
@@ -531,6 +615,87 @@ static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata)
 	memcpy(s->response + s->response_len, data, keep);
 	s->response_len += keep;
 	return n;
+}
+
+/* ---- retention ---- */
+
+/*
+ * A receiver more than max_backlog log records behind loses the oldest of them, counted and
+ * logged, so that the segments it holds can go. The cursor moves to a tenth below the cap, so
+ * that a receiver staying down drops (and logs) once per tenth of the cap, not once per event.
+ * Never while a request is under way: its acknowledgement would move the cursor back. Records
+ * are counted whatever their type, so for a receiver with an events filter the count includes
+ * events it would not have been sent.
+ */
+static void enforce_backlog(struct sender *s)
+{
+	uint64_t next = evlog_next_seq(s->set->log), keep, dropped;
+
+	if (s->in_flight || next - s->cursor.seq <= s->max_backlog)
+		return;
+	keep = s->max_backlog - s->max_backlog / 10;
+	dropped = next - keep - s->cursor.seq;
+	s->dropped += dropped;
+	s->set->stats.dropped += dropped;
+	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
+		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
+		s->max_backlog, s->dropped);
+	s->cursor = (struct evlog_cursor){ .seq = next - keep };
+	s->linger_until_us = 0;
+	save_cursor(s);
+}
+
+static bool cursor_in_use(const struct webhooks *set, const char *path)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i]->cursor_path && strcmp(set->v[i]->cursor_path, path) == 0)
+			return true;
+	return false;
+}
+
+/* The receiver a cursor file was for, as it may be logged: its key is "FORMAT URL". */
+static char *cursor_receiver(const char *path)
+{
+	struct json_object *o = json_object_from_file(path), *key;
+	const char *url = NULL;
+	char *shown;
+
+	if (o && json_object_object_get_ex(o, "receiver", &key) &&
+	    (url = strchr(json_object_get_string(key), ' ')))
+		url++;
+	shown = util_url_origin(url ? url : "?");
+	json_object_put(o);
+	return shown;
+}
+
+/*
+ * Removes the cursor files of receivers no longer configured: one added again later starts at
+ * the log's end like any new receiver, not at a stale position, and the files do not pile up.
+ */
+static void prune_cursors(struct webhooks *set)
+{
+	DIR *d = set->state_dir ? opendir(set->state_dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *path, *shown;
+
+		if (fnmatch("webhook-*.cursor", e->d_name, FNM_PERIOD) != 0)
+			continue;
+		path = xasprintf("%s/%s", set->state_dir, e->d_name);
+		if (!cursor_in_use(set, path)) {
+			shown = cursor_receiver(path);
+			if (unlink(path) == 0)
+				log_notice("%s: removed, its receiver (%s) is no longer configured",
+					   path, shown);
+			else
+				log_warn("%s: %s", path, strerror(errno));
+			free(shown);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* ---- the set ---- */
@@ -613,6 +778,8 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	free(set->v);
 	set->v = next;
 	set->n = cfg->nwebhooks;
+	set->deadletter_max = cfg->deadletter_max;
+	prune_cursors(set);
 	webhooks_kick(set);
 }
 
@@ -629,7 +796,7 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 		alertmgr_set_prune(&s->batch_firing, keep, ctx);
 		if (n) {
 			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
-				   "state lost); Alertmanager resolves them at their endsAt", s->url, n);
+				   "state lost); Alertmanager resolves them at their endsAt", s->shown, n);
 			save_cursor(s);
 		}
 	}
@@ -637,8 +804,10 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 
 void webhooks_kick(struct webhooks *set)
 {
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
+		enforce_backlog(set->v[i]);
 		pump(set->v[i]);
+	}
 }
 
 uint64_t webhooks_min_seq(const struct webhooks *set)

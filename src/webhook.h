@@ -11,23 +11,28 @@
 #include "evlog.h"
 
 #define WEBHOOK_DEADLETTER "deadletter.jsonl"
+#define WEBHOOK_DEADLETTER_KEEP 4	/* rotated dead-letter files kept: .1 (newest) to .4 */
 
 struct webhook_stats {
 	uint64_t delivered;	/* events acknowledged by receivers */
 	uint64_t attempts_failed;
 	uint64_t dead_lettered;	/* events refused for good (4xx) */
 	uint64_t lost;		/* events gone from the log before a receiver got them */
+	uint64_t dropped;	/* log records dropped from a backlog past max_backlog */
 };
 
 struct webhooks;
 
 /* state_dir NULL: cursors and alert state live in memory only. */
 struct webhooks *webhooks_new(sd_event *event, struct evlog *log, const char *state_dir);
-/* Keeps the queue of every receiver whose url and format stay; a new one starts at the log's end. */
+/*
+ * Keeps the queue of every receiver whose url and format stay; a new one starts at the log's end.
+ * Cursor files in state_dir that no configured receiver uses are removed (logged).
+ */
 void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg);
 /* Stops re-sending Alertmanager alerts that keep() no longer confirms (after a restart or reload). */
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx);
-/* New records are in the log. */
+/* New records are in the log: receivers past their max_backlog drop their oldest, then send. */
 void webhooks_kick(struct webhooks *set);
 /* The lowest sequence number some receiver still needs (the log's next when none does). */
 uint64_t webhooks_min_seq(const struct webhooks *set);

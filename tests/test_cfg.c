@@ -101,6 +101,13 @@ static void check_everything(const struct cfg *cfg)
 	free(ca);
 }
 
+static void check_retention(const struct cfg *cfg)
+{
+	CHECK(cfg->outputs.deadletter_max == 8192);
+	CHECK(cfg->outputs.nwebhooks == 2 && cfg->outputs.webhooks[0].max_backlog == 500 &&
+	      cfg->outputs.webhooks[1].max_backlog == CFG_MAX_BACKLOG_DEFAULT);
+}
+
 static void check_backoff_follows_interval(const struct cfg *cfg)
 {
 	CHECK(cfg->poll.interval == 120 && cfg->poll.backoff_max == 120);
@@ -262,14 +269,14 @@ static const struct tcase cases[] = {
 	  "  { url = \"https://[2001:db8::zz]/\"; }, { url = \"https://h/a b\"; }, { url = \"https://h/#f\"; },\n"
 	  "  { url = \"https://[::1\"; }, { url = \"HTTPS://h/\"; } ); };\n",
 	  .expect = { "1: cms.url 'https://h:0' is not a URL of the form https://host[:port]",
-	    "4: outputs.webhooks[0].url 'https://h:65536/' is not a URL of the form http[s]://host[:port][/path]",
-	    "4: outputs.webhooks[1].url 'https://h:/' is not a URL of the form http[s]://host[:port][/path]",
-	    "4: outputs.webhooks[2].url 'https://:80/' is not a URL of the form http[s]://host[:port][/path]",
-	    "5: outputs.webhooks[3].url 'https://[2001:db8::zz]/' is not a URL of the form http[s]://host[:port][/path]",
-	    "5: outputs.webhooks[4].url 'https://h/a b' is not a URL of the form http[s]://host[:port][/path]",
-	    "5: outputs.webhooks[5].url 'https://h/#f' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[0].url 'https://h:65536...' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[1].url 'https://h:...' is not a URL of the form http[s]://host[:port][/path]",
+	    "4: outputs.webhooks[2].url 'https://:80...' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[3].url 'https://[2001:db8::zz]...' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[4].url 'https://h...' is not a URL of the form http[s]://host[:port][/path]",
+	    "5: outputs.webhooks[5].url 'https://h...' is not a URL of the form http[s]://host[:port][/path]",
 	    "6: outputs.webhooks[6].url 'https://[::1' is not a URL of the form http[s]://host[:port][/path]",
-	    "6: outputs.webhooks[7].url 'HTTPS://h/' is not a URL of the form http[s]://host[:port][/path]" } },
+	    "6: outputs.webhooks[7].url 'HTTPS://h...' is not a URL of the form http[s]://host[:port][/path]" } },
 
 	/* app_key */
 	{ "app_key empty",
@@ -676,6 +683,16 @@ static const struct tcase cases[] = {
 	  BASE "outputs = { webhooks = ( { url = \"http://[::1]:9093/api/v2/alerts\"; },\n"
 	  "  { url = \"https://a-b.example_1.net\"; }, { url = \"http://h?q=1\"; } ); };\n",
 	  .expect = { NULL } },
+	{ "max_backlog and deadletter_max",
+	  BASE "outputs = { deadletter_max = 8192;\n"
+	  "  webhooks = ( { url = \"https://h/\"; max_backlog = 500; }, { url = \"https://h/2\"; } ); };\n",
+	  .expect = { NULL }, .check = check_retention },
+	{ "max_backlog and deadletter_max out of range",
+	  BASE "outputs = { deadletter_max = 4095;\n"
+	  "  webhooks = ( { url = \"https://h/\"; max_backlog = 9; }, { url = \"https://h/2\"; max_backlog = 1.5; } ); };\n",
+	  .expect = { "3: outputs.deadletter_max 4095 is out of range: it must be at least 4096",
+	    "4: outputs.webhooks[0].max_backlog 9 is out of range: it must be at least 10",
+	    "4: outputs.webhooks[1].max_backlog must be an integer" } },
 	{ "syslog facility",
 	  BASE "outputs = { syslog = { enabled = true; facility = \"local8\"; }; };\n",
 	  .expect = { "3: outputs.syslog.facility 'local8' must be one of kern, user, mail, daemon, auth, "

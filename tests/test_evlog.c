@@ -223,11 +223,13 @@ static void test_segments_and_trim(void)
 	dir_fsyncs = 0;
 	evlog_sync(log);
 	CHECK_INT(dir_fsyncs, 1);
+	CHECK_INT(evlog_first_seq(log), 1);	/* nothing trimmed: a replay can start at event 1 */
 	second = EVLOG_SEGMENT_MAX / PAD + 2;
 	evlog_trim(log, second - 1);		/* a reader still needs the first segment */
 	CHECK_INT(count_segments(), 2);
 	evlog_trim(log, second + 1);
 	CHECK_INT(count_segments(), 1);
+	CHECK(evlog_first_seq(log) > 1 && evlog_first_seq(log) <= second + 1);
 	evlog_trim(log, 1000000);		/* the active segment always stays */
 	CHECK_INT(count_segments(), 1);
 	evlog_close(log);

@@ -2,8 +2,8 @@
 # test_restart.sh: restart semantics with state_dir: no call.started again for calls already
 # reported, call.ended (after_restart) for calls that ended while no daemon ran, call.started (not
 # initial) for calls that began then; after SIGTERM (state file) and SIGKILL (state file plus the
-# event log). A corrupt or truncated state file, a torn event log, an unusable state_dir and a full
-# disk are logged and never stop polling.
+# event log). A torn event log, an unusable state_dir and a full disk are logged and never stop
+# polling (a corrupt state file: test_corrupt_state.sh).
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 aw_budget 95
@@ -121,32 +121,6 @@ check "runs 1-3 together: one consistent stream, ids unique" ev validate "$AW_TM
 check "runs 1-3: no warnings" bash -c "! grep -qiE 'warn|error|cannot' '$AW_TMP'/r[123].err"
 aw_stop "$R3"
 expect_eq "run 3: SIGTERM -> exit 0" "$?" 0
-
-# --- A corrupt, a truncated and a malformed state file: warning, fresh baseline, polling goes on.
-n=0
-for kind in garbage truncated malformed; do
-    n=$((n + 1))
-    case $kind in
-    garbage) head -c 300 /dev/urandom > "$STATE/agents.state" ;;
-    truncated) size=$(stat -c %s "$STATE/agents.state")
-               truncate -s $((size / 2)) "$STATE/agents.state" ;;
-    malformed) echo '{"version":1,"seq":3,"agents":[{"cc":1,"vdn":170,"id":1099,"calls":"x"}]}' \
-                   > "$STATE/agents.state" ;;
-    esac
-    aw_start_daemon c$n "$AW_TMP/main.conf"
-    settle 2 $A $B $C $D
-    check "$kind state file: the daemon runs" alive "$AW_PID"
-    expect_grep "$kind state file: a warning, then a fresh baseline" \
-        'agents.state.*fresh baseline|fresh baseline' "$AW_TMP/c$n.err"
-    events_are c$n "$kind state file: fresh baseline (initial)" $A \
-        'call.started:a3+initial' 'call.started:a4+initial' 'agent.busy+initial'
-    events_are c$n "$kind state file: fresh baseline (B)" $B \
-        'call.started:b2+initial' 'agent.busy+initial'
-    aw_stop "$AW_PID"
-    expect_eq "$kind state file: SIGTERM -> exit 0" "$?" 0
-done
-check "the state file is whole again after a clean stop" \
-    "$AW_PYTHON" -c 'import json,sys; json.load(open(sys.argv[1]))' "$STATE/agents.state"
 
 # --- A torn last record in the event log (a crash in mid-write) is cut, with a warning.
 seg=$(ls "$STATE"/events-*.log | tail -1)

@@ -1,6 +1,7 @@
 /* test_statefile: agents' state saved and restored, odd call IDs included; a bad file restores nothing. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,36 @@ static void test_snapshot_in_slices(void)
 	remove(path);
 }
 
+/* The previous save is kept beside the state file; a bad file is moved aside, not deleted. */
+static void test_previous_and_aside(void)
+{
+	struct agent_state a = { .cfg = &agents[0] };
+	struct agent_state *states[1] = { &a };
+	char err[256], moved[256], path[128];
+	uint64_t seq = 0;
+
+	errno = 0;
+	CHECK_INT(statefile_keep_previous(dir), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK_INT(statefile_save(dir, 7, states, 1), 0);
+	CHECK_INT(statefile_keep_previous(dir), 0);
+	CHECK_INT(statefile_save(dir, 9, states, 1), 0);
+	CHECK_INT(statefile_load_named(dir, STATEFILE_PREVIOUS, &now, &seq, find, NULL, err,
+				       sizeof(err)), 0);
+	CHECK_INT(seq, 7);
+	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
+	CHECK_INT(seq, 9);
+	CHECK_INT(statefile_set_aside(dir, STATEFILE_NAME, moved, sizeof(moved)), 0);
+	snprintf(path, sizeof(path), "%s/%s.corrupt-", dir, STATEFILE_NAME);
+	CHECK(strncmp(moved, path, strlen(path)) == 0 && strlen(moved) == strlen(path) + 16);
+	CHECK(access(moved, F_OK) == 0);
+	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 1);
+	remove(moved);
+	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_PREVIOUS);
+	remove(path);
+	clear_restored();
+}
+
 int main(void)
 {
 	CHECK(mkdtemp(dir) != NULL);
@@ -179,6 +210,7 @@ int main(void)
 	test_bad_files();
 	test_anchor_after_reboot();
 	test_snapshot_in_slices();
+	test_previous_and_aside();
 	rmdir(dir);
 	return check_done("test_statefile");
 }
