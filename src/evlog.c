@@ -307,6 +307,7 @@ void evlog_close(struct evlog *log)
 	free(log->ring);
 	free(log->segments);
 	free(log->rbuf);
+	free(log->lbuf);
 	free(log->fail_name);
 	free(log->dir);
 	free(log);

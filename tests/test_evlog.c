@@ -112,6 +112,7 @@ static unsigned read_all(struct evlog *log, struct evlog_cursor *c, uint64_t fir
 		CHECK_INT(seq, want);
 		CHECK_INT(len, strlen(expect));
 		CHECK(strncmp(json, expect, len) == 0);
+		CHECK(json[len] == '\0');	/* callers hand it to json-c as a string */
 		evlog_advance(log, c, seq);
 		want = seq + 1;
 		n++;
