@@ -214,6 +214,7 @@ static void test_segments_and_trim(void)
 	memcpy(big + PAD + 8, "\"}", 2);
 	log = evlog_open(dir, err, sizeof(err));
 	CHECK(log != NULL);
+	nsynced = 0;
 	for (unsigned i = 0; i < EVLOG_SEGMENT_MAX / PAD + 2; i++)
 		evlog_append(log, big, PAD + 10);
 	CHECK_INT(count_segments(), 2);
