@@ -307,6 +307,7 @@ void evlog_close(struct evlog *log)
 	free(log->ring);
 	free(log->segments);
 	free(log->rbuf);
+	free(log->lbuf);
 	free(log->fail_name);
 	free(log->dir);
 	free(log);
@@ -536,6 +537,18 @@ void evlog_sync(struct evlog *log)
 	submit_sync(log, fd, dir);
 }
 
+static int unlink_work(void *arg)
+{
+	return unlink(arg) < 0 && errno != ENOENT ? errno : 0;
+}
+
+static void unlink_done(void *arg, int err)
+{
+	if (err)
+		log_warn("%s: %s", (char *)arg, strerror(err));
+	free(arg);
+}
+
 void evlog_trim(struct evlog *log, uint64_t min_seq)
 {
 	size_t keep = 0;
@@ -548,9 +561,9 @@ void evlog_trim(struct evlog *log, uint64_t min_seq)
 			close(log->rfd);
 			log->rfd = -1;
 		}
-		if (unlink(path) < 0 && errno != ENOENT)
-			log_warn("%s: %s", path, strerror(errno));
-		free(path);
+		/* Freeing 64 MiB can wait on the disk's journal: the writer does it. */
+		if (!writer_submit(log->writer, unlink_work, unlink_done, path))
+			unlink_done(path, unlink_work(path));
 		keep++;
 	}
 	memmove(log->segments, log->segments + keep, (log->nsegments - keep) * sizeof(uint64_t));

@@ -75,7 +75,8 @@ struct evlog_cursor evlog_end(const struct evlog *log);
 
 /*
  * Reads the record at c->seq or, when that one is gone, the first after it. Returns 1 and sets
- * *json (valid until the next call), *len and *seq, without moving c; 0 when there is none yet.
+ * *json (NUL-terminated at *len, valid until the next call), *len and *seq, without moving c; 0
+ * when there is none yet.
  */
 int evlog_peek(struct evlog *log, const struct evlog_cursor *c, const char **json, size_t *len,
 	       uint64_t *seq);

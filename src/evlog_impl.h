@@ -46,6 +46,8 @@ struct evlog {
 	char *rbuf;
 	size_t rbuf_cap, rbuf_len;
 	uint64_t rbuf_offset;		/* the segment offset of rbuf[0] */
+	char *lbuf;			/* the record last returned, NUL-terminated */
+	size_t lbuf_cap;
 	uint64_t read_seq, read_segment, read_next_offset;
 	struct evlog_stats stats;
 };

@@ -134,8 +134,15 @@ static int peek_disk(struct evlog *log, const struct evlog_cursor *c, const char
 		at = evlog_parse_seq(line, n, seq);
 		offset += n;
 		if (at && *seq >= c->seq) {
-			*json = line + at;
 			*len = n - at - 1;
+			/* Out of the window, which goes on past the line, to end it with a NUL. */
+			if (log->lbuf_cap < *len + 1) {
+				log->lbuf_cap = *len + 1;
+				log->lbuf = xrealloc(log->lbuf, log->lbuf_cap);
+			}
+			memcpy(log->lbuf, line + at, *len);
+			log->lbuf[*len] = '\0';
+			*json = log->lbuf;
 			log->read_seq = *seq;
 			log->read_segment = log->segments[si];
 			log->read_next_offset = offset;

@@ -41,7 +41,7 @@ struct writer {
 };
 
 struct file_job {
-	struct writer *w;		/* NULL: run at once, nothing to unlink */
+	struct writer *w;		/* NULL: run at once, never in queued_saves */
 	char *path;
 	char *data;
 	size_t len;
@@ -68,6 +68,8 @@ static void *thread_main(void *data)
 		pthread_mutex_lock(&w->lock);
 		w->ran++;
 		pthread_cond_broadcast(&w->ran_one);
+		/* EAGAIN: the counter is full, so the loop is woken anyway. Nothing else can fail
+		 * on an open eventfd, and without the wake-up the loop would wait for ever. */
 		if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			abort();
 	}

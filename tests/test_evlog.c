@@ -112,6 +112,7 @@ static unsigned read_all(struct evlog *log, struct evlog_cursor *c, uint64_t fir
 		CHECK_INT(seq, want);
 		CHECK_INT(len, strlen(expect));
 		CHECK(strncmp(json, expect, len) == 0);
+		CHECK(json[len] == '\0');	/* callers hand it to json-c as a string */
 		evlog_advance(log, c, seq);
 		want = seq + 1;
 		n++;
@@ -213,6 +214,7 @@ static void test_segments_and_trim(void)
 	memcpy(big + PAD + 8, "\"}", 2);
 	log = evlog_open(dir, err, sizeof(err));
 	CHECK(log != NULL);
+	nsynced = 0;
 	for (unsigned i = 0; i < EVLOG_SEGMENT_MAX / PAD + 2; i++)
 		evlog_append(log, big, PAD + 10);
 	CHECK_INT(count_segments(), 2);
