@@ -725,11 +725,21 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	return s;
 }
 
-static void sender_free(struct sender *s)
+/*
+ * keep_cursor false: the receiver is gone from the configuration, so is its cursor file (a
+ * receiver added back later starts at the log's end, not at a stale position).
+ */
+static void sender_free(struct sender *s, bool keep_cursor)
 {
 	if (s->in_flight)
 		curlev_abort(s->set->curl, &s->transfer);
-	save_cursor(s);
+	if (keep_cursor) {
+		save_cursor(s);
+	} else if (s->cursor_path) {
+		writer_remove_file(evlog_writer(s->set->log), s->cursor_path);
+		log_notice("%s: removed, its receiver (%s) is no longer configured", s->cursor_path,
+			   s->shown);
+	}
 	curl_easy_cleanup(s->transfer.easy);
 	sd_event_source_disable_unref(s->timer);
 	settings_clear(s);
@@ -774,7 +784,7 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	}
 	for (size_t j = 0; j < set->n; j++)
 		if (set->v[j])
-			sender_free(set->v[j]);
+			sender_free(set->v[j], false);
 	free(set->v);
 	set->v = next;
 	set->n = cfg->nwebhooks;
@@ -853,7 +863,7 @@ void webhooks_free(struct webhooks *set)
 	if (!set)
 		return;
 	for (size_t i = 0; i < set->n; i++)
-		sender_free(set->v[i]);
+		sender_free(set->v[i], true);
 	free(set->v);
 	curlev_free(set->curl);
 	free(set->state_dir);

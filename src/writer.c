@@ -45,7 +45,7 @@ struct file_job {
 	char *path;
 	char *data;
 	size_t len;
-	bool durable, append;
+	bool durable, append, remove;
 	struct file_job *next;		/* in queued_saves while not started */
 };
 
@@ -205,8 +205,10 @@ static int file_work(void *arg)
 	struct file_job *j = arg;
 	int fd, err = 0;
 
-	if (j->w && !j->append)
+	if (j->w && !j->append && !j->remove)
 		unlist(j->w, j);
+	if (j->remove)
+		return unlink(j->path) < 0 && errno != ENOENT ? errno : 0;
 	if (!j->append)
 		return util_write_file_atomic(j->path, j->data, j->len, j->durable) < 0 ? errno : 0;
 	fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -234,7 +236,7 @@ static void file_done(void *arg, int err)
 static void submit_file(struct writer *w, struct file_job *j)
 {
 	j->w = w;
-	if (w && !j->append) {
+	if (w && !j->append && !j->remove) {
 		pthread_mutex_lock(&w->lock);
 		j->next = w->queued_saves;
 		w->queued_saves = j;
@@ -273,6 +275,28 @@ void writer_save_file(struct writer *w, const char *path, const void *data, size
 	memcpy(j->data, data, len);
 	j->len = len;
 	j->durable = durable;
+	submit_file(w, j);
+}
+
+void writer_remove_file(struct writer *w, const char *path)
+{
+	struct file_job *j = xcalloc(1, sizeof(*j)), *q;
+
+	/* Saves queued before it still run first; a later save must not join them and be removed. */
+	if (w) {
+		pthread_mutex_lock(&w->lock);
+		while ((q = w->queued_saves) && strcmp(q->path, path) == 0)
+			w->queued_saves = q->next;
+		for (q = w->queued_saves; q && q->next; ) {
+			if (strcmp(q->next->path, path) == 0)
+				q->next = q->next->next;
+			else
+				q = q->next;
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	j->path = xstrdup(path);
+	j->remove = true;
 	submit_file(w, j);
 }
 

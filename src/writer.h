@@ -40,6 +40,8 @@ void writer_flush(struct writer *w);
  */
 void writer_save_file(struct writer *w, const char *path, const void *data, size_t len,
 		      bool durable);
+/* Removes path on the thread, after every job queued before it (at once when full). */
+void writer_remove_file(struct writer *w, const char *path);
 /* Appends a copy of data to path and fdatasyncs it, on the thread (at once when full). */
 void writer_append_file(struct writer *w, const char *path, const void *data, size_t len);
 
