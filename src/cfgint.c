@@ -57,7 +57,10 @@ static size_t exponent_len(const char *p)
 	return d ? 1 + s + d : 0;
 }
 
-/* libconfig's float: [-+]?[0-9]*\.[0-9]*([eE][-+]?[0-9]+)? | [-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+ */
+/*
+ * libconfig's float, the longer of [-+]?[0-9]*\.[0-9]*([eE][-+]?[0-9]+)? and
+ * [-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+.
+ */
 static size_t float_len(const char *p)
 {
 	size_t s = sign_len(p), d = span(p + s, DIGITS), n1 = 0, n2 = 0, i;

@@ -498,7 +498,7 @@ static const struct tcase cases[] = {
 	{ "text that is not UTF-8, or holds control characters",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"bad\\xffname\";\n"
 	  "  labels = { team = \"a\\xc3\"; site = \"ok\"; floor = \"\xed\xa0\x80\"; }; },\n"
-	  "  { cc = 1; vdn = 2; id = 1099; name = \"two\\nlines\"; labels = { x = \"tab\\there\"; }; } );\n"
+	  "  { cc = 1; vdn = 2; id = 1099; name = \"two\\nlines\"; labels = { x = \"esc\\x1b[0m\"; y = \"a\\tb\"; }; } );\n"
 	  "outputs = { syslog = { ident = \"aw\\xc0\\xaf\"; socket = \"/run/\\x01log\"; };\n"
 	  "  webhooks = ( { url = \"https://h/\"; events = [ \"call.*\\xff\" ];\n"
 	  "    headers = { X-A = \"ok\"; X-B = \"b\\x7f\"; X-C = \"c\\r\"; X-D = \"\xe9t\xe9\"; }; } ); };\n"
@@ -507,7 +507,7 @@ static const struct tcase cases[] = {
 	    "3: agents[0].labels.team is not valid UTF-8: byte 2 is 0xc3",
 	    "3: agents[0].labels.floor is not valid UTF-8: byte 1 is 0xed",
 	    "4: agents[1].name must not contain a line break",
-	    "4: agents[1].labels.x must not contain control characters: byte 4 is 0x09",
+	    "4: agents[1].labels.x must not contain control characters: byte 4 is 0x1b",
 	    "5: outputs.syslog.ident is not valid UTF-8: byte 3 is 0xc0",
 	    "5: outputs.syslog.socket must not contain control characters: byte 6 is 0x01",
 	    "6: outputs.webhooks[0].events[0] is not valid UTF-8: byte 7 is 0xff",
