@@ -880,11 +880,13 @@ static const char *label_problem(const char *name, const char *value, char *buf,
  * breaks and other control characters in the value. */
 static const char *header_problem(const char *name, const char *value, char *buf, size_t size)
 {
-	(void)value;
 	(void)buf;
 	(void)size;
 	if (in_list(name, reserved_headers, ARRAY_SIZE(reserved_headers), strcasecmp))
 		return "is set by the daemon and cannot be overridden";
+	/* libcurl takes "Name:" with nothing after it as "do not send Name". */
+	if (!value[strspn(value, " \t")])
+		return "is empty: libcurl would not send the header at all";
 	return NULL;
 }
 

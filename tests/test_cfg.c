@@ -501,7 +501,7 @@ static const struct tcase cases[] = {
 	  "  { cc = 1; vdn = 2; id = 1099; name = \"two\\nlines\"; labels = { x = \"esc\\x1b[0m\"; y = \"a\\tb\"; }; } );\n"
 	  "outputs = { syslog = { ident = \"aw\\xc0\\xaf\"; socket = \"/run/\\x01log\"; };\n"
 	  "  webhooks = ( { url = \"https://h/\"; events = [ \"call.*\\xff\" ];\n"
-	  "    headers = { X-A = \"ok\"; X-B = \"b\\x7f\"; X-C = \"c\\r\"; X-D = \"\xe9t\xe9\"; }; } ); };\n"
+	  "    headers = { X-A = \"ok\"; X-B = \"b\\x7f\"; X-C = \"c\\r\"; X-D = \"\xe9t\xe9\"; X-E = \" \"; }; } ); };\n"
 	  "state_dir = \"/var/lib/\\x1b[31m\";\n",
 	  .expect = { "2: agents[0].name is not valid UTF-8: byte 4 is 0xff",
 	    "3: agents[0].labels.team is not valid UTF-8: byte 2 is 0xc3",
@@ -514,6 +514,7 @@ static const struct tcase cases[] = {
 	    "7: outputs.webhooks[0].headers.X-B must not contain control characters: byte 2 is 0x7f",
 	    "7: outputs.webhooks[0].headers.X-C must not contain a line break",
 	    "7: outputs.webhooks[0].headers.X-D is not valid UTF-8: byte 1 is 0xe9",
+	    "7: outputs.webhooks[0].headers.X-E is empty: libcurl would not send the header at all",
 	    "8: state_dir must not contain control characters: byte 10 is 0x1b" } },
 	{ "UTF-8 names and labels accepted",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"" WANG26 "\";\n"
