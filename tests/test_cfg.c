@@ -175,6 +175,7 @@ static void check_big_rate(const struct cfg *cfg)
 	CHECK(cfg->cms.max_rate == 4294967296.0 && cfg->cms.max_in_flight == 32);
 	CHECK(cfg->cms.timeout == 1.5 && cfg->nagents == 1 && cfg->agents[0].id == 1099);
 	CHECK_STR(cfg->groups[0].name, "a\"4294967296\\");
+	CHECK(cfg->poll.interval == 0.5 && cfg->poll.backoff_max == 100 && cfg->alerts.long_call == 95);
 }
 
 static void check_one_ms(const struct cfg *cfg)
@@ -464,7 +465,8 @@ static const struct tcase cases[] = {
 	  "cms = { url = \"https://h:443\"; app_key = \"k-1\"; /* 4294967296 */ app_secret_file = \"cms.secret\";\n"
 	  "  max_rate = 4294967296; // 0x100000000\n"
 	  "  max_in_flight = 0x20; timeout = 1.5e0; };\n"
-	  "agents = ( { cc = 1; vdn = 1; id = 1099L; name = \"a\\\"4294967296\\\\\"; } );\n",
+	  "agents = ( { cc = 1; vdn = 1; id = 1099L; name = \"a\\\"4294967296\\\\\"; } );\n"
+	  "poll = { interval = .5; backoff_max = 1.e2; /* 1e-400 */ }; alerts = { long_call = 9.5e+1; };\n",
 	  .expect = { NULL }, .check = check_big_rate },
 	{ "integers past 32 bits in an included file, included twice",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; },\n@include \"wrap.inc\"\n,\n@include \"wrap.inc\"\n);\n",
@@ -476,17 +478,17 @@ static const struct tcase cases[] = {
 	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.0004; max_rate = 1e-300; };\n"
 	  AGENT
 	  "poll = { interval = 1e-400; backoff_max = -1e400; };\n"
-	  "alerts = { long_call = 0.0000001; };\n"
+	  "alerts = { long_call = 1e-400; };\n"
 	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 0.0009; batch_linger = 1e-9; },\n"
 	  "  { url = \"https://h/\"; timeout = 1e400; } ); };\n",
 	  .expect = { "1: cms.timeout 0.0004 is out of range 0.001..300",
 	    "1: cms.max_rate 1e-300 is below 0.001 per second: use 0 for no limit, or at least 0.001",
-	    "3: poll.interval 0 is out of range 0.1..86400",
-	    "3: poll.backoff_max -inf is out of range 0.1..86400",
-	    "4: alerts.long_call 1e-07 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
+	    "3: poll.interval 1e-400 is out of range 0.1..86400",
+	    "3: poll.backoff_max -1e400 is out of range 0.1..86400",
+	    "4: alerts.long_call 1e-400 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
 	    "5: outputs.webhooks[0].timeout 0.0009 is out of range 0.001..300",
 	    "5: outputs.webhooks[0].batch_linger 1e-09 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
-	    "6: outputs.webhooks[1].timeout inf is out of range 0.001..300" } },
+	    "6: outputs.webhooks[1].timeout 1e400 is out of range 0.001..300" } },
 	{ "durations of 1 ms accepted",
 	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.001; max_rate = 0.001; };\n"
 	  AGENT
