@@ -20,7 +20,7 @@
 
 #include "cfg.h"
 #include "cfgcheck.h"
-#include "cfgint.h"
+#include "cfgnum.h"
 #include "event.h"
 #include "log.h"
 #include "util.h"
@@ -90,7 +90,7 @@ struct ctx {
 	struct message *msgs;
 	size_t nmsgs, msgcap;
 	unsigned flags;		/* CFG_LOAD_* */
-	struct cfgint ints;	/* integers libconfig 1.5 did not keep as written */
+	struct cfgnum nums;	/* numbers libconfig 1.5 did not keep as written */
 };
 
 /*
@@ -371,10 +371,10 @@ static void replace_string(char **field, char *value)
 	*field = value;
 }
 
-/* An integer as written: libconfig 1.5 keeps 4294968395 as 1099 (see cfgint.h). */
+/* An integer as written: libconfig 1.5 keeps 4294968395 as 1099 (see cfgnum.h). */
 static long long integer(const struct ctx *c, const config_setting_t *s)
 {
-	const struct cfgint_literal *lit = cfgint_find(&c->ints, s);
+	const struct cfgnum_literal *lit = cfgnum_find(&c->nums, s);
 
 	return lit ? lit->value : config_setting_get_int64(s);
 }
@@ -382,18 +382,19 @@ static long long integer(const struct ctx *c, const config_setting_t *s)
 /* libconfig 1.5 does not convert an integer to a float, and ints are accepted as numbers. */
 static double number(const struct ctx *c, const config_setting_t *s)
 {
-	const struct cfgint_literal *lit;
+	const struct cfgnum_literal *lit = cfgnum_find(&c->nums, s);
 
+	if (lit)
+		return lit->number;
 	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
 		return config_setting_get_float(s);
-	lit = cfgint_find(&c->ints, s);
-	return lit ? lit->number : (double)config_setting_get_int64(s);
+	return (double)config_setting_get_int64(s);
 }
 
-/* The value as messages show it: an integer as written, a float as %g. */
+/* The value as messages show it: as written when libconfig lost it, a float as %g. */
 static void value_text(const struct ctx *c, const config_setting_t *s, char *buf, size_t size)
 {
-	const struct cfgint_literal *lit = cfgint_find(&c->ints, s);
+	const struct cfgnum_literal *lit = cfgnum_find(&c->nums, s);
 
 	if (lit)
 		snprintf(buf, size, "%s", lit->text);
@@ -406,7 +407,7 @@ static void value_text(const struct ctx *c, const config_setting_t *s, char *buf
 static bool in_range(struct ctx *c, const config_setting_t *s, const struct key *k)
 {
 	double v = number(c, s);
-	char text[CFGINT_TEXT_MAX + 8];
+	char text[CFGNUM_TEXT_MAX + 8];
 
 	if (v >= k->min && v <= k->max)
 		return true;
@@ -441,16 +442,18 @@ static bool take_file(struct ctx *c, const config_setting_t *s, char **field)
 static bool nonzero_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
 {
 	double v = number(c, s), least = k->kind == K_SECS ? SECS_MIN : RATE_MIN;
+	char text[CFGNUM_TEXT_MAX + 8];
 
 	if (!in_range(c, s, k))
 		return false;
 	if (v == 0 || v >= least)
 		return true;
+	value_text(c, s, text, sizeof text);
 	if (k->kind == K_SECS)
-		bad(c, s, "%g is below 1 ms, which the daemon would count as 0: use 0 or at least %g",
-		    v, least);
+		bad(c, s, "%s is below 1 ms, which the daemon would count as 0: use 0 or at least %g",
+		    text, least);
 	else
-		bad(c, s, "%g is below %g per second: use 0 for no limit, or at least %g", v, least,
+		bad(c, s, "%s is below %g per second: use 0 for no limit, or at least %g", text, least,
 		    least);
 	return false;
 }
@@ -469,7 +472,7 @@ static bool text_ok(struct ctx *c, const config_setting_t *s, const struct key *
 
 static bool value_ok(struct ctx *c, const config_setting_t *s, const struct key *k)
 {
-	char text[CFGINT_TEXT_MAX + 8];
+	char text[CFGNUM_TEXT_MAX + 8];
 	long long id;
 
 	switch (k->kind) {
@@ -893,11 +896,13 @@ static const char *label_problem(const char *name, const char *value, char *buf,
  * breaks and other control characters in the value. */
 static const char *header_problem(const char *name, const char *value, char *buf, size_t size)
 {
-	(void)value;
 	(void)buf;
 	(void)size;
 	if (in_list(name, reserved_headers, ARRAY_SIZE(reserved_headers), strcasecmp))
 		return "is set by the daemon and cannot be overridden";
+	/* libcurl takes "Name:" with nothing after it as "do not send Name". */
+	if (!value[strspn(value, " \t")])
+		return "is empty: libcurl would not send the header at all";
 	return NULL;
 }
 
@@ -1334,12 +1339,12 @@ static void parse_root(struct ctx *c, const config_setting_t *root, struct cfg *
 		bad(c, f[R_STATE_DIR], "'%s' must be an absolute path", cfg->state_dir);
 }
 
-/* Integers are read again from the text first: libconfig 1.5 may not have kept them. */
+/* Numbers are read again from the text first: libconfig 1.5 may not have kept them. */
 static void check_root(struct ctx *c, const config_setting_t *root, struct cfg *cfg)
 {
-	cfgint_scan(&c->ints, root, c->path, c->dir);
-	if (c->ints.unmatched) {
-		bad(c, c->ints.unmatched, "is an integer whose text could not be found again to check "
+	cfgnum_scan(&c->nums, root, c->path, c->dir);
+	if (c->nums.unmatched) {
+		bad(c, c->nums.unmatched, "is a number whose text could not be found again to check "
 		    "that libconfig kept it (was the file changed while it was read?)");
 		return;
 	}
@@ -1509,7 +1514,7 @@ struct cfg *cfg_load_flags(const char *path, FILE *errors, int *nerrors, unsigne
 			report_syntax(&c, &lc);
 	}
 	config_destroy(&lc);
-	cfgint_free(&c.ints);
+	cfgnum_free(&c.nums);
 	free(c.dir);
 	write_messages(&c, errors);
 	if (nerrors)

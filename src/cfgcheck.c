@@ -22,7 +22,8 @@ const char *cfgcheck_text(const char *text, size_t max, char *buf, size_t size)
 	if (strpbrk(text, "\r\n"))
 		return "must not contain a line break";
 	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+		/* A tab is only blank space: every sink escapes or keeps it. */
+		if (((unsigned char)text[i] < 0x20 && text[i] != '\t') || text[i] == 0x7f) {
 			snprintf(buf, size, "must not contain control characters: byte %zu is 0x%02x",
 				 i + 1, (unsigned char)text[i]);
 			return buf;

@@ -17,9 +17,9 @@
 
 /*
  * Why text cannot be a string value of at most max bytes, written into buf (size bytes), or
- * NULL when it can: it must be valid UTF-8 without control characters (a line break or a
- * control character would split a syslog line or an HTTP header, invalid UTF-8 makes JSON
- * invalid and the journal keep a blob).
+ * NULL when it can: it must be valid UTF-8 without control characters other than tab (a line
+ * break would split a syslog line or an HTTP header, an escape would reach terminals, invalid
+ * UTF-8 makes JSON invalid and the journal keep a blob).
  */
 const char *cfgcheck_text(const char *text, size_t max, char *buf, size_t size);
 

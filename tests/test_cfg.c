@@ -182,6 +182,7 @@ static void check_big_rate(const struct cfg *cfg)
 	CHECK(cfg->cms.max_rate == 4294967296.0 && cfg->cms.max_in_flight == 32);
 	CHECK(cfg->cms.timeout == 1.5 && cfg->nagents == 1 && cfg->agents[0].id == 1099);
 	CHECK_STR(cfg->groups[0].name, "a\"4294967296\\");
+	CHECK(cfg->poll.interval == 0.5 && cfg->poll.backoff_max == 100 && cfg->alerts.long_call == 95);
 }
 
 static void check_one_ms(const struct cfg *cfg)
@@ -471,7 +472,8 @@ static const struct tcase cases[] = {
 	  "cms = { url = \"https://h:443\"; app_key = \"k-1\"; /* 4294967296 */ app_secret_file = \"cms.secret\";\n"
 	  "  max_rate = 4294967296; // 0x100000000\n"
 	  "  max_in_flight = 0x20; timeout = 1.5e0; };\n"
-	  "agents = ( { cc = 1; vdn = 1; id = 1099L; name = \"a\\\"4294967296\\\\\"; } );\n",
+	  "agents = ( { cc = 1; vdn = 1; id = 1099L; name = \"a\\\"4294967296\\\\\"; } );\n"
+	  "poll = { interval = .5; backoff_max = 1.e2; /* 1e-400 */ }; alerts = { long_call = 9.5e+1; };\n",
 	  .expect = { NULL }, .check = check_big_rate },
 	{ "integers past 32 bits in an included file, included twice",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; },\n@include \"wrap.inc\"\n,\n@include \"wrap.inc\"\n);\n",
@@ -483,17 +485,17 @@ static const struct tcase cases[] = {
 	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.0004; max_rate = 1e-300; };\n"
 	  AGENT
 	  "poll = { interval = 1e-400; backoff_max = -1e400; };\n"
-	  "alerts = { long_call = 0.0000001; };\n"
+	  "alerts = { long_call = 1e-400; };\n"
 	  "outputs = { webhooks = ( { url = \"https://h/\"; timeout = 0.0009; batch_linger = 1e-9; },\n"
 	  "  { url = \"https://h/\"; timeout = 1e400; } ); };\n",
 	  .expect = { "1: cms.timeout 0.0004 is out of range 0.001..300",
 	    "1: cms.max_rate 1e-300 is below 0.001 per second: use 0 for no limit, or at least 0.001",
-	    "3: poll.interval 0 is out of range 0.1..86400",
-	    "3: poll.backoff_max -inf is out of range 0.1..86400",
-	    "4: alerts.long_call 1e-07 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
+	    "3: poll.interval 1e-400 is out of range 0.1..86400",
+	    "3: poll.backoff_max -1e400 is out of range 0.1..86400",
+	    "4: alerts.long_call 1e-400 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
 	    "5: outputs.webhooks[0].timeout 0.0009 is out of range 0.001..300",
 	    "5: outputs.webhooks[0].batch_linger 1e-09 is below 1 ms, which the daemon would count as 0: use 0 or at least 0.001",
-	    "6: outputs.webhooks[1].timeout inf is out of range 0.001..300" } },
+	    "6: outputs.webhooks[1].timeout 1e400 is out of range 0.001..300" } },
 	{ "durations of 1 ms accepted",
 	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; timeout = 0.001; max_rate = 0.001; };\n"
 	  AGENT
@@ -505,22 +507,23 @@ static const struct tcase cases[] = {
 	{ "text that is not UTF-8, or holds control characters",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"bad\\xffname\";\n"
 	  "  labels = { team = \"a\\xc3\"; site = \"ok\"; floor = \"\xed\xa0\x80\"; }; },\n"
-	  "  { cc = 1; vdn = 2; id = 1099; name = \"two\\nlines\"; labels = { x = \"tab\\there\"; }; } );\n"
+	  "  { cc = 1; vdn = 2; id = 1099; name = \"two\\nlines\"; labels = { x = \"esc\\x1b[0m\"; y = \"a\\tb\"; }; } );\n"
 	  "outputs = { syslog = { ident = \"aw\\xc0\\xaf\"; socket = \"/run/\\x01log\"; };\n"
 	  "  webhooks = ( { url = \"https://h/\"; events = [ \"call.*\\xff\" ];\n"
-	  "    headers = { X-A = \"ok\"; X-B = \"b\\x7f\"; X-C = \"c\\r\"; X-D = \"\xe9t\xe9\"; }; } ); };\n"
+	  "    headers = { X-A = \"ok\"; X-B = \"b\\x7f\"; X-C = \"c\\r\"; X-D = \"\xe9t\xe9\"; X-E = \" \"; }; } ); };\n"
 	  "state_dir = \"/var/lib/\\x1b[31m\";\n",
 	  .expect = { "2: agents[0].name is not valid UTF-8: byte 4 is 0xff",
 	    "3: agents[0].labels.team is not valid UTF-8: byte 2 is 0xc3",
 	    "3: agents[0].labels.floor is not valid UTF-8: byte 1 is 0xed",
 	    "4: agents[1].name must not contain a line break",
-	    "4: agents[1].labels.x must not contain control characters: byte 4 is 0x09",
+	    "4: agents[1].labels.x must not contain control characters: byte 4 is 0x1b",
 	    "5: outputs.syslog.ident is not valid UTF-8: byte 3 is 0xc0",
 	    "5: outputs.syslog.socket must not contain control characters: byte 6 is 0x01",
 	    "6: outputs.webhooks[0].events[0] is not valid UTF-8: byte 7 is 0xff",
 	    "7: outputs.webhooks[0].headers.X-B must not contain control characters: byte 2 is 0x7f",
 	    "7: outputs.webhooks[0].headers.X-C must not contain a line break",
 	    "7: outputs.webhooks[0].headers.X-D is not valid UTF-8: byte 1 is 0xe9",
+	    "7: outputs.webhooks[0].headers.X-E is empty: libcurl would not send the header at all",
 	    "8: state_dir must not contain control characters: byte 10 is 0x1b" } },
 	{ "UTF-8 names and labels accepted",
 	  CMS "agents = ( { cc = 1; vdn = 1; id = 1099; name = \"" WANG26 "\";\n"

@@ -9,23 +9,23 @@
 #include <libconfig.h>
 
 #include "../../src/cfg.h"
-#include "../../src/cfgint.h"
+#include "../../src/cfgnum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* cfgint's scanner must find every integer libconfig parsed: a miss is a bug in it. */
+/* cfgnum's scanner must find every number libconfig parsed: a miss is a bug in it. */
 static void check_integers(const char *path)
 {
-	struct cfgint ci = { 0 };
+	struct cfgnum ci = { 0 };
 	config_t lc;
 
 	config_init(&lc);
 	config_set_include_dir(&lc, "/tmp");
 	if (config_read_file(&lc, path)) {
-		cfgint_scan(&ci, config_root_setting(&lc), path, "/tmp");
+		cfgnum_scan(&ci, config_root_setting(&lc), path, "/tmp");
 		if (ci.unmatched)
 			abort();
-		cfgint_free(&ci);
+		cfgnum_free(&ci);
 	}
 	config_destroy(&lc);
 }

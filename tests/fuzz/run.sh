@@ -10,13 +10,13 @@ trap 'rm -rf "$out"' EXIT
 cc="clang -g -O1 -fsanitize=fuzzer,address,undefined -I$build -include unistd.h"
 deps="$(pkg-config --cflags --libs json-c libconfig libcrypto libsystemd)"
 $cc "$top/tests/fuzz/fuzz_reply.c" "$top/src/reply.c" $deps -o "$out/fuzz_reply"
-$cc "$top/tests/fuzz/fuzz_cfg.c" "$top/src/cfg.c" "$top/src/cfgint.c" "$top/src/cfgcheck.c" \
-	"$top/src/event.c" "$top/src/utf8.c" "$top/src/util.c" "$top/src/log.c" $deps -o "$out/fuzz_cfg"
+$cc "$top/tests/fuzz/fuzz_cfg.c" "$top/src/cfg.c" "$top/src/cfgnum.c" "$top/src/cfgcheck.c" \
+	"$top/src/event.c" "$top/src/utf8.c" "$top/src/util.c" "$top/src/log.c" $deps -lm -o "$out/fuzz_cfg"
 mkdir -p "$out/reply" "$out/cfg"
 printf '{"result":"0","resultCode":"0100000","resultDesc":["1605492949-1447"]}' > "$out/reply/a"
 cp "$top/etc/agentwatchd.conf" "$out/cfg/a"
-# Integers as libconfig 1.5 scans them (decimal, hex, L suffixes, past 32 bits) among strings,
-# comments and names: the target aborts when cfgint's scanner and libconfig disagree.
+# Numbers as libconfig 1.5 scans them (decimal, hex, L suffixes, past 32 bits, floats) among
+# strings, comments and names: the target aborts when cfgnum's scanner and libconfig disagree.
 cat > "$out/cfg/b" <<'EOF'
 # 1 /* 2 */ "3"
 cms = { url = "https://h:1"; app_key = "k-1"; app_secret_file = "s"; timeout = 1.5e0; max_in_flight = 0x20;

@@ -1,32 +1,39 @@
-/* cfgint: the integers of a configuration as written, where libconfig 1.5 kept less. */
+/* cfgnum: the numbers of a configuration as written, where libconfig 1.5 kept less. */
 #include "config.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfgint.h"
+#include "cfgnum.h"
 #include "util.h"
 #include "utf8.h"
 
-/* One integer literal: where it is in its file's text. */
+/* One number literal: where it is in its file's text. */
 struct token {
 	size_t off, len;
 };
 
-/* One file's integers, handed out in order; an included file may be read more than once. */
+/* A file's literals of one kind, handed out in order. */
+struct tokens {
+	struct token *tok;
+	size_t n, cap, next;
+};
+
+/* One file's numbers; an included file may be read more than once. */
 struct file {
 	const char *name;	/* as libconfig names it */
 	char *text;		/* NULL: unreadable */
-	struct token *tok;
-	size_t ntok, tokcap, next;
+	struct tokens ints, floats;
 };
 
 struct scan {
-	struct cfgint *ci;
+	struct cfgnum *ci;
 	const char *main_path, *include_dir;
 	struct file *files;
 	size_t nfiles;
@@ -57,7 +64,10 @@ static size_t exponent_len(const char *p)
 	return d ? 1 + s + d : 0;
 }
 
-/* libconfig's float: [-+]?[0-9]*\.[0-9]*([eE][-+]?[0-9]+)? | [-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+ */
+/*
+ * libconfig's float, the longer of [-+]?[0-9]*\.[0-9]*([eE][-+]?[0-9]+)? and
+ * [-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+.
+ */
 static size_t float_len(const char *p)
 {
 	size_t s = sign_len(p), d = span(p + s, DIGITS), n1 = 0, n2 = 0, i;
@@ -121,17 +131,17 @@ static const char *skip_quoted(const char *p)
 	return p;
 }
 
-static void add_token(struct file *f, size_t off, size_t len)
+static void add_token(struct tokens *t, size_t off, size_t len)
 {
-	if (f->ntok == f->tokcap) {
-		f->tokcap = f->tokcap ? 2 * f->tokcap : 64;
-		f->tok = xreallocarray(f->tok, f->tokcap, sizeof *f->tok);
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 64;
+		t->tok = xreallocarray(t->tok, t->cap, sizeof *t->tok);
 	}
-	f->tok[f->ntok++] = (struct token){ off, len };
+	t->tok[t->n++] = (struct token){ off, len };
 }
 
 /*
- * Lists the integer literals of f's text as libconfig 1.5's scanner (lib/scanner.l) cuts it:
+ * Lists the number literals of f's text as libconfig 1.5's scanner (lib/scanner.l) cuts it:
  * the longest match wins, names swallow the digits inside them, strings and comments hold none.
  * The file parsed, so only tokens a valid file can hold need to be told apart.
  */
@@ -150,7 +160,9 @@ static void tokenize(struct file *f)
 			fl = float_len(p);
 			il = int_len(p);
 			if (il > fl)
-				add_token(f, (size_t)(p - t), il);
+				add_token(&f->ints, (size_t)(p - t), il);
+			else if (fl)
+				add_token(&f->floats, (size_t)(p - t), fl);
 			p += il > fl ? il : fl ? fl : 1;
 		} else {
 			p++;
@@ -229,11 +241,10 @@ static bool explains(const config_setting_t *s, const char *text, size_t len, bo
 	return !l && stored == narrow;
 }
 
-static void add_lost(struct cfgint *ci, const config_setting_t *s, const char *text, size_t len,
-		     long long value)
+static void add_lost(struct cfgnum *ci, const config_setting_t *s, const char *text, size_t len,
+		     long long value, double number)
 {
-	struct cfgint_literal *lit;
-	char *digits = xstrndup(text, len - (text[len - 1] == 'L') - (len > 1 && text[len - 2] == 'L'));
+	struct cfgnum_literal *lit;
 
 	if (ci->nlost == ci->lostcap) {
 		ci->lostcap = ci->lostcap ? 2 * ci->lostcap : 8;
@@ -242,46 +253,85 @@ static void add_lost(struct cfgint *ci, const config_setting_t *s, const char *t
 	lit = &ci->lost[ci->nlost++];
 	lit->setting = s;
 	lit->value = value;
-	lit->number = strtod(digits, NULL);
-	lit->text = len <= CFGINT_TEXT_MAX ? xstrndup(text, len)
-		    : xasprintf("%.*s%s", CFGINT_TEXT_MAX - 3, text, UTF8_CUT_MARK);
-	free(digits);
+	lit->number = number;
+	lit->text = len <= CFGNUM_TEXT_MAX ? xstrndup(text, len)
+		    : xasprintf("%.*s%s", CFGNUM_TEXT_MAX - 3, text, UTF8_CUT_MARK);
 }
 
-static void match(struct scan *sc, const config_setting_t *s)
+/*
+ * The next literal of t, as a string of its own (the caller frees it), for setting s of file
+ * f; NULL, and s noted as unmatched, when the file has none. A file included twice gives its
+ * settings twice over: after its last literal comes its first again.
+ */
+static char *next_literal(struct scan *sc, const config_setting_t *s, const struct file *f,
+			  struct tokens *t)
+{
+	const struct token *tk;
+
+	if (!t->n) {
+		sc->ci->unmatched = s;
+		return NULL;
+	}
+	tk = &t->tok[t->next++ % t->n];
+	return xstrndup(f->text + tk->off, tk->len);
+}
+
+static void match_int(struct scan *sc, const config_setting_t *s)
 {
 	struct file *f = file_of(sc, s);
-	const struct token *tk;
-	const char *text;
+	char *text = next_literal(sc, s, f, &f->ints);
+	size_t len = text ? strlen(text) : 0;
 	long long value;
 	bool hex, exact;
 
-	if (sc->ci->unmatched)
+	if (!text)
 		return;
-	if (!f->ntok) {
-		sc->ci->unmatched = s;
-		return;
-	}
-	/* A file included twice gives its settings twice over: start over at its first integer. */
-	tk = &f->tok[f->next++ % f->ntok];
-	text = f->text + tk->off;
 	hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-	if (!explains(s, text, tk->len, hex)) {
+	if (!explains(s, text, len, hex)) {
 		sc->ci->unmatched = s;
-		return;
+	} else {
+		exact = literal_value(text, hex, &value);
+		/* strtod takes hex too, and stops at an L suffix. */
+		if (!exact || value != config_setting_get_int64(s))
+			add_lost(sc->ci, s, text, len, value, strtod(text, NULL));
 	}
-	exact = literal_value(text, hex, &value);
-	if (!exact || value != config_setting_get_int64(s))
-		add_lost(sc->ci, s, text, tk->len, value);
+	free(text);
+}
+
+/*
+ * libconfig keeps a float as atof() gives it: past DBL_MAX it is inf, and below the smallest
+ * double it is 0, which would turn a tiny duration into "off". The written value of the
+ * latter is kept as the smallest double of its sign.
+ */
+static void match_float(struct scan *sc, const config_setting_t *s)
+{
+	struct file *f = file_of(sc, s);
+	char *text = next_literal(sc, s, f, &f->floats);
+	double v;
+
+	if (!text)
+		return;
+	errno = 0;
+	v = strtod(text, NULL);
+	if (v != config_setting_get_float(s))
+		sc->ci->unmatched = s;
+	else if (errno == ERANGE)
+		add_lost(sc->ci, s, text, strlen(text), 0, v == 0 ? copysign(DBL_TRUE_MIN, v) : v);
+	free(text);
 }
 
 /* Depth first is file order: libconfig appends each setting to its parent as it parses it. */
 static void walk(struct scan *sc, const config_setting_t *s)
 {
+	if (sc->ci->unmatched)
+		return;
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
-		match(sc, s);
+		match_int(sc, s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		match_float(sc, s);
 		break;
 	case CONFIG_TYPE_GROUP:
 	case CONFIG_TYPE_ARRAY:
@@ -296,13 +346,13 @@ static void walk(struct scan *sc, const config_setting_t *s)
 
 static int lost_cmp(const void *a, const void *b)
 {
-	const config_setting_t *x = ((const struct cfgint_literal *)a)->setting;
-	const config_setting_t *y = ((const struct cfgint_literal *)b)->setting;
+	const config_setting_t *x = ((const struct cfgnum_literal *)a)->setting;
+	const config_setting_t *y = ((const struct cfgnum_literal *)b)->setting;
 
 	return (x > y) - (x < y);
 }
 
-void cfgint_scan(struct cfgint *ci, const config_setting_t *root, const char *main_path,
+void cfgnum_scan(struct cfgnum *ci, const config_setting_t *root, const char *main_path,
 		 const char *include_dir)
 {
 	struct scan sc = { .ci = ci, .main_path = main_path, .include_dir = include_dir };
@@ -312,24 +362,25 @@ void cfgint_scan(struct cfgint *ci, const config_setting_t *root, const char *ma
 		qsort(ci->lost, ci->nlost, sizeof *ci->lost, lost_cmp);
 	for (size_t i = 0; i < sc.nfiles; i++) {
 		free(sc.files[i].text);
-		free(sc.files[i].tok);
+		free(sc.files[i].ints.tok);
+		free(sc.files[i].floats.tok);
 	}
 	free(sc.files);
 }
 
-const struct cfgint_literal *cfgint_find(const struct cfgint *ci, const config_setting_t *s)
+const struct cfgnum_literal *cfgnum_find(const struct cfgnum *ci, const config_setting_t *s)
 {
-	const struct cfgint_literal key = { .setting = s };
+	const struct cfgnum_literal key = { .setting = s };
 
 	if (!ci->nlost)
 		return NULL;
 	return bsearch(&key, ci->lost, ci->nlost, sizeof *ci->lost, lost_cmp);
 }
 
-void cfgint_free(struct cfgint *ci)
+void cfgnum_free(struct cfgnum *ci)
 {
 	for (size_t i = 0; i < ci->nlost; i++)
 		free(ci->lost[i].text);
 	free(ci->lost);
-	*ci = (struct cfgint){ 0 };
+	*ci = (struct cfgnum){ 0 };
 }
