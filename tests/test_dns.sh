@@ -37,7 +37,7 @@ wait_for 10 test -e "$AW_TMP/notify.log" || { echo "notify listener did not star
 # --- The lookup takes 12 s; cms.timeout is 2 s.
 t0=$(mono)
 (
-    export NOTIFY_SOCKET=$AW_TMP/notify.sock WATCHDOG_USEC=1000000 WATCHDOG_PID=$BASHPID
+    export NOTIFY_SOCKET=$AW_TMP/notify.sock WATCHDOG_USEC=2000000 WATCHDOG_PID=$BASHPID
     export LD_PRELOAD=$PRELOAD SLOWDNS_DELAY=12 SLOWDNS_LOG=$AW_TMP/dns.log
     exec "$AW_BIN" -c "$AW_TMP/d.conf" >"$AW_TMP/d.out" 2>"$AW_TMP/d.err"
 ) &
@@ -60,12 +60,12 @@ pause 1
 n0=$(nq 'len(msgs)')
 t_hup=$(mono)
 kill -HUP "$AW_PID"
-check "SIGHUP during the hung lookup: READY=1 again within 2 s" until_ok 2 nq_true \
-    "any(m['fields'].get('READY') == '1' and m['t'] < $t_hup + 2 for m in msgs[$n0:])"
+check "SIGHUP during the hung lookup: READY=1 again within 3 s" until_ok 3 nq_true \
+    "any(m['fields'].get('READY') == '1' and m['t'] < $t_hup + 3 for m in msgs[$n0:])"
 
 pause 2
-check "WATCHDOG=1 kept coming while the lookup hung (gaps under 1 s)" nq_true "
-(lambda ts: len(ts) >= 6 and max(b - a for a, b in zip(ts, ts[1:])) < 1.0)(
+check "WATCHDOG=1 kept coming while the lookup hung (gaps under 1.5 s)" nq_true "
+(lambda ts: len(ts) >= 5 and max(b - a for a, b in zip(ts, ts[1:])) < 1.5)(
     [m['t'] for m in msgs if m['fields'].get('WATCHDOG') == '1' and m['t'] > $t0 + 1])"
 expect_eq "one lookup of slow.invalid under way, however many polls wait on it" \
     "$(grep -c start "$AW_TMP/dns.log")" 1
