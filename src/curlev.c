@@ -16,7 +16,7 @@ struct curlev {
 	sd_event_source *now;		/* libcurl's "act at once" timeouts, without a kernel timer */
 	sd_event_source *fail;		/* ends the transfers on the failed list */
 	CURLM *multi;
-	struct resolver *resolver;
+	struct resolver *resolver;	/* shared by every curlev: one lookup per name in all */
 	struct curlev_transfer *failed;	/* to end with their failed_code, oldest first */
 	struct curlev_transfer **failed_tail;
 };
@@ -212,6 +212,21 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* The CMS client and the webhooks look up names through one resolver; change: +1 takes, -1 gives. */
+static struct resolver *shared_resolver(sd_event *event, int change)
+{
+	static struct resolver *shared;
+	static unsigned users;
+
+	if (change > 0 && users++ == 0)
+		shared = resolver_new(event);
+	if (change < 0 && --users == 0) {
+		resolver_free(shared);
+		shared = NULL;
+	}
+	return shared;
+}
+
 struct curlev *curlev_new(sd_event *event)
 {
 	struct curlev *ev = xcalloc(1, sizeof(*ev));
@@ -233,7 +248,7 @@ struct curlev *curlev_new(sd_event *event)
 		fputs("agentwatchd: cannot set up the HTTP client\n", stderr);
 		abort();
 	}
-	ev->resolver = resolver_new(event);
+	ev->resolver = shared_resolver(event, +1);
 	return ev;
 }
 
@@ -274,7 +289,8 @@ static void on_resolved(struct resolve_wait *w, const char *addrs, const char *e
 void curlev_start(struct curlev *ev, struct curlev_transfer *t)
 {
 	const char *addrs;
-	uint64_t timeout_us = t->timeout_ms > 0 ? (uint64_t)t->timeout_ms * 1000 : UINT64_MAX / 2;
+	/* No timeout (0) means none for the lookup either; a day stands in for "never". */
+	uint64_t timeout_us = (uint64_t)(t->timeout_ms > 0 ? t->timeout_ms : 86400000) * 1000;
 
 	t->ev = ev;
 	if (t->setup_code != CURLE_OK) {
@@ -312,7 +328,7 @@ void curlev_free(struct curlev *ev)
 	if (!ev)
 		return;
 	curl_multi_cleanup(ev->multi);
-	resolver_free(ev->resolver);
+	shared_resolver(ev->event, -1);
 	sd_event_source_disable_unref(ev->timer);
 	sd_event_source_disable_unref(ev->now);
 	sd_event_source_disable_unref(ev->fail);

@@ -137,11 +137,6 @@ static int send_entry(const struct iovec *fields, int n)
 	return -err;
 }
 
-uint64_t journal_dropped(void)
-{
-	return journal_sock.dropped;
-}
-
 void journal_close(void)
 {
 	dgram_close(&journal_sock);

@@ -2,18 +2,14 @@
 #ifndef AW_JOURNAL_H
 #define AW_JOURNAL_H
 
-#include <stdint.h>
-
 #include "event.h"
 
 /*
  * Sends the entry to journald without ever blocking: when journald stalls (its socket is full) or
  * is absent the entry is dropped and counted, the first drop of a run logged. Returns 0, or the
- * negative errno of the drop.
+ * negative errno of the drop (counted by the caller, as output_stats.journal_failed).
  */
 int journal_send_event(const struct event *event, const char *message);
-/* Entries dropped since the start. */
-uint64_t journal_dropped(void);
 /* Closes the socket (at exit); the next entry opens it again. */
 void journal_close(void);
 

@@ -115,7 +115,7 @@ static void emit_stdout(struct output *out, const char *json)
 }
 
 /* As sd_journal_stream_fd(3) says: $JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected. */
-bool output_stdout_is_journal(void)
+static bool stdout_is_journal_stream(void)
 {
 	const char *env = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -130,7 +130,7 @@ struct output *output_new(sd_event *event, const struct cfg_outputs *cfg)
 	struct output *out = xcalloc(1, sizeof(*out));
 
 	out->event = sd_event_ref(event);
-	out->stdout_is_journal = output_stdout_is_journal();
+	out->stdout_is_journal = stdout_is_journal_stream();
 	output_configure(out, cfg);
 	return out;
 }

@@ -2,7 +2,6 @@
 #ifndef AW_OUTPUT_H
 #define AW_OUTPUT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,17 +19,14 @@ struct output_stats {
 
 struct output;
 
-/* True when fd 1 is the journal stream systemd connected ($JOURNAL_STREAM matches its dev:inode). */
-bool output_stdout_is_journal(void);
-
 struct output *output_new(sd_event *event, const struct cfg_outputs *cfg);
 /* Applies a reloaded configuration; what the sinks still hold is not lost. */
 void output_configure(struct output *out, const struct cfg_outputs *cfg);
 /* json is the event's JSON form (event_to_json), made once for every sink that wants it. */
 void output_emit(struct output *out, const struct event *event, const char *json);
 /*
- * Events an agent makes at start, when its state is first reported: agent.busy and one
- * call.started for a busy agent, or agent.unreachable and more while the CMS cannot be reached.
+ * Events an agent makes at start, when its state is first reported: agent.busy and a call.started
+ * per call when busy (two for the usual one call), one agent.unreachable when it cannot be polled.
  */
 #define OUTPUT_BASELINE_EVENTS 2
 /*

@@ -105,8 +105,8 @@ static char *format_addrs(const struct addrinfo *res)
 static void *lookup_thread(void *arg)
 {
 	struct job *job = arg;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_ADDRCONFIG };
+	/* As libcurl asks: no AI_ADDRCONFIG, which hides "localhost" on a loopback-only host. */
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 	int fd = job->fd;
 
@@ -220,6 +220,9 @@ static void on_job(struct resolver *r, struct job *job)
 		job->addrs = NULL;
 		host->error[0] = '\0';
 		host->expires_us = util_now_monotonic_us() + FRESH_US;
+	} else if (host->addrs && (job->gai_error == EAI_AGAIN || job->gai_error == EAI_SYSTEM)) {
+		/* A resolver that fails for now is no news about the name: the old answer serves. */
+		host->expires_us = util_now_monotonic_us() + FAILED_US;
 	} else {
 		set_failed(host, "cannot resolve", job->gai_error == EAI_SYSTEM ?
 			   strerror(job->sys_error) : gai_strerror(job->gai_error));
