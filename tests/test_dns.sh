@@ -77,7 +77,7 @@ check "after the lookup returns every agent is reachable" until_ok 15 eval \
     "ev expect '$AW_TMP/d.out' $A 1 agent.reachable >/dev/null &&
      ev expect '$AW_TMP/d.out' $C 1 agent.reachable >/dev/null"
 expect_grep "the webhook's deliveries wait on the same lookup and fail after its timeout" \
-    'webhook http://slow\.invalid:[0-9]+/hook: name lookup of slow\.invalid took longer than 1\.5 s; retry' \
+    'webhook http://slow\.invalid:[0-9]+: name lookup of slow\.invalid took longer than 1\.5 s; retry' \
     "$AW_TMP/d.err"
 check "once the lookup is back the webhook gets every event" "$AW_PYTHON" "$RCV" check --wait 10 \
     "$AW_TMP/r.jsonl" "$AW_TMP/d.out"
