@@ -106,19 +106,96 @@ static struct json_object *with_end(struct json_object *alert, uint64_t ends_us,
 	return copy;
 }
 
+/* FNV-1a of an alert's key, for the set's index. */
+static size_t key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* The index slot holding key, or the empty slot where it would go; the index must exist. */
+static size_t slot_of(const struct alertmgr_set *set, const char *key)
+{
+	size_t mask = set->index_cap - 1, i = key_hash(key) & mask;
+
+	while (set->index[i] && strcmp(set->v[set->index[i] - 1].key, key) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Keeps the index at most half full, so that probes stay short. */
+static void index_reserve(struct alertmgr_set *set, size_t n)
+{
+	size_t cap = set->index_cap ? set->index_cap : 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap == set->index_cap)
+		return;
+	free(set->index);
+	set->index = xcalloc(cap, sizeof(*set->index));
+	set->index_cap = cap;
+	for (size_t i = 0; i < set->n; i++)
+		set->index[slot_of(set, set->v[i].key)] = i + 1;
+}
+
 static size_t find(const struct alertmgr_set *set, const char *key)
 {
-	for (size_t i = 0; i < set->n; i++)
-		if (strcmp(set->v[i].key, key) == 0)
-			return i;
-	return set->n;
+	size_t i;
+
+	if (!set->index_cap)
+		return set->n;
+	i = slot_of(set, key);
+	return set->index[i] ? set->index[i] - 1 : set->n;
+}
+
+/* Takes ownership of key and alert; the key must not be in the set. */
+static void append(struct alertmgr_set *set, char *key, struct json_object *alert)
+{
+	index_reserve(set, set->n + 1);
+	if (set->n == set->v_cap) {
+		set->v_cap = set->v_cap ? 2 * set->v_cap : 16;
+		set->v = xreallocarray(set->v, set->v_cap, sizeof(set->v[0]));
+	}
+	set->v[set->n] = (struct alertmgr_alert){ key, alert };
+	set->index[slot_of(set, key)] = ++set->n;
+}
+
+/* Empties index slot i, moving later entries of its probe run back (linear-probing deletion). */
+static void index_delete(struct alertmgr_set *set, size_t i)
+{
+	size_t mask = set->index_cap - 1, j = i;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!set->index[j])
+			break;
+		home = key_hash(set->v[set->index[j] - 1].key) & mask;
+		/* The entry at j may fill the hole at i when its home is not in (i, j]. */
+		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+			set->index[i] = set->index[j];
+			i = j;
+		}
+	}
+	set->index[i] = 0;
 }
 
 static void remove_at(struct alertmgr_set *set, size_t i)
 {
+	size_t last = set->n - 1;
+
+	index_delete(set, slot_of(set, set->v[i].key));
+	if (i != last)
+		set->index[slot_of(set, set->v[last].key)] = i + 1;
 	free(set->v[i].key);
 	json_object_put(set->v[i].alert);
-	set->v[i] = set->v[--set->n];
+	set->v[i] = set->v[last];
+	set->n--;
 }
 
 static size_t fire(struct alertmgr_set *set, const char *alertname, struct json_object *event,
@@ -131,8 +208,7 @@ static size_t fire(struct alertmgr_set *set, const char *alertname, struct json_
 
 	if (i < set->n)
 		remove_at(set, i);
-	set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
-	set->v[set->n++] = (struct alertmgr_alert){ key, alert };
+	append(set, key, alert);
 	json_object_array_add(out, with_end(alert, now_us + ALERTMGR_HOLD_US, NULL));
 	return 1;
 }
@@ -212,18 +288,8 @@ void alertmgr_set_clear(struct alertmgr_set *set)
 	while (set->n)
 		remove_at(set, set->n - 1);
 	free(set->v);
-	set->v = NULL;
-}
-
-void alertmgr_set_copy(struct alertmgr_set *dst, const struct alertmgr_set *src)
-{
-	alertmgr_set_clear(dst);
-	dst->v = xcalloc(src->n, sizeof(dst->v[0]));
-	for (size_t i = 0; i < src->n; i++) {
-		dst->v[i].key = xstrdup(src->v[i].key);
-		dst->v[i].alert = json_object_get(src->v[i].alert);
-	}
-	dst->n = src->n;
+	free(set->index);
+	memset(set, 0, sizeof(*set));
 }
 
 struct json_object *alertmgr_set_to_json(const struct alertmgr_set *set)
@@ -250,7 +316,8 @@ void alertmgr_set_from_json(struct alertmgr_set *set, struct json_object *array)
 		if (!key || !json_object_object_get_ex(entry, "alert", &alert) ||
 		    !json_object_is_type(alert, json_type_object))
 			continue;
-		set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
-		set->v[set->n++] = (struct alertmgr_alert){ xstrdup(key), json_object_get(alert) };
+		if (find(set, key) < set->n)
+			remove_at(set, find(set, key));
+		append(set, xstrdup(key), json_object_get(alert));
 	}
 }

@@ -199,7 +199,7 @@ static const struct key syslog_keys[] = {
 };
 
 enum { WH_URL, WH_FORMAT, WH_SECRET_FILE, WH_EVENTS, WH_TIMEOUT, WH_BATCH_MAX, WH_BATCH_LINGER,
-       WH_HEADERS, WH_TLS, WH_N };
+       WH_MAX_IN_FLIGHT, WH_HEADERS, WH_TLS, WH_N };
 static const struct key webhook_keys[] = {
 	[WH_URL] = { .name = "url", .kind = K_STR, .required = true, AT(struct cfg_webhook, url) },
 	[WH_FORMAT] = { .name = "format", .kind = K_STR },
@@ -211,6 +211,8 @@ static const struct key webhook_keys[] = {
 			   AT(struct cfg_webhook, batch_max) },
 	[WH_BATCH_LINGER] = { .name = "batch_linger", .kind = K_NUM, .min = 0, .max = 60,
 			      AT(struct cfg_webhook, batch_linger) },
+	[WH_MAX_IN_FLIGHT] = { .name = "max_in_flight", .kind = K_SIZE, .min = 1, .max = 256,
+			       AT(struct cfg_webhook, max_in_flight) },
 	[WH_HEADERS] = { .name = "headers", .kind = K_GROUP },
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
 };
@@ -871,6 +873,7 @@ static void parse_webhook(struct ctx *c, const config_setting_t *s, struct cfg_w
 	w->line = (int)setting_line(s);
 	w->timeout = 10;
 	w->batch_max = 1;
+	w->max_in_flight = 32;
 	w->tls.verify = true;
 	check_group(c, s, webhook_keys, WH_N, w, f);
 	if (f[WH_URL])

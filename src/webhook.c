@@ -22,14 +22,33 @@
 #include "reply.h"
 #include "util.h"
 #include "webhook.h"
+#include "whqueue.h"
 
 #define BACKOFF_FIRST_US 1000000ull
 #define BACKOFF_MAX_US (300 * 1000000ull)
 #define RESPONSE_KEEP 512	/* bytes of a refusal kept for the dead-letter file */
+#define REASON_MAX 200		/* bytes of a receiver's answer quoted in a log line */
+#define SAVE_PERIOD_US 1000000ull	/* a moving cursor is saved at most this often */
+#define ALERTMGR_BATCH 100	/* alerts per request while a backlog lasts, when batch_max is 1 */
+
+struct sender;
+
+/* One request under way (or a free slot for one): a batch of items, or a re-send of alerts. */
+struct request {
+	struct curlev_transfer transfer;
+	struct sender *s;
+	struct whqueue_item **items;	/* NULL for a re-send of the firing alerts */
+	size_t n;			/* items, or alerts re-sent */
+	char *body;
+	struct curl_slist *headers;
+	char *response;
+	size_t response_len;
+	char errbuf[CURL_ERROR_SIZE];
+	bool busy;
+};
 
 struct sender {
 	struct webhooks *set;
-	struct curlev_transfer transfer;
 	char *key;			/* "format url": who this receiver is across reloads */
 	char *cursor_path;		/* NULL without state_dir */
 	/* Settings, copied from the configuration. */
@@ -41,26 +60,31 @@ struct sender {
 	size_t nevents;
 	long timeout_ms;
 	size_t batch_max;
+	size_t max_in_flight;
 	uint64_t linger_us;
 	struct curl_slist *custom_headers;
 	struct curlev_tls tls;
-	/* Progress: everything before cursor is delivered; a batch under way ends at batch_end. */
+	/*
+	 * Progress: everything before cursor is acknowledged (the oldest item of queue is at it);
+	 * read is where reading goes on; saved is what the cursor file says.
+	 */
 	struct evlog_cursor cursor;
-	struct evlog_cursor batch_end;
-	size_t batch_events;
-	struct alertmgr_set firing;		/* acknowledged by Alertmanager */
-	struct alertmgr_set batch_firing;	/* as it will be once the batch is */
-	char *body;
-	struct curl_slist *headers;
-	char *response;
-	size_t response_len;
-	char errbuf[CURL_ERROR_SIZE];
-	bool in_flight;
-	bool resending;			/* the request under way is a periodic re-send of alerts */
-	unsigned failures;
-	uint64_t wait_until_us;		/* backoff after a failure */
-	uint64_t linger_until_us;	/* a partial batch waits for more until then */
-	uint64_t resend_at_us;
+	struct evlog_cursor read;
+	struct evlog_cursor saved;
+	struct whqueue queue;
+	struct alertmgr_set firing;	/* acknowledged by Alertmanager */
+	struct alertmgr_set ahead;	/* as it will be once everything read is */
+	struct request **reqs;		/* nreqs slots, nflight of them busy */
+	size_t nreqs, nflight;
+	struct pacing {
+		size_t window;			/* requests allowed under way: 1 after a failure */
+		unsigned failures;
+		uint64_t wait_until_us;		/* backoff after a failure */
+		uint64_t linger_until_us;	/* a partial batch waits for more until then */
+		uint64_t resend_at_us;
+		uint64_t save_at_us;		/* the next cursor save, when dirty */
+		bool dirty;			/* cursor or firing moved since saved */
+	} p;
 	sd_event_source *timer;
 };
 
@@ -71,10 +95,12 @@ struct webhooks {
 	struct curlev *curl;
 	struct sender **v;
 	size_t n;
+	uint64_t kicked_seq;	/* the log's next seq at the last kick */
 	struct webhook_stats stats;
 };
 
 static void pump(struct sender *s);
+static void kick_all(struct webhooks *set);
 
 /* ---- settings and cursor ---- */
 
@@ -105,6 +131,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 		s->events[i] = xstrdup(w->events[i]);
 	s->timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
 	s->batch_max = w->batch_max ? w->batch_max : 1;
+	s->max_in_flight = w->max_in_flight ? w->max_in_flight : WEBHOOK_MAX_IN_FLIGHT;
 	s->linger_us = (uint64_t)(w->batch_linger * 1e6);
 	s->custom_headers = NULL;
 	for (size_t i = 0; i < w->nheaders; i++) {
@@ -182,10 +209,32 @@ static void load_cursor(struct sender *s)
 	}
 	json_object_object_get_ex(o, "firing", &firing);
 	alertmgr_set_from_json(&s->firing, firing);
+	alertmgr_set_from_json(&s->ahead, firing);
 	json_object_put(o);
 }
 
-/* ---- building a request ---- */
+/* Saves the cursor and the firing alerts now; every save goes through save_cursor. */
+static void checkpoint(struct sender *s)
+{
+	save_cursor(s);
+	s->saved = s->cursor;
+	s->p.dirty = false;
+	s->p.save_at_us = util_now_monotonic_us() + SAVE_PERIOD_US;
+}
+
+/* The cursor goes to the oldest unacknowledged item, or where reading is when there is none. */
+static void update_cursor(struct sender *s)
+{
+	struct whqueue_item *front;
+
+	whqueue_pop_done(&s->queue);
+	front = whqueue_front(&s->queue);
+	if (front ? front->pos.seq != s->cursor.seq : s->read.seq != s->cursor.seq)
+		s->p.dirty = true;
+	s->cursor = front ? front->pos : s->read;
+}
+
+/* ---- reading ahead ---- */
 
 static bool wanted(const struct sender *s, const char *type)
 {
@@ -197,60 +246,79 @@ static bool wanted(const struct sender *s, const char *type)
 	return false;
 }
 
-static const char *event_type_of(struct json_object *ev)
+static const char *event_field(struct json_object *o, const char *key)
 {
-	struct json_object *t;
+	struct json_object *f;
 
-	return json_object_object_get_ex(ev, "type", &t) ? json_object_get_string(t) : "";
+	return json_object_object_get_ex(o, key, &f) ? json_object_get_string(f) : "";
 }
 
-static const char *event_id_of(struct json_object *ev)
+static uint64_t agent_of(struct json_object *ev)
 {
-	struct json_object *t;
+	struct json_object *agent = NULL;
 
-	return json_object_object_get_ex(ev, "id", &t) ? json_object_get_string(t) : "";
+	json_object_object_get_ex(ev, "agent", &agent);
+	return whqueue_agent_hash(event_field(agent, "cc"), event_field(agent, "vdn"),
+				  event_field(agent, "id"));
 }
 
 /*
- * Gathers up to batch_max wanted events from the cursor into a JSON array (as events, or as the
- * alerts they turn into). Returns how many; batch_end is where the cursor goes once it is sent.
+ * Queues one wanted event at pos: as itself, or as the alert it fires or resolves (if any).
+ * Takes ownership of json, the event's text.
  */
-static size_t gather(struct sender *s, struct json_object *out)
+static void enqueue(struct sender *s, struct evlog_cursor pos, struct json_object *ev, char *json)
+{
+	struct json_object *out;
+
+	if (!s->alertmanager) {
+		whqueue_push(&s->queue, pos, agent_of(ev), json, NULL, event_field(ev, "id"),
+			     SIZE_MAX);
+		return;
+	}
+	out = json_object_new_array();
+	if (alertmgr_convert(&s->ahead, ev, out, util_now_realtime_us()))
+		whqueue_push(&s->queue, pos, agent_of(ev),
+			     xstrdup(json_object_to_json_string_ext(json_object_array_get_idx(out, 0),
+					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
+			     json, event_field(ev, "id"), SIZE_MAX);
+	else
+		free(json);
+	json_object_put(out);
+}
+
+/* Reads the log into the queue, up to WHQUEUE_WINDOW events past the oldest unacknowledged. */
+static void read_ahead(struct sender *s)
 {
 	struct evlog *log = s->set->log;
-	struct evlog_cursor c = s->cursor;
-	size_t n = 0;
 	const char *json;
 	size_t len;
 	uint64_t seq;
 
-	alertmgr_set_copy(&s->batch_firing, &s->firing);
-	while (n < s->batch_max && evlog_peek(log, &c, &json, &len, &seq) == 1) {
-		struct json_object *ev = json_tokener_parse(json);
+	while (s->queue.n < WHQUEUE_WINDOW && evlog_peek(log, &s->read, &json, &len, &seq) == 1) {
+		struct evlog_cursor pos = s->read;
+		char *text = xstrndup(json, len);	/* a record read from disk ends at len */
+		struct json_object *ev = json_tokener_parse(text);
 
-		if (seq > c.seq) {
-			s->set->stats.lost += seq - c.seq;
+		if (seq > s->read.seq) {
+			s->set->stats.lost += seq - s->read.seq;
 			log_warn("webhook %s: %" PRIu64 " events were gone from the log before delivery",
-				 s->url, seq - c.seq);
+				 s->url, seq - s->read.seq);
 		}
-		evlog_advance(log, &c, seq);
-		if (!ev || !wanted(s, event_type_of(ev))) {
-			json_object_put(ev);
-			continue;
-		}
-		if (s->alertmanager)
-			n += alertmgr_convert(&s->batch_firing, ev, out, util_now_realtime_us()) ? 1 : 0;
+		if (ev && wanted(s, event_field(ev, "type")))
+			enqueue(s, pos, ev, text);
 		else
-			n += json_object_array_add(out, json_object_get(ev)) == 0;
+			free(text);
+		evlog_advance(log, &s->read, seq);
 		json_object_put(ev);
 	}
-	s->batch_end = c;
-	return n;
+	update_cursor(s);
 }
 
-static void add_header(struct sender *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ---- requests ---- */
 
-static void add_header(struct sender *s, const char *fmt, ...)
+static void add_header(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_header(struct request *r, const char *fmt, ...)
 {
 	va_list ap;
 	char *h;
@@ -258,76 +326,169 @@ static void add_header(struct sender *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	h = xvasprintf(fmt, ap);
 	va_end(ap);
-	s->headers = curlev_header(s->headers, h);
+	r->headers = curlev_header(r->headers, h);
 	free(h);
 }
 
 /* X-Agentwatch-Signature: sha256=HEX(HMAC-SHA256(secret, timestamp "." body)) */
-static void add_signature(struct sender *s)
+static void add_signature(struct request *r)
 {
+	const struct sender *s = r->s;
 	char ts[24], *signed_text, hex[2 * EVP_MAX_MD_SIZE + 1];
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
 	snprintf(ts, sizeof(ts), "%" PRIu64, util_now_realtime_us() / 1000000u);
-	signed_text = xasprintf("%s.%s", ts, s->body);
+	signed_text = xasprintf("%s.%s", ts, r->body);
 	HMAC(EVP_sha256(), s->secret, (int)s->secret_len, (const unsigned char *)signed_text,
 	     strlen(signed_text), mac, &n);
 	util_hex_lower(mac, n, hex);
-	add_header(s, "X-Agentwatch-Timestamp: %s", ts);
-	add_header(s, "X-Agentwatch-Signature: sha256=%s", hex);
+	add_header(r, "X-Agentwatch-Timestamp: %s", ts);
+	add_header(r, "X-Agentwatch-Signature: sha256=%s", hex);
 	free(signed_text);
 }
 
-static void set_body(struct sender *s, struct json_object *body)
+/* Takes ownership of body and makes the headers that go with it. */
+static void set_body(struct request *r, char *body)
 {
-	free(s->body);
-	s->body = xstrdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
-	curl_slist_free_all(s->headers);
-	s->headers = NULL;
-	add_header(s, "Content-Type: application/json");
-	add_header(s, "Expect:");
-	if (s->secret)
-		add_signature(s);
-	for (struct curl_slist *h = s->custom_headers; h; h = h->next)
-		add_header(s, "%s", h->data);
+	free(r->body);
+	r->body = body;
+	curl_slist_free_all(r->headers);
+	r->headers = NULL;
+	add_header(r, "Content-Type: application/json");
+	add_header(r, "Expect:");
+	if (r->s->secret)
+		add_signature(r);
+	for (struct curl_slist *h = r->s->custom_headers; h; h = h->next)
+		add_header(r, "%s", h->data);
 }
 
-/* The JSON form: one event as itself, or {"events":[...]} when batching is configured. */
-static struct json_object *json_body(struct sender *s, struct json_object *events)
-{
-	size_t n = json_object_array_length(events);
-	struct json_object *first = json_object_array_get_idx(events, 0);
-	struct json_object *last = json_object_array_get_idx(events, n - 1);
-	struct json_object *body;
+static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata);
+static void on_done(struct curlev_transfer *t, CURLcode code);
 
-	if (s->batch_max == 1) {
-		body = json_object_get(first);
-		set_body(s, body);
-		add_header(s, "Idempotency-Key: %s", event_id_of(first));
-	} else {
-		body = json_object_new_object();
-		json_object_object_add(body, "events", json_object_get(events));
-		set_body(s, body);
-		add_header(s, "Idempotency-Key: batch-%s-%s", event_id_of(first), event_id_of(last));
+/* A free request slot, made when every one is busy. */
+static struct request *request_get(struct sender *s)
+{
+	struct request *r;
+
+	for (size_t i = 0; i < s->nreqs; i++)
+		if (!s->reqs[i]->busy)
+			return s->reqs[i];
+	r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->transfer.easy = curl_easy_init();
+	r->transfer.done = on_done;
+	if (!r->transfer.easy) {
+		fputs("agentwatchd: cannot set up a webhook request\n", stderr);
+		abort();
 	}
-	return body;
+	curl_easy_setopt(r->transfer.easy, CURLOPT_WRITEFUNCTION, on_response);
+	curl_easy_setopt(r->transfer.easy, CURLOPT_WRITEDATA, r);
+	s->reqs = xreallocarray(s->reqs, s->nreqs + 1, sizeof(*s->reqs));
+	s->reqs[s->nreqs++] = r;
+	return r;
 }
 
-static void post(struct sender *s)
+/* Frees what a finished (or aborted) request held; the slot stays for the next one. */
+static void request_release(struct request *r)
 {
-	CURL *e = s->transfer.easy;
+	free(r->items);
+	r->items = NULL;
+	r->n = 0;
+	free(r->body);
+	r->body = NULL;
+	curl_slist_free_all(r->headers);
+	r->headers = NULL;
+}
 
-	s->response_len = 0;
-	curlev_setup(e, &s->tls, s->timeout_ms, s->errbuf);
+static void post(struct request *r)
+{
+	struct sender *s = r->s;
+	CURL *e = r->transfer.easy;
+
+	r->response_len = 0;
+	curlev_setup(e, &s->tls, s->timeout_ms, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, s->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
-	s->in_flight = true;
-	curlev_start(s->set->curl, &s->transfer);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	r->busy = true;
+	s->nflight++;
+	curlev_start(s->set->curl, &r->transfer);
+}
+
+/*
+ * The most events in one request. A JSON receiver with batch_max 1 gets each event alone (its
+ * backlog goes through max_in_flight requests at once); with more, and for Alertmanager (whose
+ * body is always an array), a backlog fills requests up to that.
+ */
+static size_t batch_limit(const struct sender *s)
+{
+	return s->alertmanager && s->batch_max == 1 ? ALERTMGR_BATCH : s->batch_max;
+}
+
+static void send_batch(struct sender *s, struct whqueue_item *const *items, size_t n)
+{
+	struct request *r = request_get(s);
+	enum whqueue_form form = s->alertmanager ? WHQUEUE_ARRAY :
+				 s->batch_max == 1 ? WHQUEUE_SINGLE : WHQUEUE_EVENTS;
+
+	r->items = xcalloc(n, sizeof(*r->items));
+	r->n = n;
+	for (size_t i = 0; i < n; i++) {
+		r->items[i] = items[i];
+		items[i]->state = WHQUEUE_SENDING;
+	}
+	set_body(r, whqueue_body(items, n, form));
+	if (form == WHQUEUE_SINGLE)
+		add_header(r, "Idempotency-Key: %s", items[0]->id);
+	else if (form == WHQUEUE_EVENTS)
+		add_header(r, "Idempotency-Key: batch-%s-%s", items[0]->id, items[n - 1]->id);
+	post(r);
+}
+
+/* Fills the free request slots with batches; a partial last batch may linger for more. */
+static void send_batches(struct sender *s, uint64_t now)
+{
+	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
+	size_t slots = allowed > s->nflight ? allowed - s->nflight : 0;
+	size_t max = batch_limit(s), nb, off = 0;
+	struct whqueue_item **items;
+	size_t *sizes;
+
+	if (!slots)
+		return;
+	items = xcalloc(slots * max, sizeof(*items));
+	sizes = xcalloc(slots, sizeof(*sizes));
+	nb = whqueue_take(&s->queue, slots, max, items, sizes);
+	for (size_t b = 0; b < nb; off += sizes[b++]) {
+		if (b == nb - 1 && sizes[b] < max && s->linger_us && max > 1) {
+			if (!s->p.linger_until_us)
+				s->p.linger_until_us = now + s->linger_us;
+			if (now < s->p.linger_until_us)
+				break;
+		}
+		if (b == nb - 1)
+			s->p.linger_until_us = 0;
+		send_batch(s, items + off, sizes[b]);
+	}
+	free(items);
+	free(sizes);
+}
+
+/* Alertmanager forgets a firing alert it stops hearing about: say it again every minute. */
+static void resend_firing(struct sender *s, uint64_t now)
+{
+	struct request *r = request_get(s);
+	struct json_object *alerts = alertmgr_firing(&s->firing, util_now_realtime_us());
+
+	set_body(r, xstrdup(json_object_to_json_string_ext(alerts, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE)));
+	json_object_put(alerts);
+	r->n = s->firing.n;
+	s->p.resend_at_us = now + ALERTMGR_RESEND_US;
+	post(r);
 }
 
 /* ---- pacing ---- */
@@ -338,63 +499,48 @@ static void arm(struct sender *s, uint64_t when_us)
 	sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
 }
 
-/* Alertmanager forgets a firing alert it stops hearing about: say it again every minute. */
-static void resend_firing(struct sender *s, uint64_t now)
+static void earliest(uint64_t *next, uint64_t now, uint64_t when)
 {
-	struct json_object *alerts = alertmgr_firing(&s->firing, util_now_realtime_us());
+	if (when > now && when < *next)
+		*next = when;
+}
 
-	set_body(s, alerts);
-	json_object_put(alerts);
-	s->resending = true;
-	s->resend_at_us = now + ALERTMGR_RESEND_US;
-	post(s);
+/* The timer wakes the sender for the next of: backoff over, linger over, re-send, cursor save. */
+static void arm_next(struct sender *s, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	earliest(&next, now, s->p.wait_until_us);
+	if (s->p.linger_until_us)
+		earliest(&next, now, s->p.linger_until_us);
+	if (s->alertmanager && s->firing.n)
+		earliest(&next, now, s->p.resend_at_us);
+	if (s->p.dirty)
+		earliest(&next, now, s->p.save_at_us);
+	if (next != UINT64_MAX)
+		arm(s, next);
 }
 
 static void pump(struct sender *s)
 {
 	uint64_t now = util_now_monotonic_us();
-	struct json_object *items, *body;
-	size_t n;
 
-	if (s->in_flight)
-		return;
-	if (now < s->wait_until_us) {
-		arm(s, s->wait_until_us);
-		return;
-	}
-	items = json_object_new_array();
-	n = gather(s, items);
-	if (n == 0) {
-		/* Only events this receiver does not want: step over them. */
-		s->cursor = s->batch_end;
-		json_object_put(items);
-		if (s->alertmanager && s->firing.n && now >= s->resend_at_us)
-			resend_firing(s, now);
-		else if (s->alertmanager && s->firing.n)
-			arm(s, s->resend_at_us);
-		return;
-	}
-	if (n < s->batch_max && s->linger_us) {
-		if (!s->linger_until_us)
-			s->linger_until_us = now + s->linger_us;
-		if (now < s->linger_until_us) {
-			json_object_put(items);
-			arm(s, s->linger_until_us);
-			return;
+	read_ahead(s);
+	if (now >= s->p.wait_until_us) {
+		/*
+		 * The re-send of the firing alerts goes alone, once the requests under way are
+		 * answered: it must not overtake a resolve of one of them.
+		 */
+		if (s->alertmanager && s->firing.n && now >= s->p.resend_at_us) {
+			if (s->nflight == 0)
+				resend_firing(s, now);
+		} else {
+			send_batches(s, now);
 		}
 	}
-	s->linger_until_us = 0;
-	s->batch_events = n;
-	s->resending = false;
-	if (s->alertmanager) {
-		set_body(s, items);
-		body = json_object_get(items);
-	} else {
-		body = json_body(s, items);
-	}
-	json_object_put(body);
-	json_object_put(items);
-	post(s);
+	if (s->p.dirty && now >= s->p.save_at_us)
+		checkpoint(s);
+	arm_next(s, now);
 }
 
 static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
@@ -407,24 +553,31 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
 /* ---- outcomes ---- */
 
-static void acknowledge(struct sender *s)
+/* The receiver has this item for good (delivered or dead-lettered). */
+static void acknowledge(struct sender *s, struct whqueue_item *it)
 {
-	struct alertmgr_set done = s->batch_firing;
+	if (s->alertmanager) {
+		struct json_object *ev = json_tokener_parse(it->event), *out = json_object_new_array();
 
-	/*
-	 * Alerts firing before this batch keep their re-send time: other alerts acknowledged in
-	 * between must not postpone it past Alertmanager's hold. With none, the clock starts now.
-	 */
-	if (s->firing.n == 0)
-		s->resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
-	s->batch_firing = s->firing;
-	s->firing = done;
-	s->cursor = s->batch_end;
-	s->failures = 0;
-	save_cursor(s);
+		/* Alerts firing before keep their re-send time; with none, the clock starts now. */
+		if (s->firing.n == 0)
+			s->p.resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
+		if (ev)
+			alertmgr_convert(&s->firing, ev, out, util_now_realtime_us());
+		json_object_put(out);
+		json_object_put(ev);
+		s->p.dirty = true;
+	}
+	it->state = WHQUEUE_DONE;
 }
 
-static void dead_letter(struct sender *s, long status)
+/* The receiver's answer for a log line: at most REASON_MAX bytes, escaped, valid UTF-8. */
+static void reason_of(const struct request *r, char *buf, size_t size)
+{
+	reply_sanitize(r->response ? r->response : "", r->response_len, buf, size);
+}
+
+static void dead_letter(struct sender *s, struct request *r, long status, const char *why)
 {
 	char shown[RESPONSE_KEEP + 8] = "";
 	char when[UTIL_TIME_LEN];
@@ -432,11 +585,11 @@ static void dead_letter(struct sender *s, long status)
 	char *path;
 	int fd;
 
-	reply_sanitize(s->response ? s->response : "", s->response_len, shown, sizeof(shown));
-	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->url, status,
-		s->batch_events, s->batch_events == 1 ? "" : "s",
+	reply_sanitize(r->response ? r->response : "", r->response_len, shown, sizeof(shown));
+	log_err("webhook %s: HTTP %ld refuses %zu event%s for good (%s); %s", s->url, status,
+		r->n, r->n == 1 ? "" : "s", why,
 		s->set->state_dir ? "kept in " WEBHOOK_DEADLETTER : "dropped (no state_dir)");
-	s->set->stats.dead_lettered += s->batch_events;
+	s->set->stats.dead_lettered += r->n;
 	if (!s->set->state_dir) {
 		json_object_put(entry);
 		return;
@@ -446,7 +599,7 @@ static void dead_letter(struct sender *s, long status)
 	json_object_object_add(entry, "webhook", json_object_new_string(s->url));
 	json_object_object_add(entry, "http_status", json_object_new_int64(status));
 	json_object_object_add(entry, "response", json_object_new_string(shown));
-	json_object_object_add(entry, "payload", json_tokener_parse(s->body));
+	json_object_object_add(entry, "payload", json_tokener_parse(r->body));
 	path = xasprintf("%s/%s", s->set->state_dir, WEBHOOK_DEADLETTER);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0 || dprintf(fd, "%s\n", json_object_to_json_string_ext(entry,
@@ -475,59 +628,120 @@ static uint64_t backoff_us(unsigned failures, double retry_after)
 	return base > BACKOFF_MAX_US ? BACKOFF_MAX_US : base;
 }
 
-static void retry_later(struct sender *s, long status, CURLcode code)
+static void retry_later(struct request *r, long status, CURLcode code)
 {
+	struct sender *s = r->s;
 	curl_off_t retry_after = 0;
-	uint64_t delay;
+	uint64_t delay, now = util_now_monotonic_us();
+	char why[REASON_MAX + 8];
 
-	curl_easy_getinfo(s->transfer.easy, CURLINFO_RETRY_AFTER, &retry_after);
-	s->failures++;
+	for (size_t i = 0; i < r->n && r->items; i++)
+		r->items[i]->state = WHQUEUE_QUEUED;
 	s->set->stats.attempts_failed++;
-	delay = backoff_us(s->failures, (double)retry_after);
-	if (s->failures == 1 || s->failures % 10 == 0) {
-		if (code != CURLE_OK)
+	s->p.window = 1;
+	/* The other requests that were under way when the receiver failed are one failure. */
+	if (now < s->p.wait_until_us)
+		return;
+	curl_easy_getinfo(r->transfer.easy, CURLINFO_RETRY_AFTER, &retry_after);
+	s->p.failures++;
+	delay = backoff_us(s->p.failures, (double)retry_after);
+	if (s->p.failures == 1 || s->p.failures % 10 == 0) {
+		if (code != CURLE_OK) {
 			log_warn("webhook %s: %s; retry %u in %.1f s", s->url,
-				 s->errbuf[0] ? s->errbuf : curl_easy_strerror(code), s->failures,
+				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(code), s->p.failures,
 				 (double)delay / 1e6);
-		else
-			log_warn("webhook %s: HTTP %ld; retry %u in %.1f s", s->url, status,
-				 s->failures, (double)delay / 1e6);
+		} else {
+			reason_of(r, why, sizeof(why));
+			log_warn("webhook %s: HTTP %ld (%s); retry %u in %.1f s", s->url, status, why,
+				 s->p.failures, (double)delay / 1e6);
+		}
 	}
-	s->wait_until_us = util_now_monotonic_us() + delay;
+	s->p.wait_until_us = now + delay;
+}
+
+/*
+ * A permanent refusal. A batch is split in halves that are sent again (a 413, or Alertmanager's
+ * 400 for one bad alert among good ones, refuses the whole); a single event goes to the
+ * dead-letter file.
+ */
+static void refused(struct request *r, long status)
+{
+	struct sender *s = r->s;
+	char why[REASON_MAX + 8];
+
+	reason_of(r, why, sizeof(why));
+	if (r->n > 1) {
+		log_notice("webhook %s: HTTP %ld refuses a batch of %zu (%s); sending it in halves",
+			   s->url, status, r->n, why);
+		for (size_t i = 0; i < r->n; i++) {
+			r->items[i]->limit = (r->n + 1) / 2;
+			r->items[i]->state = WHQUEUE_QUEUED;
+		}
+		return;
+	}
+	dead_letter(s, r, status, why);
+	acknowledge(s, r->items[0]);
+}
+
+/*
+ * A re-send that failed goes again after the backoff, as a batch would; one refused for good is
+ * said, and the next comes in a minute.
+ */
+static void resend_done(struct request *r, long status, CURLcode code)
+{
+	char why[REASON_MAX + 8];
+
+	if (code == CURLE_OK && status >= 200 && status < 300)
+		return;
+	if (code != CURLE_OK || status == 408 || status == 429 || status >= 500) {
+		r->s->p.resend_at_us = 0;
+		retry_later(r, status, code);
+		return;
+	}
+	reason_of(r, why, sizeof(why));
+	log_warn("webhook %s: HTTP %ld refuses the re-send of %zu firing alerts (%s)", r->s->url,
+		 status, r->n, why);
 }
 
 static void on_done(struct curlev_transfer *t, CURLcode code)
 {
-	struct sender *s = (struct sender *)((char *)t - offsetof(struct sender, transfer));
+	struct request *r = (struct request *)((char *)t - offsetof(struct request, transfer));
+	struct sender *s = r->s;
 	long status = 0;
 
-	s->in_flight = false;
+	r->busy = false;
+	s->nflight--;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (s->resending) {
-		s->resending = false;	/* best effort: the next one comes in a minute anyway */
+	if (!r->items) {
+		resend_done(r, status, code);
 	} else if (code == CURLE_OK && status >= 200 && status < 300) {
-		s->set->stats.delivered += s->batch_events;
-		acknowledge(s);
+		s->set->stats.delivered += r->n;
+		for (size_t i = 0; i < r->n; i++)
+			acknowledge(s, r->items[i]);
+		s->p.failures = 0;
+		/* Slow start: a receiver that failed is probed by one request, then more. */
+		if (s->p.window < s->max_in_flight)
+			s->p.window *= 2;
 	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
-		dead_letter(s, status);
-		acknowledge(s);
+		refused(r, status);
 	} else {
-		retry_later(s, status, code);
+		retry_later(r, status, code);
 	}
+	request_release(r);
 	pump(s);
 }
 
 static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata)
 {
-	struct sender *s = userdata;
+	struct request *r = userdata;
 	size_t n = size * nmemb, keep = n;
 
-	if (s->response_len + keep > RESPONSE_KEEP)
-		keep = RESPONSE_KEEP - s->response_len;
-	if (!s->response)
-		s->response = xmalloc(RESPONSE_KEEP);
-	memcpy(s->response + s->response_len, data, keep);
-	s->response_len += keep;
+	if (r->response_len + keep > RESPONSE_KEEP)
+		keep = RESPONSE_KEEP - r->response_len;
+	if (!r->response)
+		r->response = xmalloc(RESPONSE_KEEP);
+	memcpy(r->response + r->response_len, data, keep);
+	r->response_len += keep;
 	return n;
 }
 
@@ -542,37 +756,53 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	if (set->state_dir)
 		s->cursor_path = cursor_path(set->state_dir, s->key);
 	settings_set(s, w);
-	s->transfer.easy = curl_easy_init();
-	s->transfer.done = on_done;
-	if (!s->transfer.easy ||
-	    sd_event_add_time(set->event, &s->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, s) < 0) {
+	if (sd_event_add_time(set->event, &s->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, s) < 0) {
 		fputs("agentwatchd: cannot set up a webhook\n", stderr);
 		abort();
 	}
 	sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEFUNCTION, on_response);
-	curl_easy_setopt(s->transfer.easy, CURLOPT_WRITEDATA, s);
+	s->p.window = 1;
 	load_cursor(s);
+	s->read = s->cursor;
 	/* A receiver that never acknowledges resumes here after a crash, not at the log's end. */
-	save_cursor(s);
+	checkpoint(s);
 	/* Alerts restored from the cursor file are told again soon; new ones were just sent. */
-	s->resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
+	s->p.resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
 	return s;
+}
+
+/* Ends the requests under way; their events stay queued. */
+static void abort_requests(struct sender *s)
+{
+	for (size_t i = 0; i < s->nreqs; i++) {
+		struct request *r = s->reqs[i];
+
+		if (!r->busy)
+			continue;
+		curlev_abort(s->set->curl, &r->transfer);
+		r->busy = false;
+		for (size_t j = 0; j < r->n && r->items; j++)
+			r->items[j]->state = WHQUEUE_QUEUED;
+		request_release(r);
+	}
+	s->nflight = 0;
 }
 
 static void sender_free(struct sender *s)
 {
-	if (s->in_flight)
-		curlev_abort(s->set->curl, &s->transfer);
-	save_cursor(s);
-	curl_easy_cleanup(s->transfer.easy);
+	abort_requests(s);
+	checkpoint(s);
+	for (size_t i = 0; i < s->nreqs; i++) {
+		curl_easy_cleanup(s->reqs[i]->transfer.easy);
+		free(s->reqs[i]->response);
+		free(s->reqs[i]);
+	}
+	free(s->reqs);
 	sd_event_source_disable_unref(s->timer);
 	settings_clear(s);
+	whqueue_clear(&s->queue);
 	alertmgr_set_clear(&s->firing);
-	alertmgr_set_clear(&s->batch_firing);
-	curl_slist_free_all(s->headers);
-	free(s->body);
-	free(s->response);
+	alertmgr_set_clear(&s->ahead);
 	free(s->key);
 	free(s->cursor_path);
 	free(s);
@@ -613,7 +843,7 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	free(set->v);
 	set->v = next;
 	set->n = cfg->nwebhooks;
-	webhooks_kick(set);
+	kick_all(set);
 }
 
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx)
@@ -624,30 +854,43 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 
 		if (!s->alertmanager)
 			continue;
-		/* A batch under way swaps its set in when acknowledged: prune both. */
+		/* What is read but not yet acknowledged follows the acknowledged: prune both. */
 		n = alertmgr_set_prune(&s->firing, keep, ctx);
-		alertmgr_set_prune(&s->batch_firing, keep, ctx);
+		alertmgr_set_prune(&s->ahead, keep, ctx);
 		if (n) {
 			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
 				   "state lost); Alertmanager resolves them at their endsAt", s->url, n);
-			save_cursor(s);
+			checkpoint(s);
 		}
 	}
 }
 
-void webhooks_kick(struct webhooks *set)
+static void kick_all(struct webhooks *set)
 {
+	set->kicked_seq = evlog_next_seq(set->log);
 	for (size_t i = 0; i < set->n; i++)
 		pump(set->v[i]);
+}
+
+void webhooks_kick(struct webhooks *set)
+{
+	/* A poll that appended nothing gives no sender anything new: its timers do the rest. */
+	if (evlog_next_seq(set->log) != set->kicked_seq)
+		kick_all(set);
 }
 
 uint64_t webhooks_min_seq(const struct webhooks *set)
 {
 	uint64_t min = evlog_next_seq(set->log);
 
-	for (size_t i = 0; i < set->n; i++)
-		if (set->v[i]->cursor.seq < min)
-			min = set->v[i]->cursor.seq;
+	/* The saved cursor, not the newest: a restart resumes there, so the log must keep it. */
+	for (size_t i = 0; i < set->n; i++) {
+		const struct sender *s = set->v[i];
+		uint64_t seq = s->cursor_path ? s->saved.seq : s->cursor.seq;
+
+		if (seq < min)
+			min = seq;
+	}
 	return min;
 }
 
@@ -656,7 +899,7 @@ size_t webhooks_in_flight(const struct webhooks *set)
 	size_t n = 0;
 
 	for (size_t i = 0; i < set->n; i++)
-		n += set->v[i]->in_flight;
+		n += set->v[i]->nflight;
 	return n;
 }
 
@@ -665,12 +908,9 @@ void webhooks_stop(struct webhooks *set)
 	for (size_t i = 0; i < set->n; i++) {
 		struct sender *s = set->v[i];
 
-		if (s->in_flight) {
-			curlev_abort(set->curl, &s->transfer);
-			s->in_flight = false;
-		}
+		abort_requests(s);
 		sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-		save_cursor(s);
+		checkpoint(s);
 	}
 }
 

@@ -11,6 +11,8 @@
 #include "evlog.h"
 
 #define WEBHOOK_DEADLETTER "deadletter.jsonl"
+/* Requests under way at once to one receiver when the configuration says nothing (cfg.c's too). */
+#define WEBHOOK_MAX_IN_FLIGHT 32
 
 struct webhook_stats {
 	uint64_t delivered;	/* events acknowledged by receivers */
