@@ -228,24 +228,71 @@ static size_t resolve(struct alertmgr_set *set, const char *alertname, struct js
 	return 1;
 }
 
+/*
+ * The alert an event fires (*fires) or resolves, with its agent and call ID (NULL for an agent's
+ * alert); NULL when the event is about none.
+ */
+static const char *alert_of(struct json_object *event, struct json_object **agent,
+			    const char **call_id, bool *fires)
+{
+	static const struct {
+		const char *type, *alert;
+		bool fires, per_call;
+	} kinds[] = {
+		{ "call.long", "AgentLongCall", true, true },
+		{ "call.ended", "AgentLongCall", false, true },
+		{ "agent.unreachable", "AgentUnreachable", true, false },
+		{ "agent.reachable", "AgentUnreachable", false, false },
+	};
+	const char *type = str_field(event, "type");
+
+	*call_id = str_field(event, "call_id");
+	if (!type || !str_field(event, "time") || !json_object_object_get_ex(event, "agent", agent) ||
+	    !json_object_is_type(*agent, json_type_object))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (strcmp(type, kinds[i].type) != 0 || (kinds[i].per_call && !*call_id))
+			continue;
+		*fires = kinds[i].fires;
+		if (!kinds[i].per_call)
+			*call_id = NULL;
+		return kinds[i].alert;
+	}
+	return NULL;
+}
+
 size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 			struct json_object *out, uint64_t now_us)
 {
-	const char *type = str_field(event, "type"), *call_id = str_field(event, "call_id");
 	struct json_object *agent;
+	const char *call_id, *name;
+	bool fires;
 
-	if (!type || !str_field(event, "time") || !json_object_object_get_ex(event, "agent", &agent) ||
-	    !json_object_is_type(agent, json_type_object))
+	name = alert_of(event, &agent, &call_id, &fires);
+	if (!name)
 		return 0;
-	if (strcmp(type, "call.long") == 0 && call_id)
-		return fire(set, "AgentLongCall", event, agent, call_id, out, now_us);
-	if (strcmp(type, "call.ended") == 0 && call_id)
-		return resolve(set, "AgentLongCall", event, agent, call_id, out);
-	if (strcmp(type, "agent.unreachable") == 0)
-		return fire(set, "AgentUnreachable", event, agent, NULL, out, now_us);
-	if (strcmp(type, "agent.reachable") == 0)
-		return resolve(set, "AgentUnreachable", event, agent, NULL, out);
-	return 0;
+	return fires ? fire(set, name, event, agent, call_id, out, now_us) :
+		       resolve(set, name, event, agent, call_id, out);
+}
+
+size_t alertmgr_forget(struct alertmgr_set *set, struct json_object *event)
+{
+	struct json_object *agent;
+	const char *call_id, *name;
+	bool fires;
+	char *key;
+	size_t i;
+
+	name = alert_of(event, &agent, &call_id, &fires);
+	if (!name)
+		return 0;
+	key = alert_key(name, agent, call_id);
+	i = find(set, key);
+	free(key);
+	if (i == set->n)
+		return 0;
+	remove_at(set, i);
+	return 1;
 }
 
 static uint32_t label_number(struct json_object *labels, const char *key)

@@ -33,6 +33,13 @@ struct alertmgr_set {
 size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 			struct json_object *out, uint64_t now_us);
 
+/*
+ * Drops from set the alert that event fires or resolves: Alertmanager refused it for good, so it
+ * is not re-sent (a refused resolve lets Alertmanager end the alert at its endsAt). Returns 1 when
+ * one was dropped, else 0.
+ */
+size_t alertmgr_forget(struct alertmgr_set *set, struct json_object *event);
+
 /* Every firing alert, with endsAt pushed ALERTMGR_HOLD_US past now. */
 struct json_object *alertmgr_firing(const struct alertmgr_set *set, uint64_t now_us);
 

@@ -553,8 +553,11 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
 /* ---- outcomes ---- */
 
-/* The receiver has this item for good (delivered or dead-lettered). */
-static void acknowledge(struct sender *s, struct whqueue_item *it)
+/*
+ * The receiver has this item for good: delivered, or refused (dead-lettered). Alertmanager's
+ * acknowledged alerts follow it; a refused alert is not re-sent.
+ */
+static void acknowledge(struct sender *s, struct whqueue_item *it, bool refused)
 {
 	if (s->alertmanager) {
 		struct json_object *ev = json_tokener_parse(it->event), *out = json_object_new_array();
@@ -562,7 +565,9 @@ static void acknowledge(struct sender *s, struct whqueue_item *it)
 		/* Alerts firing before keep their re-send time; with none, the clock starts now. */
 		if (s->firing.n == 0)
 			s->p.resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
-		if (ev)
+		if (ev && refused)
+			alertmgr_forget(&s->firing, ev);
+		else if (ev)
 			alertmgr_convert(&s->firing, ev, out, util_now_realtime_us());
 		json_object_put(out);
 		json_object_put(ev);
@@ -680,7 +685,7 @@ static void refused(struct request *r, long status)
 		return;
 	}
 	dead_letter(s, r, status, why);
-	acknowledge(s, r->items[0]);
+	acknowledge(s, r->items[0], true);
 }
 
 /*
@@ -717,7 +722,7 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	} else if (code == CURLE_OK && status >= 200 && status < 300) {
 		s->set->stats.delivered += r->n;
 		for (size_t i = 0; i < r->n; i++)
-			acknowledge(s, r->items[i]);
+			acknowledge(s, r->items[i], false);
 		s->p.failures = 0;
 		/* Slow start: a receiver that failed is probed by one request, then more. */
 		if (s->p.window < s->max_in_flight)
