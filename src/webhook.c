@@ -576,10 +576,29 @@ static void acknowledge(struct sender *s, struct whqueue_item *it, bool refused)
 	it->state = WHQUEUE_DONE;
 }
 
-/* The receiver's answer for a log line: at most REASON_MAX bytes, escaped, valid UTF-8. */
+/*
+ * The receiver's reason for a log line: its answer (the string, when the answer is a JSON string
+ * or an object with "error" or "message"), at most REASON_MAX bytes, escaped, valid UTF-8.
+ */
 static void reason_of(const struct request *r, char *buf, size_t size)
 {
-	reply_sanitize(r->response ? r->response : "", r->response_len, buf, size);
+	char *text = xstrndup(r->response ? r->response : "", r->response_len);
+	struct json_object *doc = json_tokener_parse(text), *f = doc;
+	const char *why = text;
+	size_t len;
+
+	if (json_object_is_type(doc, json_type_object) &&
+	    !json_object_object_get_ex(doc, "error", &f) &&
+	    !json_object_object_get_ex(doc, "message", &f))
+		f = NULL;
+	if (json_object_is_type(f, json_type_string))
+		why = json_object_get_string(f);
+	len = strlen(why);
+	while (len && (why[len - 1] == '\n' || why[len - 1] == '\r' || why[len - 1] == ' '))
+		len--;
+	reply_sanitize(why, len, buf, size);
+	json_object_put(doc);
+	free(text);
 }
 
 static void dead_letter(struct sender *s, struct request *r, long status, const char *why)
