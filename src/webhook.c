@@ -23,29 +23,14 @@
 #include "util.h"
 #include "webhook.h"
 #include "whqueue.h"
+#include "whreq.h"
 
 #define BACKOFF_FIRST_US 1000000ull
 #define BACKOFF_MAX_US (300 * 1000000ull)
-#define RESPONSE_KEEP 512	/* bytes of a refusal kept for the dead-letter file */
+#define RESPONSE_KEEP WHREQ_RESPONSE_KEEP	/* bytes of a refusal kept for the dead-letter file */
 #define REASON_MAX 200		/* bytes of a receiver's answer quoted in a log line */
 #define SAVE_PERIOD_US 1000000ull	/* a moving cursor is saved at most this often */
 #define ALERTMGR_BATCH 100	/* alerts per request while a backlog lasts, when batch_max is 1 */
-
-struct sender;
-
-/* One request under way (or a free slot for one): a batch of items, or a re-send of alerts. */
-struct request {
-	struct curlev_transfer transfer;
-	struct sender *s;
-	struct whqueue_item **items;	/* NULL for a re-send of the firing alerts */
-	size_t n;			/* items, or alerts re-sent */
-	char *body;
-	struct curl_slist *headers;
-	char *response;
-	size_t response_len;
-	char errbuf[CURL_ERROR_SIZE];
-	bool busy;
-};
 
 struct sender {
 	struct webhooks *set;
@@ -74,7 +59,7 @@ struct sender {
 	struct whqueue queue;
 	struct alertmgr_set firing;	/* acknowledged by Alertmanager */
 	struct alertmgr_set ahead;	/* as it will be once everything read is */
-	struct request **reqs;		/* nreqs slots, nflight of them busy */
+	struct whreq **reqs;		/* nreqs slots, nflight of them busy */
 	size_t nreqs, nflight;
 	struct pacing {
 		size_t window;			/* requests allowed under way: 1 after a failure */
@@ -316,106 +301,29 @@ static void read_ahead(struct sender *s)
 
 /* ---- requests ---- */
 
-static void add_header(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void add_header(struct request *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *h;
-
-	va_start(ap, fmt);
-	h = xvasprintf(fmt, ap);
-	va_end(ap);
-	r->headers = curlev_header(r->headers, h);
-	free(h);
-}
-
-/* X-Agentwatch-Signature: sha256=HEX(HMAC-SHA256(secret, timestamp "." body)) */
-static void add_signature(struct request *r)
-{
-	const struct sender *s = r->s;
-	char ts[24], *signed_text, hex[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	snprintf(ts, sizeof(ts), "%" PRIu64, util_now_realtime_us() / 1000000u);
-	signed_text = xasprintf("%s.%s", ts, r->body);
-	HMAC(EVP_sha256(), s->secret, (int)s->secret_len, (const unsigned char *)signed_text,
-	     strlen(signed_text), mac, &n);
-	util_hex_lower(mac, n, hex);
-	add_header(r, "X-Agentwatch-Timestamp: %s", ts);
-	add_header(r, "X-Agentwatch-Signature: sha256=%s", hex);
-	free(signed_text);
-}
-
-/* Takes ownership of body and makes the headers that go with it. */
-static void set_body(struct request *r, char *body)
-{
-	free(r->body);
-	r->body = body;
-	curl_slist_free_all(r->headers);
-	r->headers = NULL;
-	add_header(r, "Content-Type: application/json");
-	add_header(r, "Expect:");
-	if (r->s->secret)
-		add_signature(r);
-	for (struct curl_slist *h = r->s->custom_headers; h; h = h->next)
-		add_header(r, "%s", h->data);
-}
-
-static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata);
 static void on_done(struct curlev_transfer *t, CURLcode code);
 
 /* A free request slot, made when every one is busy. */
-static struct request *request_get(struct sender *s)
+static struct whreq *request_get(struct sender *s)
 {
-	struct request *r;
-
 	for (size_t i = 0; i < s->nreqs; i++)
 		if (!s->reqs[i]->busy)
 			return s->reqs[i];
-	r = xcalloc(1, sizeof(*r));
-	r->s = s;
-	r->transfer.easy = curl_easy_init();
-	r->transfer.done = on_done;
-	if (!r->transfer.easy) {
-		fputs("agentwatchd: cannot set up a webhook request\n", stderr);
-		abort();
-	}
-	curl_easy_setopt(r->transfer.easy, CURLOPT_WRITEFUNCTION, on_response);
-	curl_easy_setopt(r->transfer.easy, CURLOPT_WRITEDATA, r);
 	s->reqs = xreallocarray(s->reqs, s->nreqs + 1, sizeof(*s->reqs));
-	s->reqs[s->nreqs++] = r;
-	return r;
+	s->reqs[s->nreqs] = whreq_new(s, on_done);
+	return s->reqs[s->nreqs++];
 }
 
-/* Frees what a finished (or aborted) request held; the slot stays for the next one. */
-static void request_release(struct request *r)
-{
-	free(r->items);
-	r->items = NULL;
-	r->n = 0;
-	free(r->body);
-	r->body = NULL;
-	curl_slist_free_all(r->headers);
-	r->headers = NULL;
-}
-
-static void post(struct request *r)
+/* Sends body (taken over) from slot r to the receiver. */
+static void post(struct whreq *r, char *body, const char *key)
 {
 	struct sender *s = r->s;
-	CURL *e = r->transfer.easy;
+	struct whreq_target t = { .url = s->url, .secret = s->secret, .secret_len = s->secret_len,
+				  .headers = s->custom_headers, .tls = &s->tls,
+				  .timeout_ms = s->timeout_ms };
 
-	r->response_len = 0;
-	curlev_setup(e, &s->tls, s->timeout_ms, r->errbuf);
-	curl_easy_setopt(e, CURLOPT_URL, s->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-	r->busy = true;
 	s->nflight++;
-	curlev_start(s->set->curl, &r->transfer);
+	whreq_post(r, s->set->curl, &t, body, key);
 }
 
 /*
@@ -430,9 +338,10 @@ static size_t batch_limit(const struct sender *s)
 
 static void send_batch(struct sender *s, struct whqueue_item *const *items, size_t n)
 {
-	struct request *r = request_get(s);
+	struct whreq *r = request_get(s);
 	enum whqueue_form form = s->alertmanager ? WHQUEUE_ARRAY :
 				 s->batch_max == 1 ? WHQUEUE_SINGLE : WHQUEUE_EVENTS;
+	char *key = NULL;
 
 	r->items = xcalloc(n, sizeof(*r->items));
 	r->n = n;
@@ -440,12 +349,12 @@ static void send_batch(struct sender *s, struct whqueue_item *const *items, size
 		r->items[i] = items[i];
 		items[i]->state = WHQUEUE_SENDING;
 	}
-	set_body(r, whqueue_body(items, n, form));
 	if (form == WHQUEUE_SINGLE)
-		add_header(r, "Idempotency-Key: %s", items[0]->id);
+		key = xstrdup(items[0]->id);
 	else if (form == WHQUEUE_EVENTS)
-		add_header(r, "Idempotency-Key: batch-%s-%s", items[0]->id, items[n - 1]->id);
-	post(r);
+		key = xasprintf("batch-%s-%s", items[0]->id, items[n - 1]->id);
+	post(r, whqueue_body(items, n, form), key);
+	free(key);
 }
 
 /* Fills the free request slots with batches; a partial last batch may linger for more. */
@@ -480,15 +389,14 @@ static void send_batches(struct sender *s, uint64_t now)
 /* Alertmanager forgets a firing alert it stops hearing about: say it again every minute. */
 static void resend_firing(struct sender *s, uint64_t now)
 {
-	struct request *r = request_get(s);
+	struct whreq *r = request_get(s);
 	struct json_object *alerts = alertmgr_firing(&s->firing, util_now_realtime_us());
 
-	set_body(r, xstrdup(json_object_to_json_string_ext(alerts, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE)));
-	json_object_put(alerts);
 	r->n = s->firing.n;
 	s->p.resend_at_us = now + ALERTMGR_RESEND_US;
-	post(r);
+	post(r, xstrdup(json_object_to_json_string_ext(alerts, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE)), NULL);
+	json_object_put(alerts);
 }
 
 /* ---- pacing ---- */
@@ -576,32 +484,7 @@ static void acknowledge(struct sender *s, struct whqueue_item *it, bool refused)
 	it->state = WHQUEUE_DONE;
 }
 
-/*
- * The receiver's reason for a log line: its answer (the string, when the answer is a JSON string
- * or an object with "error" or "message"), at most REASON_MAX bytes, escaped, valid UTF-8.
- */
-static void reason_of(const struct request *r, char *buf, size_t size)
-{
-	char *text = xstrndup(r->response ? r->response : "", r->response_len);
-	struct json_object *doc = json_tokener_parse(text), *f = doc;
-	const char *why = text;
-	size_t len;
-
-	if (json_object_is_type(doc, json_type_object) &&
-	    !json_object_object_get_ex(doc, "error", &f) &&
-	    !json_object_object_get_ex(doc, "message", &f))
-		f = NULL;
-	if (json_object_is_type(f, json_type_string))
-		why = json_object_get_string(f);
-	len = strlen(why);
-	while (len && (why[len - 1] == '\n' || why[len - 1] == '\r' || why[len - 1] == ' '))
-		len--;
-	reply_sanitize(why, len, buf, size);
-	json_object_put(doc);
-	free(text);
-}
-
-static void dead_letter(struct sender *s, struct request *r, long status, const char *why)
+static void dead_letter(struct sender *s, struct whreq *r, long status, const char *why)
 {
 	char shown[RESPONSE_KEEP + 8] = "";
 	char when[UTIL_TIME_LEN];
@@ -652,7 +535,7 @@ static uint64_t backoff_us(unsigned failures, double retry_after)
 	return base > BACKOFF_MAX_US ? BACKOFF_MAX_US : base;
 }
 
-static void retry_later(struct request *r, long status, CURLcode code)
+static void retry_later(struct whreq *r, long status, CURLcode code)
 {
 	struct sender *s = r->s;
 	curl_off_t retry_after = 0;
@@ -675,7 +558,7 @@ static void retry_later(struct request *r, long status, CURLcode code)
 				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(code), s->p.failures,
 				 (double)delay / 1e6);
 		} else {
-			reason_of(r, why, sizeof(why));
+			whreq_reason(r, why, sizeof(why));
 			log_warn("webhook %s: HTTP %ld (%s); retry %u in %.1f s", s->url, status, why,
 				 s->p.failures, (double)delay / 1e6);
 		}
@@ -688,12 +571,12 @@ static void retry_later(struct request *r, long status, CURLcode code)
  * 400 for one bad alert among good ones, refuses the whole); a single event goes to the
  * dead-letter file.
  */
-static void refused(struct request *r, long status)
+static void refused(struct whreq *r, long status)
 {
 	struct sender *s = r->s;
 	char why[REASON_MAX + 8];
 
-	reason_of(r, why, sizeof(why));
+	whreq_reason(r, why, sizeof(why));
 	if (r->n > 1) {
 		log_notice("webhook %s: HTTP %ld refuses a batch of %zu (%s); sending it in halves",
 			   s->url, status, r->n, why);
@@ -711,7 +594,7 @@ static void refused(struct request *r, long status)
  * A re-send that failed goes again after the backoff, as a batch would; one refused for good is
  * said, and the next comes in a minute.
  */
-static void resend_done(struct request *r, long status, CURLcode code)
+static void resend_done(struct whreq *r, long status, CURLcode code)
 {
 	char why[REASON_MAX + 8];
 
@@ -722,14 +605,14 @@ static void resend_done(struct request *r, long status, CURLcode code)
 		retry_later(r, status, code);
 		return;
 	}
-	reason_of(r, why, sizeof(why));
+	whreq_reason(r, why, sizeof(why));
 	log_warn("webhook %s: HTTP %ld refuses the re-send of %zu firing alerts (%s)", r->s->url,
 		 status, r->n, why);
 }
 
 static void on_done(struct curlev_transfer *t, CURLcode code)
 {
-	struct request *r = (struct request *)((char *)t - offsetof(struct request, transfer));
+	struct whreq *r = (struct whreq *)((char *)t - offsetof(struct whreq, transfer));
 	struct sender *s = r->s;
 	long status = 0;
 
@@ -751,22 +634,8 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	} else {
 		retry_later(r, status, code);
 	}
-	request_release(r);
+	whreq_release(r);
 	pump(s);
-}
-
-static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct request *r = userdata;
-	size_t n = size * nmemb, keep = n;
-
-	if (r->response_len + keep > RESPONSE_KEEP)
-		keep = RESPONSE_KEEP - r->response_len;
-	if (!r->response)
-		r->response = xmalloc(RESPONSE_KEEP);
-	memcpy(r->response + r->response_len, data, keep);
-	r->response_len += keep;
-	return n;
 }
 
 /* ---- the set ---- */
@@ -799,7 +668,7 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 static void abort_requests(struct sender *s)
 {
 	for (size_t i = 0; i < s->nreqs; i++) {
-		struct request *r = s->reqs[i];
+		struct whreq *r = s->reqs[i];
 
 		if (!r->busy)
 			continue;
@@ -807,7 +676,7 @@ static void abort_requests(struct sender *s)
 		r->busy = false;
 		for (size_t j = 0; j < r->n && r->items; j++)
 			r->items[j]->state = WHQUEUE_QUEUED;
-		request_release(r);
+		whreq_release(r);
 	}
 	s->nflight = 0;
 }
@@ -816,11 +685,8 @@ static void sender_free(struct sender *s)
 {
 	abort_requests(s);
 	checkpoint(s);
-	for (size_t i = 0; i < s->nreqs; i++) {
-		curl_easy_cleanup(s->reqs[i]->transfer.easy);
-		free(s->reqs[i]->response);
-		free(s->reqs[i]);
-	}
+	for (size_t i = 0; i < s->nreqs; i++)
+		whreq_free(s->reqs[i]);
 	free(s->reqs);
 	sd_event_source_disable_unref(s->timer);
 	settings_clear(s);
