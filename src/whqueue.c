@@ -1,6 +1,7 @@
 /* whqueue: a receiver's window of events read from the log until acknowledged, and its batches. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,7 @@ void whqueue_clear(struct whqueue *q)
 	free(q->v);
 	free(q->agents);
 	free(q->batch_of);
+	free(q->stamps);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -91,14 +93,26 @@ uint64_t whqueue_agent_hash(const char *cc, const char *vdn, const char *id)
 	return h ? h : 1;
 }
 
+static bool used(const struct whqueue *q, size_t i)
+{
+	return q->stamps[i] == q->stamp;
+}
+
 /* The slot of agent in the scratch table: its own, or the empty one where it goes. */
 static size_t slot(const struct whqueue *q, uint64_t agent)
 {
 	size_t i = (size_t)(agent ^ (agent >> 29)) & (q->agents_cap - 1);
 
-	while (q->agents[i] && q->agents[i] != agent)
+	while (used(q, i) && q->agents[i] != agent)
 		i = (i + 1) & (q->agents_cap - 1);
 	return i;
+}
+
+static void set_slot(struct whqueue *q, size_t i, uint64_t agent, size_t batch)
+{
+	q->agents[i] = agent;
+	q->batch_of[i] = batch;
+	q->stamps[i] = q->stamp;
 }
 
 static void scratch_reset(struct whqueue *q)
@@ -107,22 +121,26 @@ static void scratch_reset(struct whqueue *q)
 
 	while (want < 2 * q->n)
 		want *= 2;
-	if (want != q->agents_cap) {
+	if (want > q->agents_cap) {
 		free(q->agents);
 		free(q->batch_of);
+		free(q->stamps);
 		q->agents = xcalloc(want, sizeof(*q->agents));
 		q->batch_of = xcalloc(want, sizeof(*q->batch_of));
+		q->stamps = xcalloc(want, sizeof(*q->stamps));
 		q->agents_cap = want;
-	} else {
-		memset(q->agents, 0, want * sizeof(*q->agents));
+		q->stamp = 0;
+	}
+	if (++q->stamp == 0) {	/* wrapped: old stamps could look current */
+		memset(q->stamps, 0, q->agents_cap * sizeof(*q->stamps));
+		q->stamp = 1;
 	}
 }
 
 /* Marks agent as not sendable in this scan. */
 static void block(struct whqueue *q, size_t i, uint64_t agent)
 {
-	q->agents[i] = agent;
-	q->batch_of[i] = BLOCKED;
+	set_slot(q, i, agent, BLOCKED);
 }
 
 size_t whqueue_take(struct whqueue *q, size_t nbatch, size_t max, struct whqueue_item **out,
@@ -137,7 +155,7 @@ size_t whqueue_take(struct whqueue *q, size_t nbatch, size_t max, struct whqueue
 
 		if (it->state == WHQUEUE_DONE)
 			continue;
-		if (it->state == WHQUEUE_SENDING || (q->agents[k] && q->batch_of[k] != nb)) {
+		if (it->state == WHQUEUE_SENDING || (used(q, k) && q->batch_of[k] != nb)) {
 			block(q, k, it->agent);
 			continue;
 		}
@@ -146,7 +164,7 @@ size_t whqueue_take(struct whqueue *q, size_t nbatch, size_t max, struct whqueue
 			cur = 0;
 			cur_max = max;
 			/* Its agent may have been in the batch just closed: then it waits for it. */
-			if (nb == nbatch || q->agents[k]) {
+			if (nb == nbatch || used(q, k)) {
 				if (nb < nbatch)
 					block(q, k, it->agent);
 				continue;
@@ -156,8 +174,7 @@ size_t whqueue_take(struct whqueue *q, size_t nbatch, size_t max, struct whqueue
 		cur++;
 		if (lim < cur_max)
 			cur_max = lim;
-		q->agents[k] = it->agent;
-		q->batch_of[k] = nb;
+		set_slot(q, k, it->agent, nb);
 		if (cur == cur_max) {
 			sizes[nb++] = cur;
 			cur = 0;

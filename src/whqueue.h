@@ -26,9 +26,14 @@ struct whqueue_item {
 struct whqueue {
 	struct whqueue_item **v;	/* a ring of cap entries, n of them from head */
 	size_t head, n, cap;
-	/* Scratch for whqueue_take: agent hash -> batch it joined (open addressing). */
+	/*
+	 * Scratch for whqueue_take: agent hash -> batch it joined (open addressing). A slot is in
+	 * use when its stamp is the scan's, so a scan starts without clearing the table.
+	 */
 	uint64_t *agents;
 	size_t *batch_of;
+	uint32_t *stamps;
+	uint32_t stamp;
 	size_t agents_cap;
 };
 
