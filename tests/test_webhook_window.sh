@@ -14,10 +14,10 @@ chmod 600 "$AW_TMP/hook.secret"
 
 aw_start_sim sim --random 11
 
-# hook NAME [settings]: one json webhook group for receiver NAME.
+# hook NAME [settings]: one json webhook group for receiver NAME (timeout 5 s unless settings say).
 hook() {
     echo "{ url = \"http://127.0.0.1:${RPORT[$1]}/hook\"; secret_file = \"$AW_TMP/hook.secret\";
-        timeout = 5.0; ${2:-} }"
+        ${2:-timeout = 5.0;} }"
 }
 dead_report() {   # dead_report DEADLETTER URL-PREFIX: entries, single-event ones, 413s with reason
     "$AW_PYTHON" - "$1" "$2" <<'EOF'
@@ -69,7 +69,7 @@ aw_config "$AW_TMP/small.conf" "{ cc = 1; vdn = 170; range = [ 1100, 1119 ]; },
   { cc = 1; vdn = 171; id = 2000; labels = { $labels }; }" "
 poll = { interval = 0.2; };
 state_dir = \"$AW_TMP/state2\";
-outputs = { journal = false; stdout = true; webhooks = ( $(hook small 'batch_max = 100;') ); };"
+outputs = { journal = false; stdout = true; webhooks = ( $(hook small 'batch_max = 100; timeout = 5.0;') ); };"
 sim_set $BIG '"calls":["b1"]'
 aw_start_daemon small "$AW_TMP/small.conf"
 SMALL=$AW_PID
@@ -95,14 +95,15 @@ aw_stop "$SMALL"
 
 # ---------------------------------------------------------------------------
 # (3) One agent's request is never acknowledged while the others' are; the daemon is SIGKILLed.
-# Its event must not be skipped: the saved cursor stays at the oldest unacknowledged event.
+# Its event must not be skipped: the saved cursor stays at the oldest unacknowledged event. (The
+# timeout is long so that the held request is still under way at the SIGKILL.)
 K=1:171:2000
 start_receiver held --hold-agent $K
 aw_config "$AW_TMP/held.conf" "{ cc = 1; vdn = 170; range = [ 1100, 1119 ]; },
   { cc = 1; vdn = 171; id = 2000; }" "
 poll = { interval = 0.2; };
 state_dir = \"$AW_TMP/state3\";
-outputs = { journal = false; stdout = true; webhooks = ( $(hook held) ); };"
+outputs = { journal = false; stdout = true; webhooks = ( $(hook held 'timeout = 60.0;') ); };"
 sim_set $K '"calls":[]'
 aw_start_daemon held1 "$AW_TMP/held.conf"
 HELD=$AW_PID
@@ -119,7 +120,7 @@ print(len(later & got))
 EOF
 }
 enough_after_k() { [ "$(after_k)" -ge 10 ]; }
-until_ok 20 enough_after_k
+until_ok 30 enough_after_k
 n_after=$(after_k)
 check "(3) while k1's request waits, later events of other agents are delivered ($n_after)" \
     test "$n_after" -ge 10
