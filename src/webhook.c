@@ -535,6 +535,29 @@ static uint64_t backoff_us(unsigned failures, double retry_after)
 	return base > BACKOFF_MAX_US ? BACKOFF_MAX_US : base;
 }
 
+/*
+ * Alertmanager drops an alert at its endsAt, which a fire got when it was read: one sent again
+ * after a failure is made anew, with endsAt from now (a resolve keeps its own).
+ */
+static void refresh_fires(struct whreq *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct json_object *ev = json_tokener_parse(r->items[i]->event);
+		struct json_object *out = json_object_new_array();
+		struct alertmgr_set scratch = { 0 };
+
+		if (ev && alertmgr_convert(&scratch, ev, out, util_now_realtime_us()) == 1) {
+			free(r->items[i]->text);
+			r->items[i]->text = xstrdup(json_object_to_json_string_ext(
+				json_object_array_get_idx(out, 0),
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		}
+		alertmgr_set_clear(&scratch);
+		json_object_put(out);
+		json_object_put(ev);
+	}
+}
+
 static void retry_later(struct whreq *r, long status, CURLcode code)
 {
 	struct sender *s = r->s;
@@ -544,6 +567,8 @@ static void retry_later(struct whreq *r, long status, CURLcode code)
 
 	for (size_t i = 0; i < r->n && r->items; i++)
 		r->items[i]->state = WHQUEUE_QUEUED;
+	if (s->alertmanager && r->items)
+		refresh_fires(r);
 	s->set->stats.attempts_failed++;
 	s->p.window = 1;
 	/* The other requests that were under way when the receiver failed are one failure. */
