@@ -27,10 +27,10 @@
 
 #define BACKOFF_FIRST_US 1000000ull
 #define BACKOFF_MAX_US (300 * 1000000ull)
-#define RESPONSE_KEEP WHREQ_RESPONSE_KEEP	/* bytes of a refusal kept for the dead-letter file */
+#define RESPONSE_KEEP WHREQ_RESPONSE_KEEP	/* bytes of a refusal kept for dead letters */
 #define REASON_MAX 200		/* bytes of a receiver's answer quoted in a log line */
 #define SAVE_PERIOD_US 1000000ull	/* a moving cursor is saved at most this often */
-#define ALERTMGR_BATCH 100	/* alerts per request while a backlog lasts, when batch_max is 1 */
+#define ALERTMGR_BATCH 100	/* alerts a request, in a backlog, when batch_max is 1 */
 
 struct sender {
 	struct webhooks *set;
@@ -62,7 +62,7 @@ struct sender {
 	struct whreq **reqs;		/* nreqs slots, nflight of them busy */
 	size_t nreqs, nflight;
 	struct pacing {
-		size_t window;			/* requests allowed under way: 1 after a failure */
+		size_t window;		/* requests allowed under way: 1 after a failure */
 		unsigned failures;
 		uint64_t wait_until_us;		/* backoff after a failure */
 		uint64_t linger_until_us;	/* a partial batch waits for more until then */
@@ -247,6 +247,14 @@ static uint64_t agent_of(struct json_object *ev)
 				  event_field(agent, "id"));
 }
 
+/* The text of the one alert in out. */
+static char *alert_text(struct json_object *out)
+{
+	return xstrdup(json_object_to_json_string_ext(json_object_array_get_idx(out, 0),
+						      JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 /*
  * Queues one wanted event at pos: as itself, or as the alert it fires or resolves (if any).
  * Takes ownership of json, the event's text.
@@ -262,10 +270,8 @@ static void enqueue(struct sender *s, struct evlog_cursor pos, struct json_objec
 	}
 	out = json_object_new_array();
 	if (alertmgr_convert(&s->ahead, ev, out, util_now_realtime_us()))
-		whqueue_push(&s->queue, pos, agent_of(ev),
-			     xstrdup(json_object_to_json_string_ext(json_object_array_get_idx(out, 0),
-					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
-			     json, event_field(ev, "id"), SIZE_MAX);
+		whqueue_push(&s->queue, pos, agent_of(ev), alert_text(out), json,
+			     event_field(ev, "id"), SIZE_MAX);
 	else
 		free(json);
 	json_object_put(out);
@@ -468,7 +474,8 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 static void acknowledge(struct sender *s, struct whqueue_item *it, bool refused)
 {
 	if (s->alertmanager) {
-		struct json_object *ev = json_tokener_parse(it->event), *out = json_object_new_array();
+		struct json_object *ev = json_tokener_parse(it->event);
+		struct json_object *out = json_object_new_array();
 
 		/* Alerts firing before keep their re-send time; with none, the clock starts now. */
 		if (s->firing.n == 0)
@@ -548,9 +555,7 @@ static void refresh_fires(struct whreq *r)
 
 		if (ev && alertmgr_convert(&scratch, ev, out, util_now_realtime_us()) == 1) {
 			free(r->items[i]->text);
-			r->items[i]->text = xstrdup(json_object_to_json_string_ext(
-				json_object_array_get_idx(out, 0),
-				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			r->items[i]->text = alert_text(out);
 		}
 		alertmgr_set_clear(&scratch);
 		json_object_put(out);
@@ -584,8 +589,8 @@ static void retry_later(struct whreq *r, long status, CURLcode code)
 				 (double)delay / 1e6);
 		} else {
 			whreq_reason(r, why, sizeof(why));
-			log_warn("webhook %s: HTTP %ld (%s); retry %u in %.1f s", s->url, status, why,
-				 s->p.failures, (double)delay / 1e6);
+			log_warn("webhook %s: HTTP %ld (%s); retry %u in %.1f s", s->url, status,
+				 why, s->p.failures, (double)delay / 1e6);
 		}
 	}
 	s->p.wait_until_us = now + delay;

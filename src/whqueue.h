@@ -15,11 +15,11 @@ enum whqueue_state { WHQUEUE_QUEUED, WHQUEUE_SENDING, WHQUEUE_DONE };
 /* One event a receiver has to get, from its reading until its acknowledgement. */
 struct whqueue_item {
 	struct evlog_cursor pos;	/* the cursor that reads this record again */
-	uint64_t agent;			/* hash of the event's agent: its events never overtake */
-	char *text;			/* the JSON that goes into a request: the event, or its alert */
-	char *event;			/* the event as logged (the same string as text for json) */
-	char *id;			/* the event's id */
-	size_t limit;			/* the most items of a request it may go in; halved on refusal */
+	uint64_t agent;		/* hash of the event's agent: its events never overtake */
+	char *text;		/* what goes into a request: the event, or its alert */
+	char *event;		/* the event as logged (the same string as text for json) */
+	char *id;		/* the event's id */
+	size_t limit;		/* the most items of a request it may go in; halved on refusal */
 	enum whqueue_state state;
 };
 
