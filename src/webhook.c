@@ -372,9 +372,10 @@ static void send_batches(struct sender *s, uint64_t now)
 	struct whqueue_item **items;
 	size_t *sizes;
 
-	if (!slots)
+	if (!slots || !s->queue.n)
 		return;
-	items = xcalloc(slots * max, sizeof(*items));
+	/* At most every queued item goes. */
+	items = xcalloc(slots * max < s->queue.n ? slots * max : s->queue.n, sizeof(*items));
 	sizes = xcalloc(slots, sizeof(*sizes));
 	nb = whqueue_take(&s->queue, slots, max, items, sizes);
 	for (size_t b = 0; b < nb; off += sizes[b++]) {
