@@ -67,6 +67,8 @@ struct sender {
 		uint64_t wait_until_us;		/* backoff after a failure */
 		uint64_t linger_until_us;	/* a partial batch waits for more until then */
 		uint64_t resend_at_us;
+		struct json_object *resend;	/* the alerts of a re-send under way, or NULL */
+		size_t resend_pos;		/* how many of them went */
 		uint64_t save_at_us;		/* the next cursor save, when dirty */
 		bool dirty;			/* cursor or firing moved since saved */
 	} p;
@@ -307,6 +309,14 @@ static void read_ahead(struct sender *s)
 
 /* ---- requests ---- */
 
+/* Ends the re-send of the firing alerts under way; the next is due at when_us. */
+static void resend_end(struct sender *s, uint64_t when_us)
+{
+	json_object_put(s->p.resend);
+	s->p.resend = NULL;
+	s->p.resend_at_us = when_us;
+}
+
 static void on_done(struct curlev_transfer *t, CURLcode code);
 
 /* A free request slot, made when every one is busy. */
@@ -393,17 +403,36 @@ static void send_batches(struct sender *s, uint64_t now)
 	free(sizes);
 }
 
-/* Alertmanager forgets a firing alert it stops hearing about: say it again every minute. */
+/*
+ * Alertmanager forgets a firing alert it stops hearing about: say it again every minute, in
+ * requests of batch_limit() alerts. A re-send starts once the requests under way are answered and
+ * no batch goes until it ends, so that it never overtakes a resolve.
+ */
 static void resend_firing(struct sender *s, uint64_t now)
 {
-	struct whreq *r = request_get(s);
-	struct json_object *alerts = alertmgr_firing(&s->firing, util_now_realtime_us());
+	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
+	size_t max = batch_limit(s), n;
 
-	r->n = s->firing.n;
-	s->p.resend_at_us = now + ALERTMGR_RESEND_US;
-	post(r, xstrdup(json_object_to_json_string_ext(alerts, JSON_C_TO_STRING_PLAIN |
-						       JSON_C_TO_STRING_NOSLASHESCAPE)), NULL);
-	json_object_put(alerts);
+	if (!s->p.resend) {
+		if (s->nflight)
+			return;
+		s->p.resend = alertmgr_firing(&s->firing, util_now_realtime_us());
+		s->p.resend_pos = 0;
+	}
+	n = json_object_array_length(s->p.resend);
+	while (s->nflight < allowed && s->p.resend_pos < n) {
+		struct whreq *r = request_get(s);
+		struct json_object *chunk = json_object_new_array();
+
+		for (r->n = 0; r->n < max && s->p.resend_pos < n; r->n++)
+			json_object_array_add(chunk, json_object_get(json_object_array_get_idx(
+				s->p.resend, s->p.resend_pos++)));
+		post(r, xstrdup(json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE)), NULL);
+		json_object_put(chunk);
+	}
+	if (s->p.resend_pos == n && s->nflight == 0)
+		resend_end(s, now + ALERTMGR_RESEND_US);
 }
 
 /* ---- pacing ---- */
@@ -436,22 +465,22 @@ static void arm_next(struct sender *s, uint64_t now)
 		arm(s, next);
 }
 
+/* A re-send of the firing alerts is under way, or waits for the requests under way to end. */
+static bool resend_due(const struct sender *s, uint64_t now)
+{
+	return s->alertmanager && (s->p.resend || (s->firing.n && now >= s->p.resend_at_us));
+}
+
 static void pump(struct sender *s)
 {
 	uint64_t now = util_now_monotonic_us();
 
 	read_ahead(s);
 	if (now >= s->p.wait_until_us) {
-		/*
-		 * The re-send of the firing alerts goes alone, once the requests under way are
-		 * answered: it must not overtake a resolve of one of them.
-		 */
-		if (s->alertmanager && s->firing.n && now >= s->p.resend_at_us) {
-			if (s->nflight == 0)
-				resend_firing(s, now);
-		} else {
+		if (resend_due(s, now))
+			resend_firing(s, now);
+		if (!resend_due(s, now))
 			send_batches(s, now);
-		}
 	}
 	if (s->p.dirty && now >= s->p.save_at_us)
 		checkpoint(s);
@@ -622,8 +651,8 @@ static void refused(struct whreq *r, long status)
 }
 
 /*
- * A re-send that failed goes again after the backoff, as a batch would; one refused for good is
- * said, and the next comes in a minute.
+ * A re-send that failed goes again, whole, after the backoff, as a batch would; one refused for
+ * good is said, and the next comes in a minute.
  */
 static void resend_done(struct whreq *r, long status, CURLcode code)
 {
@@ -632,7 +661,7 @@ static void resend_done(struct whreq *r, long status, CURLcode code)
 	if (code == CURLE_OK && status >= 200 && status < 300)
 		return;
 	if (code != CURLE_OK || status == 408 || status == 429 || status >= 500) {
-		r->s->p.resend_at_us = 0;
+		resend_end(r->s, 0);
 		retry_later(r, status, code);
 		return;
 	}
@@ -646,20 +675,24 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	struct whreq *r = (struct whreq *)((char *)t - offsetof(struct whreq, transfer));
 	struct sender *s = r->s;
 	long status = 0;
+	bool ok;
 
 	r->busy = false;
 	s->nflight--;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (!r->items) {
-		resend_done(r, status, code);
-	} else if (code == CURLE_OK && status >= 200 && status < 300) {
-		s->set->stats.delivered += r->n;
-		for (size_t i = 0; i < r->n; i++)
-			acknowledge(s, r->items[i], false);
+	ok = code == CURLE_OK && status >= 200 && status < 300;
+	if (ok) {
 		s->p.failures = 0;
 		/* Slow start: a receiver that failed is probed by one request, then more. */
 		if (s->p.window < s->max_in_flight)
 			s->p.window *= 2;
+	}
+	if (!r->items) {
+		resend_done(r, status, code);
+	} else if (ok) {
+		s->set->stats.delivered += r->n;
+		for (size_t i = 0; i < r->n; i++)
+			acknowledge(s, r->items[i], false);
 	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
 		refused(r, status);
 	} else {
@@ -722,6 +755,7 @@ static void sender_free(struct sender *s)
 	sd_event_source_disable_unref(s->timer);
 	settings_clear(s);
 	whqueue_clear(&s->queue);
+	json_object_put(s->p.resend);
 	alertmgr_set_clear(&s->firing);
 	alertmgr_set_clear(&s->ahead);
 	free(s->key);
