@@ -139,19 +139,96 @@ static struct json_object *resolved_copy(struct json_object *alert, const char *
 	return copy;
 }
 
+/* FNV-1a of an alert's key, for the set's index. */
+static size_t key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* The index slot holding key, or the empty slot where it would go; the index must exist. */
+static size_t slot_of(const struct alertmgr_set *set, const char *key)
+{
+	size_t mask = set->index_cap - 1, i = key_hash(key) & mask;
+
+	while (set->index[i] && strcmp(set->v[set->index[i] - 1].key, key) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Keeps the index at most half full, so that probes stay short. */
+static void index_reserve(struct alertmgr_set *set, size_t n)
+{
+	size_t cap = set->index_cap ? set->index_cap : 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap == set->index_cap)
+		return;
+	free(set->index);
+	set->index = xcalloc(cap, sizeof(*set->index));
+	set->index_cap = cap;
+	for (size_t i = 0; i < set->n; i++)
+		set->index[slot_of(set, set->v[i].key)] = i + 1;
+}
+
 static size_t find(const struct alertmgr_set *set, const char *key)
 {
-	for (size_t i = 0; i < set->n; i++)
-		if (strcmp(set->v[i].key, key) == 0)
-			return i;
-	return set->n;
+	size_t i;
+
+	if (!set->index_cap)
+		return set->n;
+	i = slot_of(set, key);
+	return set->index[i] ? set->index[i] - 1 : set->n;
+}
+
+/* Takes ownership of key and alert; the key must not be in the set. */
+static void append(struct alertmgr_set *set, char *key, struct json_object *alert)
+{
+	index_reserve(set, set->n + 1);
+	if (set->n == set->v_cap) {
+		set->v_cap = set->v_cap ? 2 * set->v_cap : 16;
+		set->v = xreallocarray(set->v, set->v_cap, sizeof(set->v[0]));
+	}
+	set->v[set->n] = (struct alertmgr_alert){ key, alert };
+	set->index[slot_of(set, key)] = ++set->n;
+}
+
+/* Empties index slot i, moving later entries of its probe run back (linear-probing deletion). */
+static void index_delete(struct alertmgr_set *set, size_t i)
+{
+	size_t mask = set->index_cap - 1, j = i;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!set->index[j])
+			break;
+		home = key_hash(set->v[set->index[j] - 1].key) & mask;
+		/* The entry at j may fill the hole at i when its home is not in (i, j]. */
+		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+			set->index[i] = set->index[j];
+			i = j;
+		}
+	}
+	set->index[i] = 0;
 }
 
 static void remove_at(struct alertmgr_set *set, size_t i)
 {
+	size_t last = set->n - 1;
+
+	index_delete(set, slot_of(set, set->v[i].key));
+	if (i != last)
+		set->index[slot_of(set, set->v[last].key)] = i + 1;
 	free(set->v[i].key);
 	json_object_put(set->v[i].alert);
-	set->v[i] = set->v[--set->n];
+	set->v[i] = set->v[last];
+	set->n--;
 }
 
 static size_t fire(struct alertmgr_set *set, const char *alertname, struct json_object *event,
@@ -164,8 +241,7 @@ static size_t fire(struct alertmgr_set *set, const char *alertname, struct json_
 
 	if (i < set->n)
 		remove_at(set, i);
-	set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
-	set->v[set->n++] = (struct alertmgr_alert){ key, alert };
+	append(set, key, alert);
 	json_object_array_add(out, firing_copy(alert, now_us));
 	return 1;
 }
@@ -185,24 +261,71 @@ static size_t resolve(struct alertmgr_set *set, const char *alertname, struct js
 	return 1;
 }
 
+/*
+ * The alert an event fires (*fires) or resolves, with its agent and call ID (NULL for an agent's
+ * alert); NULL when the event is about none.
+ */
+static const char *alert_of(struct json_object *event, struct json_object **agent,
+			    const char **call_id, bool *fires)
+{
+	static const struct {
+		const char *type, *alert;
+		bool fires, per_call;
+	} kinds[] = {
+		{ "call.long", "AgentLongCall", true, true },
+		{ "call.ended", "AgentLongCall", false, true },
+		{ "agent.unreachable", "AgentUnreachable", true, false },
+		{ "agent.reachable", "AgentUnreachable", false, false },
+	};
+	const char *type = str_field(event, "type");
+
+	*call_id = str_field(event, "call_id");
+	if (!type || !str_field(event, "time") || !json_object_object_get_ex(event, "agent", agent) ||
+	    !json_object_is_type(*agent, json_type_object))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (strcmp(type, kinds[i].type) != 0 || (kinds[i].per_call && !*call_id))
+			continue;
+		*fires = kinds[i].fires;
+		if (!kinds[i].per_call)
+			*call_id = NULL;
+		return kinds[i].alert;
+	}
+	return NULL;
+}
+
 size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 			struct json_object *out, uint64_t now_us)
 {
-	const char *type = str_field(event, "type"), *call_id = str_field(event, "call_id");
 	struct json_object *agent;
+	const char *call_id, *name;
+	bool fires;
 
-	if (!type || !str_field(event, "time") || !json_object_object_get_ex(event, "agent", &agent) ||
-	    !json_object_is_type(agent, json_type_object))
+	name = alert_of(event, &agent, &call_id, &fires);
+	if (!name)
 		return 0;
-	if (strcmp(type, "call.long") == 0 && call_id)
-		return fire(set, "AgentLongCall", event, agent, call_id, out, now_us);
-	if (strcmp(type, "call.ended") == 0 && call_id)
-		return resolve(set, "AgentLongCall", event, agent, call_id, out);
-	if (strcmp(type, "agent.unreachable") == 0)
-		return fire(set, "AgentUnreachable", event, agent, NULL, out, now_us);
-	if (strcmp(type, "agent.reachable") == 0)
-		return resolve(set, "AgentUnreachable", event, agent, NULL, out);
-	return 0;
+	return fires ? fire(set, name, event, agent, call_id, out, now_us) :
+		       resolve(set, name, event, agent, call_id, out);
+}
+
+size_t alertmgr_forget(struct alertmgr_set *set, struct json_object *event)
+{
+	struct json_object *agent;
+	const char *call_id, *name;
+	bool fires;
+	char *key;
+	size_t i;
+
+	name = alert_of(event, &agent, &call_id, &fires);
+	if (!name)
+		return 0;
+	key = alert_key(name, agent, call_id);
+	i = find(set, key);
+	free(key);
+	if (i == set->n)
+		return 0;
+	remove_at(set, i);
+	return 1;
 }
 
 static uint32_t label_number(struct json_object *labels, const char *key)
@@ -245,18 +368,8 @@ void alertmgr_set_clear(struct alertmgr_set *set)
 	while (set->n)
 		remove_at(set, set->n - 1);
 	free(set->v);
-	set->v = NULL;
-}
-
-void alertmgr_set_copy(struct alertmgr_set *dst, const struct alertmgr_set *src)
-{
-	alertmgr_set_clear(dst);
-	dst->v = xcalloc(src->n, sizeof(dst->v[0]));
-	for (size_t i = 0; i < src->n; i++) {
-		dst->v[i].key = xstrdup(src->v[i].key);
-		dst->v[i].alert = json_object_get(src->v[i].alert);
-	}
-	dst->n = src->n;
+	free(set->index);
+	memset(set, 0, sizeof(*set));
 }
 
 struct json_object *alertmgr_set_to_json(const struct alertmgr_set *set)
@@ -283,7 +396,8 @@ void alertmgr_set_from_json(struct alertmgr_set *set, struct json_object *array)
 		if (!key || !json_object_object_get_ex(entry, "alert", &alert) ||
 		    !json_object_is_type(alert, json_type_object))
 			continue;
-		set->v = xreallocarray(set->v, set->n + 1, sizeof(set->v[0]));
-		set->v[set->n++] = (struct alertmgr_alert){ xstrdup(key), json_object_get(alert) };
+		if (find(set, key) < set->n)
+			remove_at(set, find(set, key));
+		append(set, xstrdup(key), json_object_get(alert));
 	}
 }

@@ -17,10 +17,12 @@ struct alertmgr_alert {
 	struct json_object *alert;	/* labels, annotations, startsAt */
 };
 
-/* The alerts firing now: what Alertmanager must keep hearing about. */
+/* The alerts firing now: what Alertmanager must keep hearing about, indexed by key. */
 struct alertmgr_set {
-	struct alertmgr_alert *v;
-	size_t n;
+	struct alertmgr_alert *v;	/* n alerts, in no particular order */
+	size_t n, v_cap;
+	size_t *index;			/* open addressing: position in v + 1, 0 for empty */
+	size_t index_cap;		/* a power of two, at least twice n */
 };
 
 /*
@@ -33,6 +35,13 @@ struct alertmgr_set {
  */
 size_t alertmgr_convert(struct alertmgr_set *set, struct json_object *event,
 			struct json_object *out, uint64_t now_us);
+
+/*
+ * Drops from set the alert that event fires or resolves: Alertmanager refused it for good, so it
+ * is not re-sent (a refused resolve lets Alertmanager end the alert at its endsAt). Returns 1 when
+ * one was dropped, else 0.
+ */
+size_t alertmgr_forget(struct alertmgr_set *set, struct json_object *event);
 
 /* Every firing alert, with endsAt pushed ALERTMGR_HOLD_US past the later of now (CLOCK_REALTIME)
  * and its startsAt. */
@@ -48,7 +57,6 @@ typedef bool (*alertmgr_keep_fn)(void *ctx, const char *alertname, uint32_t cc, 
  */
 size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx);
 
-void alertmgr_set_copy(struct alertmgr_set *dst, const struct alertmgr_set *src);
 void alertmgr_set_clear(struct alertmgr_set *set);
 /* The set as JSON for a state file, and back; from_json ignores malformed entries. */
 struct json_object *alertmgr_set_to_json(const struct alertmgr_set *set);

@@ -224,7 +224,7 @@ static const struct key syslog_keys[] = {
 };
 
 enum { WH_URL, WH_FORMAT, WH_SECRET_FILE, WH_EVENTS, WH_TIMEOUT, WH_BATCH_MAX, WH_BATCH_LINGER,
-       WH_HEADERS, WH_TLS, WH_MAX_BACKLOG, WH_N };
+       WH_MAX_IN_FLIGHT, WH_HEADERS, WH_TLS, WH_MAX_BACKLOG, WH_N };
 static const struct key webhook_keys[] = {
 	[WH_URL] = { .name = "url", .kind = K_STR, .required = true, AT(struct cfg_webhook, url) },
 	[WH_FORMAT] = { .name = "format", .kind = K_STR },
@@ -236,6 +236,8 @@ static const struct key webhook_keys[] = {
 			   AT(struct cfg_webhook, batch_max) },
 	[WH_BATCH_LINGER] = { .name = "batch_linger", .kind = K_SECS, .min = 0, .max = 60,
 			      AT(struct cfg_webhook, batch_linger) },
+	[WH_MAX_IN_FLIGHT] = { .name = "max_in_flight", .kind = K_SIZE, .min = 1, .max = 256,
+			       AT(struct cfg_webhook, max_in_flight) },
 	[WH_HEADERS] = { .name = "headers", .kind = K_GROUP },
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
 	[WH_MAX_BACKLOG] = { .name = "max_backlog", .kind = K_SIZE, .min = 10, .max = DBL_MAX,
@@ -1031,6 +1033,7 @@ static void parse_webhook(struct ctx *c, const config_setting_t *s, struct cfg_w
 	w->timeout = 10;
 	w->batch_max = 1;
 	w->max_backlog = CFG_MAX_BACKLOG_DEFAULT;
+	w->max_in_flight = 32;
 	w->tls.verify = true;
 	check_group(c, s, webhook_keys, WH_N, w, f);
 	if (f[WH_URL])

@@ -70,6 +70,7 @@ struct cfg_webhook {
 	double timeout;		/* seconds, default 10 */
 	size_t batch_max;	/* events per POST, default 1 (no batching) */
 	double batch_linger;	/* seconds to wait for a batch to fill, default 0 */
+	size_t max_in_flight;	/* requests under way at once, default 32 */
 	struct cfg_header *headers;
 	size_t nheaders;
 	struct cfg_tls tls;

@@ -36,29 +36,51 @@ const char *reply_result_meaning(const char *code)
 	return NULL;
 }
 
+/* The length of the valid UTF-8 sequence at s[0..len-1] (not ASCII), 0 when there is none. */
+static size_t utf8_len(const unsigned char *s, size_t len)
+{
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (s[0] >= 0xf5 || n == 0 || n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
 void reply_sanitize(const char *s, size_t len, char *buf, size_t size)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t u = c >= 0x80 ? utf8_len((const unsigned char *)s + i, len - i) : 0;
 		char piece[5];
 		int n;
 
-		if (c < 0x20 || c == 0x7f)
+		if (u) {
+			memcpy(piece, s + i, u);
+			n = (int)u;
+		} else if (c < 0x20 || c >= 0x7f)
 			n = snprintf(piece, sizeof(piece), "\\x%02x", c);
 		else if (c == '"' || c == '\\')
 			n = snprintf(piece, sizeof(piece), "\\%c", c);
 		else
 			n = snprintf(piece, sizeof(piece), "%c", c);
 		/* While more input follows, keep room for "..." and the NUL. */
-		if (o + (size_t)n + 1 + (i + 1 < len ? 3 : 0) > size) {
+		if (o + (size_t)n + 1 + (i + (u ? u : 1) < len ? 3 : 0) > size) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
 		}
 		memcpy(buf + o, piece, (size_t)n);
 		o += (size_t)n;
+		i += u ? u - 1 : 0;
 	}
 	buf[o] = '\0';
 }

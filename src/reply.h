@@ -30,8 +30,9 @@ void reply_parse(const char *body, size_t len, struct reply *out);
 const char *reply_result_meaning(const char *code);
 
 /*
- * Copies s into buf for a log line or reason: non-printable bytes as \xNN, quotes and backslashes
- * escaped, cut with "..." when longer than fits.
+ * Copies s into buf for a log line or reason: valid UTF-8 kept, control characters and bytes that
+ * are not UTF-8 as \xNN, quotes and backslashes escaped, cut with "..." (between characters) when
+ * longer than fits. buf is always valid UTF-8.
  */
 void reply_sanitize(const char *s, size_t len, char *buf, size_t size);
 

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +15,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "alertmgr.h"
 #include "curlev.h"
@@ -24,15 +22,19 @@
 #include "reply.h"
 #include "util.h"
 #include "webhook.h"
+#include "whqueue.h"
+#include "whreq.h"
 #include "writer.h"
 
 #define BACKOFF_FIRST_US 1000000ull
 #define BACKOFF_MAX_US (300 * 1000000ull)
-#define RESPONSE_KEEP 512	/* bytes of a refusal kept for the dead-letter file */
+#define RESPONSE_KEEP WHREQ_RESPONSE_KEEP	/* bytes of a refusal kept for dead letters */
+#define REASON_MAX 200		/* bytes of a receiver's answer quoted in a log line */
+#define SAVE_PERIOD_US 1000000ull	/* a moving cursor is saved at most this often */
+#define ALERTMGR_BATCH 100	/* alerts a request, in a backlog, when batch_max is 1 */
 
 struct sender {
 	struct webhooks *set;
-	struct curlev_transfer transfer;
 	char *key;			/* "format url": who this receiver is across reloads */
 	char *cursor_path;		/* NULL without state_dir */
 	/* Settings, copied from the configuration. */
@@ -45,28 +47,35 @@ struct sender {
 	size_t nevents;
 	long timeout_ms;
 	size_t batch_max;
-	uint64_t linger_us;
+	size_t max_in_flight;
 	size_t max_backlog;		/* log records it may fall behind before the oldest go */
 	uint64_t dropped;		/* ... and how many went since start */
+	uint64_t linger_us;
 	struct curl_slist *custom_headers;
 	struct curlev_tls tls;
-	/* Progress: everything before cursor is delivered; a batch under way ends at batch_end. */
+	/*
+	 * Progress: everything before cursor is acknowledged (the oldest item of queue is at it);
+	 * read is where reading goes on; saved is what the cursor file says.
+	 */
 	struct evlog_cursor cursor;
-	struct evlog_cursor batch_end;
-	size_t batch_events;
-	struct alertmgr_set firing;		/* acknowledged by Alertmanager */
-	struct alertmgr_set batch_firing;	/* as it will be once the batch is */
-	char *body;
-	struct curl_slist *headers;
-	char *response;
-	size_t response_len;
-	char errbuf[CURL_ERROR_SIZE];
-	bool in_flight;
-	bool resending;			/* the request under way is a periodic re-send of alerts */
-	unsigned failures;
-	uint64_t wait_until_us;		/* backoff after a failure */
-	uint64_t linger_until_us;	/* a partial batch waits for more until then */
-	uint64_t resend_at_us;
+	struct evlog_cursor read;
+	struct evlog_cursor saved;
+	struct whqueue queue;
+	struct alertmgr_set firing;	/* acknowledged by Alertmanager */
+	struct alertmgr_set ahead;	/* as it will be once everything read is */
+	struct whreq **reqs;		/* nreqs slots, nflight of them busy */
+	size_t nreqs, nflight;
+	struct pacing {
+		size_t window;		/* requests allowed under way: 1 after a failure */
+		unsigned failures;
+		uint64_t wait_until_us;		/* backoff after a failure */
+		uint64_t linger_until_us;	/* a partial batch waits for more until then */
+		uint64_t resend_at_us;
+		struct json_object *resend;	/* the alerts of a re-send under way, or NULL */
+		size_t resend_pos;		/* how many of them went */
+		uint64_t save_at_us;		/* the next cursor save, when dirty */
+		bool dirty;			/* cursor or firing moved since saved */
+	} p;
 	sd_event_source *timer;
 };
 
@@ -77,11 +86,13 @@ struct webhooks {
 	struct curlev *curl;
 	struct sender **v;
 	size_t n;
+	uint64_t kicked_seq;	/* the log's next seq at the last kick */
 	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
 	struct webhook_stats stats;
 };
 
 static void pump(struct sender *s);
+static void kick_all(struct webhooks *set);
 
 /* ---- settings and cursor ---- */
 
@@ -114,6 +125,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 		s->events[i] = xstrdup(w->events[i]);
 	s->timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
 	s->batch_max = w->batch_max ? w->batch_max : 1;
+	s->max_in_flight = w->max_in_flight ? w->max_in_flight : WEBHOOK_MAX_IN_FLIGHT;
 	s->linger_us = (uint64_t)(w->batch_linger * 1e6);
 	/* 0 only from a cfg_webhook built by hand (bench/webhook.c): no cap. */
 	s->max_backlog = w->max_backlog ? w->max_backlog : SIZE_MAX;
@@ -195,10 +207,32 @@ static void load_cursor(struct sender *s)
 	}
 	json_object_object_get_ex(o, "firing", &firing);
 	alertmgr_set_from_json(&s->firing, firing);
+	alertmgr_set_from_json(&s->ahead, firing);
 	json_object_put(o);
 }
 
-/* ---- building a request ---- */
+/* Saves the cursor and the firing alerts now; every save goes through save_cursor. */
+static void checkpoint(struct sender *s)
+{
+	save_cursor(s);
+	s->saved = s->cursor;
+	s->p.dirty = false;
+	s->p.save_at_us = util_now_monotonic_us() + SAVE_PERIOD_US;
+}
+
+/* The cursor goes to the oldest unacknowledged item, or where reading is when there is none. */
+static void update_cursor(struct sender *s)
+{
+	struct whqueue_item *front;
+
+	whqueue_pop_done(&s->queue);
+	front = whqueue_front(&s->queue);
+	if (front ? front->pos.seq != s->cursor.seq : s->read.seq != s->cursor.seq)
+		s->p.dirty = true;
+	s->cursor = front ? front->pos : s->read;
+}
+
+/* ---- reading ahead ---- */
 
 static bool wanted(const struct sender *s, const char *type)
 {
@@ -210,139 +244,206 @@ static bool wanted(const struct sender *s, const char *type)
 	return false;
 }
 
-static const char *event_type_of(struct json_object *ev)
+static const char *event_field(struct json_object *o, const char *key)
 {
-	struct json_object *t;
+	struct json_object *f;
 
-	return json_object_object_get_ex(ev, "type", &t) ? json_object_get_string(t) : "";
+	return json_object_object_get_ex(o, key, &f) ? json_object_get_string(f) : "";
 }
 
-static const char *event_id_of(struct json_object *ev)
+static uint64_t agent_of(struct json_object *ev)
 {
-	struct json_object *t;
+	struct json_object *agent = NULL;
 
-	return json_object_object_get_ex(ev, "id", &t) ? json_object_get_string(t) : "";
+	json_object_object_get_ex(ev, "agent", &agent);
+	return whqueue_agent_hash(event_field(agent, "cc"), event_field(agent, "vdn"),
+				  event_field(agent, "id"));
+}
+
+/* The text of the one alert in out. */
+static char *alert_text(struct json_object *out)
+{
+	return xstrdup(json_object_to_json_string_ext(json_object_array_get_idx(out, 0),
+						      JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /*
- * Gathers up to batch_max wanted events from the cursor into a JSON array (as events, or as the
- * alerts they turn into). Returns how many; batch_end is where the cursor goes once it is sent.
+ * Queues one wanted event at pos: as itself, or as the alert it fires or resolves (if any).
+ * Takes ownership of json, the event's text.
  */
-static size_t gather(struct sender *s, struct json_object *out)
+static void enqueue(struct sender *s, struct evlog_cursor pos, struct json_object *ev, char *json)
+{
+	struct json_object *out;
+
+	if (!s->alertmanager) {
+		whqueue_push(&s->queue, pos, agent_of(ev), json, NULL, event_field(ev, "id"),
+			     SIZE_MAX);
+		return;
+	}
+	out = json_object_new_array();
+	if (alertmgr_convert(&s->ahead, ev, out, util_now_realtime_us()))
+		whqueue_push(&s->queue, pos, agent_of(ev), alert_text(out), json,
+			     event_field(ev, "id"), SIZE_MAX);
+	else
+		free(json);
+	json_object_put(out);
+}
+
+/* Reads the log into the queue, up to WHQUEUE_WINDOW events past the oldest unacknowledged. */
+static void read_ahead(struct sender *s)
 {
 	struct evlog *log = s->set->log;
-	struct evlog_cursor c = s->cursor;
-	size_t n = 0;
 	const char *json;
 	size_t len;
 	uint64_t seq;
 
-	alertmgr_set_copy(&s->batch_firing, &s->firing);
-	while (n < s->batch_max && evlog_peek(log, &c, &json, &len, &seq) == 1) {
-		struct json_object *ev = json_tokener_parse(json);
+	while (s->queue.n < WHQUEUE_WINDOW && evlog_peek(log, &s->read, &json, &len, &seq) == 1) {
+		struct evlog_cursor pos = s->read;
+		char *text = xstrndup(json, len);	/* a record read from disk ends at len */
+		struct json_object *ev = json_tokener_parse(text);
 
-		if (seq > c.seq) {
-			s->set->stats.lost += seq - c.seq;
+		if (seq > s->read.seq) {
+			s->set->stats.lost += seq - s->read.seq;
 			log_warn("webhook %s: %" PRIu64 " events were gone from the log before delivery",
-				 s->shown, seq - c.seq);
+				 s->shown, seq - s->read.seq);
 		}
-		evlog_advance(log, &c, seq);
-		if (!ev || !wanted(s, event_type_of(ev))) {
-			json_object_put(ev);
-			continue;
-		}
-		if (s->alertmanager)
-			n += alertmgr_convert(&s->batch_firing, ev, out, util_now_realtime_us()) ? 1 : 0;
+		if (ev && wanted(s, event_field(ev, "type")))
+			enqueue(s, pos, ev, text);
 		else
-			n += json_object_array_add(out, json_object_get(ev)) == 0;
+			free(text);
+		evlog_advance(log, &s->read, seq);
 		json_object_put(ev);
 	}
-	s->batch_end = c;
-	return n;
+	update_cursor(s);
 }
 
-static void add_header(struct sender *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ---- requests ---- */
 
-static void add_header(struct sender *s, const char *fmt, ...)
+/* Ends the re-send of the firing alerts under way; the next is due at when_us. */
+static void resend_end(struct sender *s, uint64_t when_us)
 {
-	va_list ap;
-	char *h;
-
-	va_start(ap, fmt);
-	h = xvasprintf(fmt, ap);
-	va_end(ap);
-	s->headers = curlev_header(s->headers, h);
-	free(h);
+	json_object_put(s->p.resend);
+	s->p.resend = NULL;
+	s->p.resend_at_us = when_us;
 }
 
-/* X-Agentwatch-Signature: sha256=HEX(HMAC-SHA256(secret, timestamp "." body)) */
-static void add_signature(struct sender *s)
-{
-	char ts[24], *signed_text, hex[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+static void on_done(struct curlev_transfer *t, CURLcode code);
 
-	snprintf(ts, sizeof(ts), "%" PRIu64, util_now_realtime_us() / 1000000u);
-	signed_text = xasprintf("%s.%s", ts, s->body);
-	HMAC(EVP_sha256(), s->secret, (int)s->secret_len, (const unsigned char *)signed_text,
-	     strlen(signed_text), mac, &n);
-	util_hex_lower(mac, n, hex);
-	add_header(s, "X-Agentwatch-Timestamp: %s", ts);
-	add_header(s, "X-Agentwatch-Signature: sha256=%s", hex);
-	free(signed_text);
+/* A free request slot, made when every one is busy. */
+static struct whreq *request_get(struct sender *s)
+{
+	for (size_t i = 0; i < s->nreqs; i++)
+		if (!s->reqs[i]->busy)
+			return s->reqs[i];
+	s->reqs = xreallocarray(s->reqs, s->nreqs + 1, sizeof(*s->reqs));
+	s->reqs[s->nreqs] = whreq_new(s, on_done);
+	return s->reqs[s->nreqs++];
 }
 
-static void set_body(struct sender *s, struct json_object *body)
+/* Sends body (taken over) from slot r to the receiver. */
+static void post(struct whreq *r, char *body, const char *key)
 {
-	free(s->body);
-	s->body = xstrdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
-	curl_slist_free_all(s->headers);
-	s->headers = NULL;
-	add_header(s, "Content-Type: application/json");
-	add_header(s, "Expect:");
-	if (s->secret)
-		add_signature(s);
-	for (struct curl_slist *h = s->custom_headers; h; h = h->next)
-		add_header(s, "%s", h->data);
+	struct sender *s = r->s;
+	struct whreq_target t = { .url = s->url, .secret = s->secret, .secret_len = s->secret_len,
+				  .headers = s->custom_headers, .tls = &s->tls,
+				  .timeout_ms = s->timeout_ms };
+
+	s->nflight++;
+	whreq_post(r, s->set->curl, &t, body, key);
 }
 
-/* The JSON form: one event as itself, or {"events":[...]} when batching is configured. */
-static struct json_object *json_body(struct sender *s, struct json_object *events)
+/*
+ * The most events in one request. A JSON receiver with batch_max 1 gets each event alone (its
+ * backlog goes through max_in_flight requests at once); with more, and for Alertmanager (whose
+ * body is always an array), a backlog fills requests up to that.
+ */
+static size_t batch_limit(const struct sender *s)
 {
-	size_t n = json_object_array_length(events);
-	struct json_object *first = json_object_array_get_idx(events, 0);
-	struct json_object *last = json_object_array_get_idx(events, n - 1);
-	struct json_object *body;
+	return s->alertmanager && s->batch_max == 1 ? ALERTMGR_BATCH : s->batch_max;
+}
 
-	if (s->batch_max == 1) {
-		body = json_object_get(first);
-		set_body(s, body);
-		add_header(s, "Idempotency-Key: %s", event_id_of(first));
-	} else {
-		body = json_object_new_object();
-		json_object_object_add(body, "events", json_object_get(events));
-		set_body(s, body);
-		add_header(s, "Idempotency-Key: batch-%s-%s", event_id_of(first), event_id_of(last));
+static void send_batch(struct sender *s, struct whqueue_item *const *items, size_t n)
+{
+	struct whreq *r = request_get(s);
+	enum whqueue_form form = s->alertmanager ? WHQUEUE_ARRAY :
+				 s->batch_max == 1 ? WHQUEUE_SINGLE : WHQUEUE_EVENTS;
+	char *key = NULL;
+
+	r->items = xcalloc(n, sizeof(*r->items));
+	r->n = n;
+	for (size_t i = 0; i < n; i++) {
+		r->items[i] = items[i];
+		items[i]->state = WHQUEUE_SENDING;
 	}
-	return body;
+	if (form == WHQUEUE_SINGLE)
+		key = xstrdup(items[0]->id);
+	else if (form == WHQUEUE_EVENTS)
+		key = xasprintf("batch-%s-%s", items[0]->id, items[n - 1]->id);
+	post(r, whqueue_body(items, n, form), key);
+	free(key);
 }
 
-static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata);
-
-static void post(struct sender *s)
+/* Fills the free request slots with batches; a partial last batch may linger for more. */
+static void send_batches(struct sender *s, uint64_t now)
 {
-	CURL *e = s->transfer.easy;
+	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
+	size_t slots = allowed > s->nflight ? allowed - s->nflight : 0;
+	size_t max = batch_limit(s), nb, off = 0;
+	struct whqueue_item **items;
+	size_t *sizes;
 
-	s->response_len = 0;
-	curlev_setup(&s->transfer, s->url, &s->tls, s->timeout_ms, s->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(s->body));
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
-	s->in_flight = true;
-	curlev_start(s->set->curl, &s->transfer);
+	if (!slots || !s->queue.n)
+		return;
+	/* At most every queued item goes. */
+	items = xcalloc(slots * max < s->queue.n ? slots * max : s->queue.n, sizeof(*items));
+	sizes = xcalloc(slots, sizeof(*sizes));
+	nb = whqueue_take(&s->queue, slots, max, items, sizes);
+	for (size_t b = 0; b < nb; off += sizes[b++]) {
+		if (b == nb - 1 && sizes[b] < max && s->linger_us && max > 1) {
+			if (!s->p.linger_until_us)
+				s->p.linger_until_us = now + s->linger_us;
+			if (now < s->p.linger_until_us)
+				break;
+		}
+		if (b == nb - 1)
+			s->p.linger_until_us = 0;
+		send_batch(s, items + off, sizes[b]);
+	}
+	free(items);
+	free(sizes);
+}
+
+/*
+ * Alertmanager forgets a firing alert it stops hearing about: say it again every minute, in
+ * requests of batch_limit() alerts. A re-send starts once the requests under way are answered and
+ * no batch goes until it ends, so that it never overtakes a resolve.
+ */
+static void resend_firing(struct sender *s, uint64_t now)
+{
+	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
+	size_t max = batch_limit(s), n;
+
+	if (!s->p.resend) {
+		if (s->nflight)
+			return;
+		s->p.resend = alertmgr_firing(&s->firing, util_now_realtime_us());
+		s->p.resend_pos = 0;
+	}
+	n = json_object_array_length(s->p.resend);
+	while (s->nflight < allowed && s->p.resend_pos < n) {
+		struct whreq *r = request_get(s);
+		struct json_object *chunk = json_object_new_array();
+
+		for (r->n = 0; r->n < max && s->p.resend_pos < n; r->n++)
+			json_object_array_add(chunk, json_object_get(json_object_array_get_idx(
+				s->p.resend, s->p.resend_pos++)));
+		post(r, xstrdup(json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE)), NULL);
+		json_object_put(chunk);
+	}
+	if (s->p.resend_pos == n && s->nflight == 0)
+		resend_end(s, now + ALERTMGR_RESEND_US);
 }
 
 /* ---- pacing ---- */
@@ -353,63 +454,48 @@ static void arm(struct sender *s, uint64_t when_us)
 	sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
 }
 
-/* Alertmanager forgets a firing alert it stops hearing about: say it again every minute. */
-static void resend_firing(struct sender *s, uint64_t now)
+static void earliest(uint64_t *next, uint64_t now, uint64_t when)
 {
-	struct json_object *alerts = alertmgr_firing(&s->firing, util_now_realtime_us());
+	if (when > now && when < *next)
+		*next = when;
+}
 
-	set_body(s, alerts);
-	json_object_put(alerts);
-	s->resending = true;
-	s->resend_at_us = now + ALERTMGR_RESEND_US;
-	post(s);
+/* The timer wakes the sender for the next of: backoff over, linger over, re-send, cursor save. */
+static void arm_next(struct sender *s, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	earliest(&next, now, s->p.wait_until_us);
+	if (s->p.linger_until_us)
+		earliest(&next, now, s->p.linger_until_us);
+	if (s->alertmanager && s->firing.n)
+		earliest(&next, now, s->p.resend_at_us);
+	if (s->p.dirty)
+		earliest(&next, now, s->p.save_at_us);
+	if (next != UINT64_MAX)
+		arm(s, next);
+}
+
+/* A re-send of the firing alerts is under way, or waits for the requests under way to end. */
+static bool resend_due(const struct sender *s, uint64_t now)
+{
+	return s->alertmanager && (s->p.resend || (s->firing.n && now >= s->p.resend_at_us));
 }
 
 static void pump(struct sender *s)
 {
 	uint64_t now = util_now_monotonic_us();
-	struct json_object *items, *body;
-	size_t n;
 
-	if (s->in_flight)
-		return;
-	if (now < s->wait_until_us) {
-		arm(s, s->wait_until_us);
-		return;
-	}
-	items = json_object_new_array();
-	n = gather(s, items);
-	if (n == 0) {
-		/* Only events this receiver does not want: step over them. */
-		s->cursor = s->batch_end;
-		json_object_put(items);
-		if (s->alertmanager && s->firing.n && now >= s->resend_at_us)
+	read_ahead(s);
+	if (now >= s->p.wait_until_us) {
+		if (resend_due(s, now))
 			resend_firing(s, now);
-		else if (s->alertmanager && s->firing.n)
-			arm(s, s->resend_at_us);
-		return;
+		if (!resend_due(s, now))
+			send_batches(s, now);
 	}
-	if (n < s->batch_max && s->linger_us) {
-		if (!s->linger_until_us)
-			s->linger_until_us = now + s->linger_us;
-		if (now < s->linger_until_us) {
-			json_object_put(items);
-			arm(s, s->linger_until_us);
-			return;
-		}
-	}
-	s->linger_until_us = 0;
-	s->batch_events = n;
-	s->resending = false;
-	if (s->alertmanager) {
-		set_body(s, items);
-		body = json_object_get(items);
-	} else {
-		body = json_body(s, items);
-	}
-	json_object_put(body);
-	json_object_put(items);
-	post(s);
+	if (s->p.dirty && now >= s->p.save_at_us)
+		checkpoint(s);
+	arm_next(s, now);
 }
 
 static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
@@ -422,21 +508,28 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
 /* ---- outcomes ---- */
 
-static void acknowledge(struct sender *s)
+/*
+ * The receiver has this item for good: delivered, or refused (dead-lettered). Alertmanager's
+ * acknowledged alerts follow it; a refused alert is not re-sent.
+ */
+static void acknowledge(struct sender *s, struct whqueue_item *it, bool refused)
 {
-	struct alertmgr_set done = s->batch_firing;
+	if (s->alertmanager) {
+		struct json_object *ev = json_tokener_parse(it->event);
+		struct json_object *out = json_object_new_array();
 
-	/*
-	 * Alerts firing before this batch keep their re-send time: other alerts acknowledged in
-	 * between must not postpone it past Alertmanager's hold. With none, the clock starts now.
-	 */
-	if (s->firing.n == 0)
-		s->resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
-	s->batch_firing = s->firing;
-	s->firing = done;
-	s->cursor = s->batch_end;
-	s->failures = 0;
-	save_cursor(s);
+		/* Alerts firing before keep their re-send time; with none, the clock starts now. */
+		if (s->firing.n == 0)
+			s->p.resend_at_us = util_now_monotonic_us() + ALERTMGR_RESEND_US;
+		if (ev && refused)
+			alertmgr_forget(&s->firing, ev);
+		else if (ev)
+			alertmgr_convert(&s->firing, ev, out, util_now_realtime_us());
+		json_object_put(out);
+		json_object_put(ev);
+		s->p.dirty = true;
+	}
+	it->state = WHQUEUE_DONE;
 }
 
 /* "webhook-HHHHHHHHHHHHHHHH": the name of the receiver's cursor file without ".cursor". */
@@ -450,16 +543,16 @@ static struct json_object *receiver_name(const struct sender *s)
 /*
  * Once deadletter.jsonl has reached deadletter_max bytes it becomes deadletter.jsonl.1 and the
  * older ones move up by one; the one past WEBHOOK_DEADLETTER_KEEP is overwritten, so the files
- * stay within about (KEEP + 1) * deadletter_max bytes.
+ * stay within about (KEEP + 1) * deadletter_max bytes. Done by the writer thread, in order with
+ * the appends.
  */
 struct rotate_job {
 	char *path;
 	uint64_t max;
 	off_t size;		/* the size it had when it was rotated; 0 when it was not */
-	char failed[64];	/* the rename that failed, if one did */
+	unsigned failed;	/* the rename that failed, if one did */
 };
 
-/* On the writer thread: renames path to path.1 once it holds max bytes, older ones up by one. */
 static int rotate_work(void *arg)
 {
 	struct rotate_job *j = arg;
@@ -475,7 +568,7 @@ static int rotate_work(void *arg)
 
 		if (rename(from, to) < 0 && errno != ENOENT && !err) {
 			err = errno;
-			snprintf(j->failed, sizeof(j->failed), "%u", i);
+			j->failed = i;
 		}
 		free(from);
 		free(to);
@@ -488,7 +581,8 @@ static void rotate_done(void *arg, int err)
 	struct rotate_job *j = arg;
 
 	if (err)
-		log_err("%s: cannot rotate to %s.%s: %s", j->path, j->path, j->failed, strerror(err));
+		log_err("%s: cannot rotate to %s.%u: %s", j->path, j->path, j->failed,
+			strerror(err));
 	else if (j->size)
 		log_notice("%s: %lld bytes, rotated to %s.1 (%u older files kept, the oldest dropped)",
 			   j->path, (long long)j->size, j->path, WEBHOOK_DEADLETTER_KEEP);
@@ -509,18 +603,18 @@ static void rotate_deadletter(struct webhooks *set, const char *path)
 		rotate_done(j, rotate_work(j));
 }
 
-static void dead_letter(struct sender *s, long status)
+static void dead_letter(struct sender *s, struct whreq *r, long status, const char *why)
 {
 	char shown[RESPONSE_KEEP + 8] = "";
 	char when[UTIL_TIME_LEN];
 	struct json_object *entry = json_object_new_object();
 	char *path, *line;
 
-	reply_sanitize(s->response ? s->response : "", s->response_len, shown, sizeof(shown));
-	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->shown, status,
-		s->batch_events, s->batch_events == 1 ? "" : "s",
+	reply_sanitize(r->response ? r->response : "", r->response_len, shown, sizeof(shown));
+	log_err("webhook %s: HTTP %ld refuses %zu event%s for good (%s); %s", s->shown, status,
+		r->n, r->n == 1 ? "" : "s", why,
 		s->set->state_dir ? "kept in " WEBHOOK_DEADLETTER : "dropped (no state_dir)");
-	s->set->stats.dead_lettered += s->batch_events;
+	s->set->stats.dead_lettered += r->n;
 	if (!s->set->state_dir) {
 		json_object_put(entry);
 		return;
@@ -533,7 +627,7 @@ static void dead_letter(struct sender *s, long status)
 	json_object_object_add(entry, "receiver", receiver_name(s));
 	json_object_object_add(entry, "http_status", json_object_new_int64(status));
 	json_object_object_add(entry, "response", json_object_new_string(shown));
-	json_object_object_add(entry, "payload", json_tokener_parse(s->body));
+	json_object_object_add(entry, "payload", json_tokener_parse(r->body));
 	path = xasprintf("%s/%s", s->set->state_dir, WEBHOOK_DEADLETTER);
 	line = xasprintf("%s\n", json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -561,77 +655,152 @@ static uint64_t backoff_us(unsigned failures, double retry_after)
 	return base > BACKOFF_MAX_US ? BACKOFF_MAX_US : base;
 }
 
-static void retry_later(struct sender *s, long status, CURLcode code)
+/*
+ * Alertmanager drops an alert at its endsAt, which a fire got when it was read: one sent again
+ * after a failure is made anew, with endsAt from now (a resolve keeps its own).
+ */
+static void refresh_fires(struct whreq *r)
 {
-	curl_off_t retry_after = 0;
-	uint64_t delay;
+	for (size_t i = 0; i < r->n; i++) {
+		struct json_object *ev = json_tokener_parse(r->items[i]->event);
+		struct json_object *out = json_object_new_array();
+		struct alertmgr_set scratch = { 0 };
 
-	curl_easy_getinfo(s->transfer.easy, CURLINFO_RETRY_AFTER, &retry_after);
-	s->failures++;
-	s->set->stats.attempts_failed++;
-	delay = backoff_us(s->failures, (double)retry_after);
-	if (s->failures == 1 || s->failures % 10 == 0) {
-		if (code != CURLE_OK)
-			log_warn("webhook %s: %s; retry %u in %.1f s", s->shown,
-				 s->errbuf[0] ? s->errbuf : curl_easy_strerror(code), s->failures,
-				 (double)delay / 1e6);
-		else
-			log_warn("webhook %s: HTTP %ld; retry %u in %.1f s", s->shown, status,
-				 s->failures, (double)delay / 1e6);
+		if (ev && alertmgr_convert(&scratch, ev, out, util_now_realtime_us()) == 1) {
+			free(r->items[i]->text);
+			r->items[i]->text = alert_text(out);
+		}
+		alertmgr_set_clear(&scratch);
+		json_object_put(out);
+		json_object_put(ev);
 	}
-	s->wait_until_us = util_now_monotonic_us() + delay;
+}
+
+static void retry_later(struct whreq *r, long status, CURLcode code)
+{
+	struct sender *s = r->s;
+	curl_off_t retry_after = 0;
+	uint64_t delay, now = util_now_monotonic_us();
+	char why[REASON_MAX + 8];
+
+	for (size_t i = 0; i < r->n && r->items; i++)
+		r->items[i]->state = WHQUEUE_QUEUED;
+	if (s->alertmanager && r->items)
+		refresh_fires(r);
+	s->set->stats.attempts_failed++;
+	s->p.window = 1;
+	/* The other requests that were under way when the receiver failed are one failure. */
+	if (now < s->p.wait_until_us)
+		return;
+	curl_easy_getinfo(r->transfer.easy, CURLINFO_RETRY_AFTER, &retry_after);
+	s->p.failures++;
+	delay = backoff_us(s->p.failures, (double)retry_after);
+	if (s->p.failures == 1 || s->p.failures % 10 == 0) {
+		if (code != CURLE_OK) {
+			log_warn("webhook %s: %s; retry %u in %.1f s", s->shown,
+				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(code), s->p.failures,
+				 (double)delay / 1e6);
+		} else {
+			whreq_reason(r, why, sizeof(why));
+			log_warn("webhook %s: HTTP %ld (%s); retry %u in %.1f s", s->shown, status,
+				 why, s->p.failures, (double)delay / 1e6);
+		}
+	}
+	s->p.wait_until_us = now + delay;
+}
+
+/*
+ * A permanent refusal. A batch is split in halves that are sent again (a 413, or Alertmanager's
+ * 400 for one bad alert among good ones, refuses the whole); a single event goes to the
+ * dead-letter file.
+ */
+static void refused(struct whreq *r, long status)
+{
+	struct sender *s = r->s;
+	char why[REASON_MAX + 8];
+
+	whreq_reason(r, why, sizeof(why));
+	if (r->n > 1) {
+		log_notice("webhook %s: HTTP %ld refuses a batch of %zu (%s); sending it in halves",
+			   s->shown, status, r->n, why);
+		for (size_t i = 0; i < r->n; i++) {
+			r->items[i]->limit = (r->n + 1) / 2;
+			r->items[i]->state = WHQUEUE_QUEUED;
+		}
+		return;
+	}
+	dead_letter(s, r, status, why);
+	acknowledge(s, r->items[0], true);
+}
+
+/*
+ * A re-send that failed goes again, whole, after the backoff, as a batch would; one refused for
+ * good is said, and the next comes in a minute.
+ */
+static void resend_done(struct whreq *r, long status, CURLcode code)
+{
+	char why[REASON_MAX + 8];
+
+	if (code == CURLE_OK && status >= 200 && status < 300)
+		return;
+	if (code != CURLE_OK || status == 408 || status == 429 || status >= 500) {
+		resend_end(r->s, 0);
+		retry_later(r, status, code);
+		return;
+	}
+	whreq_reason(r, why, sizeof(why));
+	log_warn("webhook %s: HTTP %ld refuses the re-send of %zu firing alerts (%s)", r->s->shown,
+		 status, r->n, why);
 }
 
 static void on_done(struct curlev_transfer *t, CURLcode code)
 {
-	struct sender *s = (struct sender *)((char *)t - offsetof(struct sender, transfer));
+	struct whreq *r = (struct whreq *)((char *)t - offsetof(struct whreq, transfer));
+	struct sender *s = r->s;
 	long status = 0;
+	bool ok;
 
-	s->in_flight = false;
+	r->busy = false;
+	s->nflight--;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (s->resending) {
-		s->resending = false;	/* best effort: the next one comes in a minute anyway */
-	} else if (code == CURLE_OK && status >= 200 && status < 300) {
-		s->set->stats.delivered += s->batch_events;
-		acknowledge(s);
-	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
-		dead_letter(s, status);
-		acknowledge(s);
-	} else {
-		retry_later(s, status, code);
+	ok = code == CURLE_OK && status >= 200 && status < 300;
+	if (ok) {
+		s->p.failures = 0;
+		/* Slow start: a receiver that failed is probed by one request, then more. */
+		if (s->p.window < s->max_in_flight)
+			s->p.window *= 2;
 	}
+	if (!r->items) {
+		resend_done(r, status, code);
+	} else if (ok) {
+		s->set->stats.delivered += r->n;
+		for (size_t i = 0; i < r->n; i++)
+			acknowledge(s, r->items[i], false);
+	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
+		refused(r, status);
+	} else {
+		retry_later(r, status, code);
+	}
+	whreq_release(r);
 	pump(s);
-}
-
-static size_t on_response(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct sender *s = userdata;
-	size_t n = size * nmemb, keep = n;
-
-	if (s->response_len + keep > RESPONSE_KEEP)
-		keep = RESPONSE_KEEP - s->response_len;
-	if (!s->response)
-		s->response = xmalloc(RESPONSE_KEEP);
-	memcpy(s->response + s->response_len, data, keep);
-	s->response_len += keep;
-	return n;
 }
 
 /* ---- retention ---- */
 
 /*
  * A receiver more than max_backlog log records behind loses the oldest of them, counted and
- * logged, so that the segments it holds can go. The cursor moves to a tenth below the cap, so
+ * logged, so that the segments it holds can go. Reading restarts a tenth below the cap, so
  * that a receiver staying down drops (and logs) once per tenth of the cap, not once per event.
- * Never while a request is under way: its acknowledgement would move the cursor back. Records
- * are counted whatever their type, so for a receiver with an events filter the count includes
+ * Never while a request is under way: its items are what the cursor waits on. Records are
+ * counted whatever their type, so for a receiver with an events filter the count includes
  * events it would not have been sent.
  */
 static void enforce_backlog(struct sender *s)
 {
 	uint64_t next = evlog_next_seq(s->set->log), keep, dropped;
+	struct json_object *firing;
 
-	if (s->in_flight || next - s->cursor.seq <= s->max_backlog)
+	if (s->nflight || s->p.resend || next - s->cursor.seq <= s->max_backlog)
 		return;
 	keep = s->max_backlog - s->max_backlog / 10;
 	dropped = next - keep - s->cursor.seq;
@@ -640,9 +809,15 @@ static void enforce_backlog(struct sender *s)
 	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
 		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
 		s->max_backlog, s->dropped);
-	s->cursor = (struct evlog_cursor){ .seq = next - keep };
-	s->linger_until_us = 0;
-	save_cursor(s);
+	/* What was read ahead goes too: the alerts it would fire or resolve are as acknowledged. */
+	whqueue_clear(&s->queue);
+	firing = alertmgr_set_to_json(&s->firing);
+	alertmgr_set_clear(&s->ahead);
+	alertmgr_set_from_json(&s->ahead, firing);
+	json_object_put(firing);
+	s->cursor = s->read = (struct evlog_cursor){ .seq = next - keep };
+	s->p.linger_until_us = 0;
+	checkpoint(s);
 }
 
 static bool cursor_in_use(const struct webhooks *set, const char *path)
@@ -669,8 +844,9 @@ static char *cursor_receiver(const char *path)
 }
 
 /*
- * Removes the cursor files of receivers no longer configured: one added again later starts at
- * the log's end like any new receiver, not at a stale position, and the files do not pile up.
+ * At start: removes the cursor files of receivers no longer configured, so that one added again
+ * later starts at the log's end like any new receiver, not at a stale position. (A receiver a
+ * reload removes has its file removed by sender_free.)
  */
 static void prune_cursors(struct webhooks *set)
 {
@@ -709,45 +885,62 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	if (set->state_dir)
 		s->cursor_path = cursor_path(set->state_dir, s->key);
 	settings_set(s, w);
-	s->transfer.easy = curl_easy_init();
-	s->transfer.done = on_done;
-	if (!s->transfer.easy ||
-	    sd_event_add_time(set->event, &s->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, s) < 0) {
+	if (sd_event_add_time(set->event, &s->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, s) < 0) {
 		fputs("agentwatchd: cannot set up a webhook\n", stderr);
 		abort();
 	}
 	sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+	s->p.window = 1;
 	load_cursor(s);
+	s->read = s->cursor;
 	/* A receiver that never acknowledges resumes here after a crash, not at the log's end. */
-	save_cursor(s);
+	checkpoint(s);
 	/* Alerts restored from the cursor file are told again soon; new ones were just sent. */
-	s->resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
+	s->p.resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
 	return s;
+}
+
+/* Ends the requests under way; their events stay queued. */
+static void abort_requests(struct sender *s)
+{
+	for (size_t i = 0; i < s->nreqs; i++) {
+		struct whreq *r = s->reqs[i];
+
+		if (!r->busy)
+			continue;
+		curlev_abort(s->set->curl, &r->transfer);
+		r->busy = false;
+		for (size_t j = 0; j < r->n && r->items; j++)
+			r->items[j]->state = WHQUEUE_QUEUED;
+		whreq_release(r);
+	}
+	s->nflight = 0;
 }
 
 /*
  * keep_cursor false: the receiver is gone from the configuration, so is its cursor file (a
- * receiver added back later starts at the log's end, not at a stale position).
+ * receiver added back later starts at the log's end, not at a stale position); removed by the
+ * writer thread after the saves it still has queued.
  */
 static void sender_free(struct sender *s, bool keep_cursor)
 {
-	if (s->in_flight)
-		curlev_abort(s->set->curl, &s->transfer);
+	abort_requests(s);
 	if (keep_cursor) {
-		save_cursor(s);
+		checkpoint(s);
 	} else if (s->cursor_path) {
 		writer_remove_file(evlog_writer(s->set->log), s->cursor_path);
 		log_notice("%s: removed, its receiver (%s) is no longer configured", s->cursor_path,
 			   s->shown);
 	}
-	curl_easy_cleanup(s->transfer.easy);
+	for (size_t i = 0; i < s->nreqs; i++)
+		whreq_free(s->reqs[i]);
+	free(s->reqs);
 	sd_event_source_disable_unref(s->timer);
 	settings_clear(s);
+	whqueue_clear(&s->queue);
+	json_object_put(s->p.resend);
 	alertmgr_set_clear(&s->firing);
-	alertmgr_set_clear(&s->batch_firing);
-	curl_slist_free_all(s->headers);
-	free(s->body);
-	free(s->response);
+	alertmgr_set_clear(&s->ahead);
 	free(s->key);
 	free(s->cursor_path);
 	free(s);
@@ -790,7 +983,7 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	set->n = cfg->nwebhooks;
 	set->deadletter_max = cfg->deadletter_max;
 	prune_cursors(set);
-	webhooks_kick(set);
+	kick_all(set);
 }
 
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx)
@@ -801,32 +994,45 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 
 		if (!s->alertmanager)
 			continue;
-		/* A batch under way swaps its set in when acknowledged: prune both. */
+		/* What is read but not yet acknowledged follows the acknowledged: prune both. */
 		n = alertmgr_set_prune(&s->firing, keep, ctx);
-		alertmgr_set_prune(&s->batch_firing, keep, ctx);
+		alertmgr_set_prune(&s->ahead, keep, ctx);
 		if (n) {
 			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
 				   "state lost); Alertmanager resolves them at their endsAt", s->shown, n);
-			save_cursor(s);
+			checkpoint(s);
 		}
 	}
 }
 
-void webhooks_kick(struct webhooks *set)
+static void kick_all(struct webhooks *set)
 {
+	set->kicked_seq = evlog_next_seq(set->log);
 	for (size_t i = 0; i < set->n; i++) {
 		enforce_backlog(set->v[i]);
 		pump(set->v[i]);
 	}
 }
 
+void webhooks_kick(struct webhooks *set)
+{
+	/* A poll that appended nothing gives no sender anything new: its timers do the rest. */
+	if (evlog_next_seq(set->log) != set->kicked_seq)
+		kick_all(set);
+}
+
 uint64_t webhooks_min_seq(const struct webhooks *set)
 {
 	uint64_t min = evlog_next_seq(set->log);
 
-	for (size_t i = 0; i < set->n; i++)
-		if (set->v[i]->cursor.seq < min)
-			min = set->v[i]->cursor.seq;
+	/* The saved cursor, not the newest: a restart resumes there, so the log must keep it. */
+	for (size_t i = 0; i < set->n; i++) {
+		const struct sender *s = set->v[i];
+		uint64_t seq = s->cursor_path ? s->saved.seq : s->cursor.seq;
+
+		if (seq < min)
+			min = seq;
+	}
 	return min;
 }
 
@@ -835,7 +1041,7 @@ size_t webhooks_in_flight(const struct webhooks *set)
 	size_t n = 0;
 
 	for (size_t i = 0; i < set->n; i++)
-		n += set->v[i]->in_flight;
+		n += set->v[i]->nflight;
 	return n;
 }
 
@@ -844,12 +1050,9 @@ void webhooks_stop(struct webhooks *set)
 	for (size_t i = 0; i < set->n; i++) {
 		struct sender *s = set->v[i];
 
-		if (s->in_flight) {
-			curlev_abort(set->curl, &s->transfer);
-			s->in_flight = false;
-		}
+		abort_requests(s);
 		sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-		save_cursor(s);
+		checkpoint(s);
 	}
 }
 

@@ -12,6 +12,8 @@
 
 #define WEBHOOK_DEADLETTER "deadletter.jsonl"
 #define WEBHOOK_DEADLETTER_KEEP 4	/* rotated dead-letter files kept: .1 (newest) to .4 */
+/* Requests under way at once to one receiver when the configuration says nothing (cfg.c's too). */
+#define WEBHOOK_MAX_IN_FLIGHT 32
 
 struct webhook_stats {
 	uint64_t delivered;	/* events acknowledged by receivers */

@@ -3,7 +3,8 @@
 
 Usage:
   receiver.py serve --out FILE --port-file FILE [--port N] [--secret-file FILE] [--mode MODE]
-                    [--retry-after SECONDS]
+                    [--retry-after SECONDS] [--latency SECONDS] [--max-bytes N]
+                    [--hold-agent CC:VDN:ID]
   receiver.py check OUT EMITTED... [--types GLOB,...] [--batch-max N] [--deadletter FILE]
                     [--first N] [--wait SECONDS] [--quiet]
 
@@ -16,9 +17,17 @@ event or {"events":[...]}. In mode "ok" each event is appended to --out as one J
 "n": events in the request, "event": {...}} and the answer is 200. Other modes do not record:
   down: 503 | 429: with Retry-After | 400 | hang: holds the request until the mode changes, then 503
   | ackloss: records the events, then holds the request like hang (the acknowledgement is lost).
+--latency: every delivery is answered that many seconds after it arrived (a receiver far away).
+--max-bytes: a body larger than N bytes is refused with 413 {"error": "...N..."} in any mode.
+--hold-agent: a request holding an event of that agent is held until the mode changes, then
+answered 503 without recording (its acknowledgement never comes while the others' do).
+Requests are tracked while they are answered: stats "max_concurrent" is the most at once, and
+"agent_overlaps" counts requests that arrived while another one held an event of the same agent
+(the daemon must never do that).
 Control API, unsigned: POST /ctl/mode {"mode": MODE[, "retry_after": SECONDS]},
 GET /ctl/stats -> {"requests", "accepted", "events", "bad_signature", "bad_body",
-"status": {code: n}, "user_agents", "content_types", "log": [{"t", "status", "n", "key"}...]}.
+"status": {code: n}, "user_agents", "content_types", "max_concurrent", "agent_overlaps",
+"log": [{"t", "status", "n", "key"}...]}.
 Stopping the process is the other way to be down.
 
 check: compares OUT (what serve recorded) with EMITTED (the daemon's stdout, one or more runs in
@@ -49,8 +58,13 @@ MODES = {"ok", "down", "429", "400", "hang", "ackloss"}
 
 
 class State:
-    def __init__(self, out, secret, mode, retry_after):
+    def __init__(self, out, secret, mode, retry_after, latency=0.0, max_bytes=0, hold_agent=None):
         self.out = open(out, "a", encoding="utf-8")
+        self.latency = latency
+        self.max_bytes = max_bytes
+        self.hold_agent = hold_agent
+        self.busy_agents = {}     # agent -> requests holding one of its events now
+        self.concurrent = 0
         self.secret = secret
         self.mode = mode
         self.retry_after = retry_after
@@ -58,7 +72,7 @@ class State:
         self.changed = threading.Condition(self.lock)
         self.stats = {"requests": 0, "accepted": 0, "events": 0, "bad_signature": 0,
                       "bad_body": 0, "status": {}, "user_agents": [], "content_types": [],
-                      "log": []}
+                      "max_concurrent": 0, "agent_overlaps": 0, "log": []}
 
     def count(self, status, n, key):
         with self.lock:
@@ -78,6 +92,22 @@ class State:
                                            "n": len(events), "event": ev},
                                           separators=(",", ":")) + "\n")
             self.out.flush()
+
+    def enter(self, agents):
+        """A request holding events of agents begins: counts concurrency and overlaps."""
+        with self.lock:
+            self.concurrent += 1
+            self.stats["max_concurrent"] = max(self.stats["max_concurrent"], self.concurrent)
+            if any(self.busy_agents.get(a) for a in agents):
+                self.stats["agent_overlaps"] += 1
+            for a in agents:
+                self.busy_agents[a] = self.busy_agents.get(a, 0) + 1
+
+    def leave(self, agents):
+        with self.lock:
+            self.concurrent -= 1
+            for a in agents:
+                self.busy_agents[a] -= 1
 
     def hold(self, mode):
         """Waits until the mode is no longer mode (bounded)."""
@@ -185,6 +215,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.count(401, 0, key)
             self.answer(401, {"error": "bad signature"})
             return
+        if st.max_bytes and len(body) > st.max_bytes:
+            st.count(413, 0, key)
+            self.answer(413, {"error": "payload of %d bytes exceeds the limit of %d bytes"
+                              % (len(body), st.max_bytes)})
+            return
         parsed = events_of(body)
         if parsed is None:
             with st.lock:
@@ -193,6 +228,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(422, {"error": "not an event nor {\"events\": [...]}"})
             return
         events, batch = parsed
+        agents = {agent_of(e) for e in events}
+        st.enter(agents)
+        try:
+            status, doc, headers = self.deliver(events, batch, key, mode, retry_after)
+        finally:
+            st.leave(agents)    # before the answer: the next request may follow at once
+        self.answer(status, doc, headers)
+
+    def deliver(self, events, batch, key, mode, retry_after):
+        """(status, body, headers) of the answer to a delivery."""
+        st = self.state
+        if st.latency:
+            time.sleep(st.latency)
+        if st.hold_agent and any(agent_of(e) == st.hold_agent for e in events):
+            st.hold(mode)
+            mode = "down"
         if mode in ("hang", "ackloss"):
             if mode == "ackloss":
                 st.record(events, key, batch)
@@ -203,12 +254,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.record(events, key, batch)
         st.count(status, len(events), key)
         headers = [("Retry-After", str(retry_after))] if status == 429 else []
-        self.answer(status, None if status != 400 else {"error": "refused for good"}, headers)
+        return status, None if status != 400 else {"error": "refused for good"}, headers
 
 
 def serve(args):
     secret = read_secret(args.secret_file) if args.secret_file else None
-    Handler.state = State(args.out, secret, args.mode, args.retry_after)
+    Handler.state = State(args.out, secret, args.mode, args.retry_after, args.latency,
+                          args.max_bytes, args.hold_agent)
+    http.server.ThreadingHTTPServer.request_queue_size = 256   # many connections at once
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     tmp = args.port_file + ".tmp"
@@ -335,6 +388,9 @@ def main(argv):
     s.add_argument("--secret-file")
     s.add_argument("--mode", default="ok", choices=sorted(MODES))
     s.add_argument("--retry-after", type=int, default=2)
+    s.add_argument("--latency", type=float, default=0.0)
+    s.add_argument("--max-bytes", type=int, default=0)
+    s.add_argument("--hold-agent")
     c = sub.add_parser("check")
     c.add_argument("out")
     c.add_argument("emitted", nargs="+")

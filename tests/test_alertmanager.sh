@@ -149,4 +149,79 @@ expect_eq "d3: SIGTERM -> exit 0" "$?" 0
 check "d3: no webhook failures" bash -c "! grep -q webhook '$AW_TMP/d3.err'"
 expect_no_secret "the CMS secret is never printed" "$AW_TMP"/d*.out "$AW_TMP"/d*.err
 
+# --- One alert Alertmanager refuses in a batch: Alertmanager stores the others and still answers
+# 400 for the whole request. Only that alert may be dead-lettered, with Alertmanager's reason in
+# the log. A proxy in front of Alertmanager gives agent 1203's alerts a label name it rejects.
+cat > "$AW_TMP/amproxy.py" <<'EOF'
+import http.server, json, os, sys, urllib.error, urllib.request
+target, bad_agent, port_file = sys.argv[1:4]
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        alerts = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        for a in alerts:
+            if a.get("labels", {}).get("agent") == bad_agent:
+                a["labels"]["bad-name"] = "x"
+        req = urllib.request.Request(target + self.path, json.dumps(alerts).encode(),
+                                     {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                status, data = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, data = e.code, e.read()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[4])), Proxy)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+EOF
+PROXY_PORT=$("$AW_PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+for id in 1200 1201 1202 1203 1204 1205; do sim_set 1:170:$id '"fault":"http:503"'; done
+aw_config "$AW_TMP/e.conf" '{ cc = 1; vdn = 170; range = [ 1200, 1205 ]; }' "
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 1.0; };
+state_dir = \"$AW_TMP/state4\";
+outputs = { journal = false; stdout = true; webhooks = (
+  { url = \"http://127.0.0.1:$PROXY_PORT/api/v2/alerts\"; format = \"alertmanager\";
+    batch_max = 10; timeout = 5.0; }
+); };"
+aw_start_daemon d4 "$AW_TMP/e.conf"   # the proxy is not up yet: the six alerts queue up
+D4=$AW_PID
+unreachable6() { [ "$(grep -c '"type":"agent.unreachable"' "$AW_TMP/d4.out")" -ge 6 ]; }
+check "six agents unreachable" until_ok 10 unreachable6
+"$AW_PYTHON" "$AW_TMP/amproxy.py" "http://127.0.0.1:$AM_PORT" 1203 "$AW_TMP/proxy.port" \
+    "$PROXY_PORT" 2>>"$AW_TMP/proxy.log" &
+aw_pids+=("$!")
+for id in 1200 1201 1202 1204 1205; do
+    check "agent $id: AgentUnreachable active" until_ok 15 am_active AgentUnreachable agent=$id
+done
+check "the refused alert is dead-lettered" until_ok 10 test -s "$AW_TMP/state4/deadletter.jsonl"
+dead=$("$AW_PYTHON" - "$AW_TMP/state4/deadletter.jsonl" <<'EOF'
+import json, sys
+dead = [json.loads(l) for l in open(sys.argv[1])]
+alerts = [a for d in dead for a in d["payload"]]
+print(len(dead), len(alerts), ",".join(a["labels"]["agent"] for a in alerts),
+      int(all(d["http_status"] == 400 and "invalid label set" in d["response"] for d in dead)))
+EOF
+)
+expect_eq "only agent 1203's alert is dead-lettered, alone, with 400 and Alertmanager's reason" \
+    "$dead" "1 1 1203 1"
+expect_grep "the log line carries Alertmanager's own message" \
+    'HTTP 400 refuses 1 event for good \(.*invalid label set' "$AW_TMP/d4.err"
+aw_stop "$D4"
+expect_eq "d4: SIGTERM -> exit 0" "$?" 0
+
 aw_done

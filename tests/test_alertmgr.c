@@ -177,8 +177,59 @@ static void test_prune(void)
 	alertmgr_set_clear(&set);
 }
 
+/* Many alerts fired and resolved in mixed order: the hashed set finds each one, and forgets. */
+static void test_many(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out;
+	char ev[256];
+	size_t live = 0;
+
+	for (int i = 0; i < 5000; i++) {
+		snprintf(ev, sizeof(ev), "{\"type\":\"agent.unreachable\",\"time\":\"2026-11-25T23:00:00.000Z\","
+			 "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":%d}}", 1000 + i);
+		CHECK_INT(convert(&set, ev, &out), 1);
+		json_object_put(out);
+	}
+	CHECK_INT(set.n, 5000);
+	/* Resolve every third, in reverse, and one that does not fire (nothing). */
+	for (int i = 4999; i >= -1; i--) {
+		if (i >= 0 && i % 3 != 0)
+			continue;
+		snprintf(ev, sizeof(ev), "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:01:00.000Z\","
+			 "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":%d}}", 1000 + i);
+		CHECK_INT(convert(&set, ev, &out), i >= 0);
+		json_object_put(out);
+	}
+	for (int i = 0; i < 5000; i++)
+		live += i % 3 != 0;
+	CHECK_INT(set.n, live);
+	/* A refused alert is forgotten: its resolve then adds nothing. */
+	snprintf(ev, sizeof(ev), "{\"type\":\"agent.unreachable\",\"time\":\"2026-11-25T23:00:00.000Z\","
+		 "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":%d}}", 1001);
+	{
+		struct json_object *e = json_tokener_parse(ev);
+
+		CHECK_INT(alertmgr_forget(&set, e), 1);
+		CHECK_INT(alertmgr_forget(&set, e), 0);
+		json_object_put(e);
+	}
+	CHECK_INT(set.n, live - 1);
+	snprintf(ev, sizeof(ev), "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:01:00.000Z\","
+		 "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":%d}}", 1001);
+	CHECK_INT(convert(&set, ev, &out), 0);
+	json_object_put(out);
+	snprintf(ev, sizeof(ev), "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:01:00.000Z\","
+		 "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":%d}}", 1002);
+	CHECK_INT(convert(&set, ev, &out), 1);
+	json_object_put(out);
+	CHECK_INT(set.n, live - 2);
+	alertmgr_set_clear(&set);
+}
+
 int main(void)
 {
+	test_many();
 	test_prune();
 	test_long_call();
 	test_unreachable_and_persistence();

@@ -88,7 +88,7 @@ static void check_everything(const struct cfg *cfg)
 	CHECK(w->secret_len == strlen("hook-" MARK "-2"));
 	CHECK(w->nevents == 2 && strcmp(w->events[0], "call.*") == 0 &&
 	      strcmp(w->events[1], "agent.unreachable") == 0);
-	CHECK(w->timeout == 3 && w->batch_max == 50 && w->batch_linger == 0.5);
+	CHECK(w->timeout == 3 && w->batch_max == 50 && w->batch_linger == 0.5 && w->max_in_flight == 8);
 	CHECK(w->nheaders == 2 && strcmp(w->headers[0].name, "X-Token") == 0 &&
 	      strcmp(w->headers[0].value, "abc") == 0 &&
 	      strcmp(w->headers[1].name, "Authorization") == 0);
@@ -97,6 +97,7 @@ static void check_everything(const struct cfg *cfg)
 	CHECK_STR(w->url, "http://127.0.0.1:9093/api/v2/alerts");
 	CHECK(w->format == CFG_WEBHOOK_JSON && !w->secret && w->nevents == 0 && !w->events);
 	CHECK(w->timeout == 10 && w->batch_max == 1 && w->batch_linger == 0 && w->tls.verify);
+	CHECK(w->max_in_flight == 32);
 	CHECK_STR(cfg->state_dir, "/var/lib/agentwatchd");
 	free(ca);
 }
@@ -227,7 +228,7 @@ static const struct tcase cases[] = {
 	  "  syslog = { enabled = true; facility = \"local3\"; ident = \"aw\"; };\n"
 	  "  webhooks = ( { url = \"https://hooks.example.net/agentwatch?x=1\"; format = \"alertmanager\";\n"
 	  "    secret_file = \"hook.secret\"; events = [ \"call.*\", \"agent.unreachable\" ];\n"
-	  "    timeout = 3; batch_max = 50; batch_linger = 0.5;\n"
+	  "    timeout = 3; batch_max = 50; batch_linger = 0.5; max_in_flight = 8;\n"
 	  "    headers = { X-Token = \"abc\"; Authorization = \"Bearer x\"; }; tls = { ca_file = \"ca.pem\"; }; },\n"
 	  "    { url = \"http://127.0.0.1:9093/api/v2/alerts\"; } ); };\n"
 	  "state_dir = \"/var/lib/agentwatchd\";\n",
@@ -412,6 +413,14 @@ static const struct tcase cases[] = {
 	    "6: outputs.webhooks[0].batch_linger 61 is out of range 0..60",
 	    "7: outputs.webhooks[1].batch_max 1001 is out of range 1..1000",
 	    "7: outputs.webhooks[1].batch_linger -1 is out of range 0..60" } },
+	{ "webhook max_in_flight out of range",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; };\n"
+	  AGENT
+	  "outputs = { webhooks = ( { url = \"https://h/\"; max_in_flight = 0; },\n"
+	  "  { url = \"https://h/\"; max_in_flight = 257; }, { url = \"https://h/\"; max_in_flight = 1.5; } ); };\n",
+	  .expect = { "3: outputs.webhooks[0].max_in_flight 0 is out of range 1..256",
+	    "4: outputs.webhooks[1].max_in_flight 257 is out of range 1..256",
+	    "4: outputs.webhooks[2].max_in_flight must be an integer" } },
 	{ "edges of the ranges accepted",
 	  "cms = { url = \"https://h:65535\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
 	  "  timeout = 300; max_in_flight = 4096; };\n"
