@@ -19,11 +19,11 @@ hook() {
     echo "{ url = \"http://127.0.0.1:${RPORT[$1]}/hook\"; secret_file = \"$AW_TMP/hook.secret\";
         ${2:-timeout = 5.0;} }"
 }
-dead_report() {   # dead_report DEADLETTER URL-PREFIX: entries, single-event ones, 413s with reason
+dead_report() {   # dead_report DEADLETTER ORIGIN (scheme://host:port, as logged): entries, single-event ones, 413s with reason
     "$AW_PYTHON" - "$1" "$2" <<'EOF'
 import json, sys
 dead = [json.loads(l) for l in open(sys.argv[1])] if __import__("os").path.exists(sys.argv[1]) else []
-mine = [d for d in dead if d.get("webhook", "").startswith(sys.argv[2])]
+mine = [d for d in dead if d.get("webhook", "") == sys.argv[2]]
 single = [d for d in mine if isinstance(d.get("payload"), dict) and "events" in d["payload"]
           and len(d["payload"]["events"]) == 1]
 why = [d for d in single if d.get("http_status") == 413 and "exceeds the limit" in d.get("response", "")]
@@ -79,7 +79,7 @@ pause 3
 check_delivery "(2) 413: every event arrived or is dead-lettered, in order" 20 small \
     "$AW_TMP/small.out" --deadletter "$AW_TMP/state2/deadletter.jsonl" --batch-max 100
 read -r d_all d_single d_why d_agents <<<"$(dead_report "$AW_TMP/state2/deadletter.jsonl" \
-    "http://127.0.0.1:${RPORT[small]}/")"
+    "http://127.0.0.1:${RPORT[small]}")"
 big_events=$(grep -cF '"id":2000' "$AW_TMP/small.out")
 check "(2) the big agent's events ($big_events) were emitted" test "$big_events" -ge 2
 expect_eq "(2) dead-lettered: only the big agent's events, each alone" \
