@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "agents.h"
+#include "api.h"
 #include "cms.h"
 #include "daemon.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct watched {
 	struct sched_entry entry;
 	bool in_flight;
 	bool removed;		/* dropped by a reload while its poll was under way */
+	uint64_t poll_started_us;	/* CLOCK_MONOTONIC */
 };
 
 struct daemon {
@@ -52,6 +54,9 @@ struct daemon {
 	bool reload_failed;
 	uint64_t polls;
 	uint64_t poll_errors;
+	struct api *api;
+	struct metrics_counters counters;
+	struct api_health health;
 };
 
 /*
@@ -103,6 +108,7 @@ static void emit(void *ctx, struct event *ev)
 	const char *json;
 
 	event_new_id(ev);
+	metrics_count_event(&d->counters, ev->type);
 	obj = event_to_json(ev);
 	json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -146,6 +152,10 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 	if (w->removed) {
 		watched_free(w);
 	} else if (res->status != CMS_ERR_CANCELLED) {
+		uint64_t now = util_now_monotonic_us();
+
+		metrics_count_poll(&d->counters, res->status, (double)(now - w->poll_started_us) / 1e6);
+		api_health_poll(&d->health, res, now);
 		d->polls++;
 		if (ok) {
 			agents_on_success(&w->state, res->reply, util_now_realtime_us(), &d->rules,
@@ -159,6 +169,7 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 		if (!d->stopping)
 			sched_done(d->sched, &w->entry, ok, res->retry_after);
 		webhooks_kick(d->webhooks);
+		api_kick(d->api);
 	}
 	sched_kick(d->sched);
 	maybe_finish_stop(d);
@@ -179,6 +190,7 @@ static void start_poll(void *ctx, struct sched_entry *entry, uint64_t late_us)
 	(void)late_us;
 	(void)d;
 	w->in_flight = true;
+	w->poll_started_us = util_now_monotonic_us();
 	cms_poll(d->cms, w->state.cfg, on_poll_done, w);
 }
 
@@ -284,6 +296,7 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	output_configure(d->output, &cfg->outputs);
 	webhooks_configure(d->webhooks, &cfg->outputs);
 	rebind_agents(d, cfg);
+	api_configure(d->api, &cfg->http);	/* a failure is logged; the previous addresses stay */
 	if (d->cfg)
 		webhooks_prune_alerts(d->webhooks, alert_holds, d);
 	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
@@ -401,10 +414,21 @@ static void log_schedule_stats(const struct daemon *d)
 		 (unsigned long long)d->poll_errors, (unsigned long long)os.events);
 }
 
+/* What the HTTP API reads, lent for one request. */
+static void view(void *ctx, struct api_view *v)
+{
+	struct daemon *d = ctx;
+
+	*v = (struct api_view){ d->cfg, d->states, d->nagents, persist_log(d->persist),
+				persist_dir(d->persist), d->sched, d->output, d->webhooks,
+				&d->counters, &d->health, d->reload_failed, 0 };
+}
+
 static void teardown(struct daemon *d)
 {
 	/* Cancelling first: the cancelled polls' callbacks still touch their agents. */
 	cms_client_free(d->cms);
+	api_free(d->api);
 	save_state(d, true);
 	webhooks_free(d->webhooks);
 	persist_close(d->persist);
@@ -431,6 +455,15 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 
 	if (setup_loop(&d) < 0) {
 		log_err("cannot set up the event loop");
+		return 1;
+	}
+	/* First, so that an address in use ends the start before anything else happens. */
+	d.api = api_new(d.event, view, &d);
+	if (api_configure(d.api, &cfg->http) < 0) {
+		api_free(d.api);
+		sd_event_source_disable_unref(d.status_timer);
+		sd_event_unref(d.event);
+		cfg_free(cfg);
 		return 1;
 	}
 	d.cms = cms_client_new(d.event, &cfg->cms);

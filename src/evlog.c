@@ -442,3 +442,8 @@ void evlog_get_stats(const struct evlog *log, struct evlog_stats *stats)
 {
 	*stats = log->stats;
 }
+
+bool evlog_disk_failing(const struct evlog *log)
+{
+	return log->dir && log->fd < 0;
+}

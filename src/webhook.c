@@ -34,6 +34,7 @@ struct sender {
 	char *cursor_path;		/* NULL without state_dir */
 	/* Settings, copied from the configuration. */
 	char *url;
+	char *name;			/* url without credentials or query, for metrics */
 	bool alertmanager;
 	char *secret;
 	size_t secret_len;
@@ -62,6 +63,7 @@ struct sender {
 	uint64_t linger_until_us;	/* a partial batch waits for more until then */
 	uint64_t resend_at_us;
 	sd_event_source *timer;
+	struct webhook_stats stats;
 };
 
 struct webhooks {
@@ -71,16 +73,32 @@ struct webhooks {
 	struct curlev *curl;
 	struct sender **v;
 	size_t n;
-	struct webhook_stats stats;
+	struct webhook_stats stats;	/* of receivers a reload removed */
 };
 
 static void pump(struct sender *s);
 
 /* ---- settings and cursor ---- */
 
+/* The URL as metrics show it: user:password@ and ?query may hold credentials. */
+static char *public_name(const char *url)
+{
+	const char *scheme_end = strstr(url, "://"), *host, *auth_end, *at;
+
+	host = scheme_end ? scheme_end + 3 : url;
+	auth_end = host + strcspn(host, "/?#");
+	for (at = auth_end; at > host && at[-1] != '@'; at--)
+		;
+	if (at > host)
+		host = at;
+	return xasprintf("%.*s%.*s", (int)(scheme_end ? scheme_end + 3 - url : 0), url,
+			 (int)strcspn(host, "?#"), host);
+}
+
 static void settings_clear(struct sender *s)
 {
 	free(s->url);
+	free(s->name);
 	util_secret_free(s->secret, s->secret_len);
 	for (size_t i = 0; i < s->nevents; i++)
 		free(s->events[i]);
@@ -93,6 +111,7 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 {
 	settings_clear(s);
 	s->url = xstrdup(w->url);
+	s->name = public_name(w->url);
 	s->alertmanager = w->format == CFG_WEBHOOK_ALERTMANAGER;
 	s->secret = NULL;
 	s->secret_len = w->secret_len;
@@ -229,7 +248,7 @@ static size_t gather(struct sender *s, struct json_object *out)
 		struct json_object *ev = json_tokener_parse(json);
 
 		if (seq > c.seq) {
-			s->set->stats.lost += seq - c.seq;
+			s->stats.lost += seq - c.seq;
 			log_warn("webhook %s: %" PRIu64 " events were gone from the log before delivery",
 				 s->url, seq - c.seq);
 		}
@@ -436,7 +455,7 @@ static void dead_letter(struct sender *s, long status)
 	log_err("webhook %s: HTTP %ld refuses %zu event%s for good; %s", s->url, status,
 		s->batch_events, s->batch_events == 1 ? "" : "s",
 		s->set->state_dir ? "kept in " WEBHOOK_DEADLETTER : "dropped (no state_dir)");
-	s->set->stats.dead_lettered += s->batch_events;
+	s->stats.dead_lettered += s->batch_events;
 	if (!s->set->state_dir) {
 		json_object_put(entry);
 		return;
@@ -482,7 +501,7 @@ static void retry_later(struct sender *s, long status, CURLcode code)
 
 	curl_easy_getinfo(s->transfer.easy, CURLINFO_RETRY_AFTER, &retry_after);
 	s->failures++;
-	s->set->stats.attempts_failed++;
+	s->stats.attempts_failed++;
 	delay = backoff_us(s->failures, (double)retry_after);
 	if (s->failures == 1 || s->failures % 10 == 0) {
 		if (code != CURLE_OK)
@@ -506,7 +525,7 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	if (s->resending) {
 		s->resending = false;	/* best effort: the next one comes in a minute anyway */
 	} else if (code == CURLE_OK && status >= 200 && status < 300) {
-		s->set->stats.delivered += s->batch_events;
+		s->stats.delivered += s->batch_events;
 		acknowledge(s);
 	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
 		dead_letter(s, status);
@@ -560,8 +579,17 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	return s;
 }
 
+static void add_stats(struct webhook_stats *sum, const struct webhook_stats *st)
+{
+	sum->delivered += st->delivered;
+	sum->attempts_failed += st->attempts_failed;
+	sum->dead_lettered += st->dead_lettered;
+	sum->lost += st->lost;
+}
+
 static void sender_free(struct sender *s)
 {
+	add_stats(&s->set->stats, &s->stats);
 	if (s->in_flight)
 		curlev_abort(s->set->curl, &s->transfer);
 	save_cursor(s);
@@ -677,6 +705,23 @@ void webhooks_stop(struct webhooks *set)
 void webhooks_get_stats(const struct webhooks *set, struct webhook_stats *stats)
 {
 	*stats = set->stats;
+	for (size_t i = 0; i < set->n; i++)
+		add_stats(stats, &set->v[i]->stats);
+}
+
+size_t webhooks_count(const struct webhooks *set)
+{
+	return set->n;
+}
+
+const char *webhooks_receiver(const struct webhooks *set, size_t i, uint64_t *queue,
+			      struct webhook_stats *stats)
+{
+	const struct sender *s = set->v[i];
+
+	*queue = evlog_next_seq(set->log) - s->cursor.seq;
+	*stats = s->stats;
+	return s->name;
 }
 
 void webhooks_free(struct webhooks *set)
