@@ -523,6 +523,7 @@ static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct lis
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_STRICT_FOR_CLIENT, 1,	/* HTTP/1.1 without Host: 400 */
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
 				MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_PER_CONNECTION,

@@ -192,3 +192,12 @@ aw_preload() {
     asan=$(ldd "$AW_BIN" 2>/dev/null | awk '/libasan/ { print $3 }')
     echo "${asan:+$asan }$so"
 }
+
+# aw_http_addr NAME [FAMILY]: the address the daemon's HTTP endpoint bound ("127.0.0.1:PORT" or
+# "[::1]:PORT", FAMILY 4 or 6), from its log; waits for it (bounded). Empty when there is none.
+aw_http_addr() {
+    local pattern='listening on (127\.0\.0\.1:[0-9]+)'
+    [ "${2:-4}" = 6 ] && pattern='listening on (\[[0-9a-f:]+\]:[0-9]+)'
+    wait_for 10 grep -qE "$pattern" "$AW_TMP/$1.err"
+    grep -oE "$pattern" "$AW_TMP/$1.err" | tail -1 | sed 's/^listening on //'
+}
