@@ -55,6 +55,7 @@ struct http_req {
 	struct MHD_Connection *conn;
 	const char *path;
 	bool answered;
+	unsigned status;
 	enum MHD_Result result;
 	void **con_cls;
 };
@@ -87,8 +88,8 @@ struct http_server {
 	struct http_stats stats;
 };
 
-/* Marks *con_cls of a streamed request, for the completion callback. */
-static char stream_marker;
+/* Mark *con_cls of an answered request: a streamed one for the completion callback. */
+static char answered_marker, stream_marker;
 
 /* ---- answers ---- */
 
@@ -105,6 +106,9 @@ static void queue(struct http_req *req, unsigned status, struct MHD_Response *re
 	}
 	MHD_destroy_response(resp);
 	req->answered = true;
+	req->status = status;
+	if (*req->con_cls != &stream_marker)
+		*req->con_cls = &answered_marker;
 }
 
 void http_reply(struct http_req *req, unsigned status, const char *content_type, char *body,
@@ -366,12 +370,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  size_t *upload_size, void **con_cls)
 {
 	struct listener *l = cls;
-	struct http_req req = { l->srv, conn, url, false, MHD_NO, con_cls };
+	struct http_req req = { l->srv, conn, url, false, 0, MHD_NO, con_cls };
+	uint64_t start = util_now_monotonic_us();
 
 	(void)version;
 	(void)upload_data;
-	/* A request body (not expected on GET) is read and dropped by libmicrohttpd. */
-	if (*con_cls == &stream_marker) {
+	/* Answered already: a request body (not expected on GET) is read and dropped. */
+	if (*con_cls) {
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -382,6 +387,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		l->srv->handler(l->srv->ctx, &req);
 	if (!req.answered)
 		http_reply_text(&req, MHD_HTTP_INTERNAL_SERVER_ERROR, "no answer");
+	log_debug("http: %.16s %.200s: %u in %.3f ms", method, url, req.status,
+		  (double)(util_now_monotonic_us() - start) / 1000.0);
 	*upload_size = 0;
 	return req.result;
 }
@@ -639,13 +646,20 @@ static int listeners_start(struct http_server *srv, const struct listen_settings
 	return 0;
 }
 
-static void set_users(struct http_server *srv, const struct cfg_http *cfg)
+static void clear_users(struct http_server *srv)
 {
 	for (size_t i = 0; i < srv->nusers; i++) {
 		free(srv->users[i].name);
 		util_secret_free(srv->users[i].hash, strlen(srv->users[i].hash));
 	}
 	free(srv->users);
+	srv->users = NULL;
+	srv->nusers = 0;
+}
+
+static void set_users(struct http_server *srv, const struct cfg_http *cfg)
+{
+	clear_users(srv);
 	srv->nusers = cfg->nusers;
 	srv->users = xcalloc(cfg->nusers, sizeof(*srv->users));
 	for (size_t i = 0; i < cfg->nusers; i++)
@@ -697,13 +711,11 @@ struct http_server *http_new(sd_event *event, http_handler_fn handler, void *ctx
 
 void http_free(struct http_server *srv)
 {
-	struct cfg_http none = { 0 };
-
 	if (!srv)
 		return;
 	listeners_stop(srv);
 	settings_clear(&srv->settings);
-	set_users(srv, &none);
+	clear_users(srv);
 	free(srv->crypt);
 	sd_event_unref(srv->event);
 	free(srv);
