@@ -117,11 +117,12 @@ static int compare_key(const void *key, const void *elem)
 static void get_agent(struct api *api, struct http_req *req, const char *id_text)
 {
 	struct agent_state *const *found;
-	struct json_object *obj;
 	uint32_t cc, vdn, id;
 	struct api_view v;
+	char *text = NULL;
 	uint64_t key;
-	char *text;
+	size_t len;
+	FILE *out;
 
 	if (api_parse_agent_id(id_text, &cc, &vdn, &id) < 0) {
 		http_reply_text(req, 400, "'%.64s' is not an agent CC:VDN:ID", id_text);
@@ -134,11 +135,14 @@ static void get_agent(struct api *api, struct http_req *req, const char *id_text
 		http_reply_text(req, 404, "agent %u:%u:%u is not watched", cc, vdn, id);
 		return;
 	}
-	obj = api_agent_json(*found, util_now_realtime_us());
-	text = xasprintf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-	http_reply(req, 200, JSON_TYPE, text, strlen(text));
-	json_object_put(obj);
+	out = open_memstream(&text, &len);
+	if (!out)
+		abort();
+	api_agent_write(out, *found, util_now_realtime_us());
+	fputc('\n', out);
+	if (fclose(out) != 0)
+		abort();
+	http_reply(req, 200, JSON_TYPE, text, len);
 }
 
 struct filter_parse {

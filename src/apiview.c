@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "apiview.h"
-#include "event.h"
 #include "util.h"
 
 /* ---- health ---- */
@@ -149,55 +148,94 @@ int api_parse_agent_id(const char *text, uint32_t *cc, uint32_t *vdn, uint32_t *
 	return 0;
 }
 
-static struct json_object *time_json(uint64_t realtime_us)
-{
-	char buf[UTIL_TIME_LEN];
-
-	util_format_time(realtime_us, buf);
-	return json_object_new_string(buf);
-}
-
 /* When the call was first seen, CLOCK_REALTIME: the one place that reads first_seen_us. */
 static uint64_t call_since_us(const struct agent_call *call)
 {
 	return call->first_seen_us;
 }
 
-static struct json_object *calls_json(const struct agent_state *st, uint64_t now_us)
+/* A JSON string, escaped as json-c writes it with JSON_C_TO_STRING_NOSLASHESCAPE. */
+static void json_string(FILE *out, const char *s)
 {
-	struct json_object *calls = json_object_new_array_ext((int)st->ncalls);
+	static const char special[] = "\"\\\b\f\n\r\t";
+	size_t n;
 
-	for (uint32_t i = 0; i < st->ncalls; i++) {
-		struct json_object *c = json_object_new_object();
-		uint64_t since = call_since_us(&st->calls[i]);
-		char seconds[32];
-		double d = now_us > since ? (double)((now_us - since) / 1000u) / 1000.0 : 0.0;
-
-		snprintf(seconds, sizeof seconds, "%.3f", d);
-		json_object_object_add(c, "id", json_object_new_string(st->calls[i].id));
-		json_object_object_add(c, "since", time_json(since));
-		json_object_object_add(c, "duration", json_object_new_double_s(d, seconds));
-		/* Call detail (status, direction, media) joins here once the CMS is asked for it. */
-		json_object_array_add(calls, c);
+	fputc('"', out);
+	while (*s) {
+		for (n = 0; s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\'; n++)
+			;
+		fwrite(s, 1, n, out);
+		s += n;
+		if (!*s)
+			break;
+		if (strchr(special, *s))
+			fprintf(out, "\\%c", "\"\\bfnrt"[strchr(special, *s) - special]);
+		else
+			fprintf(out, "\\u%04x", (unsigned char)*s);
+		s++;
 	}
-	return calls;
+	fputc('"', out);
 }
 
-struct json_object *api_agent_json(const struct agent_state *st, uint64_t now_us)
+/* The agent's identity, the same fields as event_agent_json: written directly, because json-c
+ * objects for 10,000 agents cost the loop tens of milliseconds. */
+static void identity(FILE *out, const struct cfg_agent *a)
 {
-	struct json_object *obj = event_agent_json(st->cfg);
-	const struct cfg_agent *a = st->cfg;
-	char key[40];
+	const struct cfg_group *g = a->group;
 
-	snprintf(key, sizeof key, "%u:%u:%u", a->cc, a->vdn, a->id);
-	json_object_object_add(obj, "agent", json_object_new_string(key));
-	json_object_object_add(obj, "reachable", json_object_new_boolean(!st->unreachable));
-	json_object_object_add(obj, "failures", json_object_new_int64(st->failures));
-	json_object_object_add(obj, "reason", st->reason ? json_object_new_string(st->reason) : NULL);
-	json_object_object_add(obj, "polled", json_object_new_boolean(st->baselined));
+	fprintf(out, "{\"cc\":%u,\"vdn\":%u,\"id\":%u", a->cc, a->vdn, a->id);
+	if (g && g->name) {
+		fputs(",\"name\":", out);
+		json_string(out, g->name);
+	}
+	if (g && g->nlabels) {
+		fputs(",\"labels\":{", out);
+		for (size_t i = 0; i < g->nlabels; i++) {
+			if (i)
+				fputc(',', out);
+			json_string(out, g->labels[i].key);
+			fputc(':', out);
+			json_string(out, g->labels[i].value);
+		}
+		fputc('}', out);
+	}
+}
+
+static void calls(FILE *out, const struct agent_state *st, uint64_t now_us)
+{
+	char since[UTIL_TIME_LEN];
+
+	fputs(",\"calls\":[", out);
+	for (uint32_t i = 0; i < st->ncalls; i++) {
+		uint64_t t = call_since_us(&st->calls[i]);
+
+		util_format_time(t, since);
+		fprintf(out, "%s{\"id\":", i ? "," : "");
+		json_string(out, st->calls[i].id);
+		/* Whole milliseconds, as the event's durations. */
+		fprintf(out, ",\"since\":\"%s\",\"duration\":%.3f", since,
+			now_us > t ? (double)((now_us - t) / 1000u) / 1000.0 : 0.0);
+		/* Call detail (status, direction, media) joins here once the CMS is asked for it. */
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
+void api_agent_write(FILE *out, const struct agent_state *st, uint64_t now_us)
+{
+	const struct cfg_agent *a = st->cfg;
+
+	identity(out, a);
+	fprintf(out, ",\"agent\":\"%u:%u:%u\",\"reachable\":%s,\"failures\":%u,\"reason\":",
+		a->cc, a->vdn, a->id, st->unreachable ? "false" : "true", st->failures);
+	if (st->reason)
+		json_string(out, st->reason);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"polled\":%s", st->baselined ? "true" : "false");
 	/* CTI state and its since join here once the CMS is asked for them. */
-	json_object_object_add(obj, "calls", calls_json(st, now_us));
-	return obj;
+	calls(out, st, now_us);
+	fputc('}', out);
 }
 
 char *api_agents_json(struct agent_state *const *states, size_t n, const struct api_filter *f,
@@ -211,14 +249,11 @@ char *api_agents_json(struct agent_state *const *states, size_t n, const struct 
 		abort();
 	fputs("{\"agents\":[", out);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *obj;
-
 		if (!api_filter_match(f, states[i]))
 			continue;
-		obj = api_agent_json(states[i], now_us);
-		fprintf(out, "%s%s", first ? "" : ",", json_object_to_json_string_ext(obj,
-			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(obj);
+		if (!first)
+			fputc(',', out);
+		api_agent_write(out, states[i], now_us);
 		first = false;
 	}
 	fputs("]}\n", out);

@@ -5,8 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <json-c/json.h>
+#include <stdio.h>
 
 #include "agents.h"
 #include "cfg.h"
@@ -67,8 +66,8 @@ void api_filter_clear(struct api_filter *f);
 /* "CC:VDN:ID" in decimal; returns 0 or -1 when it is not of that form. */
 int api_parse_agent_id(const char *text, uint32_t *cc, uint32_t *vdn, uint32_t *id);
 
-/* One agent as /api/v1/agents shows it; now_us is CLOCK_REALTIME. The caller owns the result. */
-struct json_object *api_agent_json(const struct agent_state *st, uint64_t now_us);
+/* One agent as a JSON object, as /api/v1/agents shows it; now_us is CLOCK_REALTIME. */
+void api_agent_write(FILE *out, const struct agent_state *st, uint64_t now_us);
 /* {"agents":[...]} of those f lets through; the caller frees the text, *len its length. */
 char *api_agents_json(struct agent_state *const *states, size_t n, const struct api_filter *f,
 		      uint64_t now_us, size_t *len);

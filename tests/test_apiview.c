@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../src/apiview.h"
+#include "../src/event.h"
 #include "../src/util.h"
 #include "check.h"
 
@@ -114,6 +115,45 @@ static void test_agents(void)
 	api_filter_clear(&f);
 }
 
+/* Strings are escaped as json-c escapes them, identity fields as event_agent_json has them. */
+static void test_escaping(void)
+{
+	struct cfg_label tricky_labels[] = { { "k", "tab\there \"q\" back\\slash /" } };
+	struct cfg_group g = { .name = "a\"b\\c/d\n\x01\x1f\x7f é\r\b\f", .labels = tricky_labels,
+			       .nlabels = 1 };
+	struct cfg_agent agent = { .cc = 3, .vdn = 4, .id = 70001, .group = &g };
+	struct agent_call call = { .id = "id\"1\\" };
+	struct agent_state st = { .cfg = &agent, .calls = &call, .ncalls = 1, .failures = 1,
+				  .reason = "HTTP 503: \"busy\"\n" };
+	struct json_object *ident = event_agent_json(&agent), *parsed;
+	const char *want = json_object_to_json_string_ext(ident, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *text = NULL;
+	size_t len;
+	FILE *out = open_memstream(&text, &len);
+
+	api_agent_write(out, &st, T0);
+	fclose(out);
+	CHECK(strncmp(text, want, strlen(want) - 1) == 0);
+	CHECK(text[strlen(want) - 1] == ',');
+	parsed = json_tokener_parse(text);
+	CHECK(parsed != NULL);
+	if (parsed) {
+		struct json_object *v;
+
+		CHECK(json_object_object_get_ex(parsed, "reason", &v));
+		CHECK_STR(json_object_get_string(v), st.reason);
+		CHECK(json_object_object_get_ex(parsed, "name", &v));
+		CHECK_STR(json_object_get_string(v), g.name);
+		CHECK(json_object_object_get_ex(parsed, "calls", &v));
+		CHECK_STR(json_object_get_string(json_object_object_get(json_object_array_get_idx(v, 0),
+			  "id")), call.id);
+		json_object_put(parsed);
+	}
+	json_object_put(ident);
+	free(text);
+}
+
 static void append(struct evlog *log, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -199,6 +239,7 @@ int main(void)
 	test_agent_id();
 	test_seq();
 	test_agents();
+	test_escaping();
 	test_events();
 	test_health();
 	return check_done("test_apiview");
