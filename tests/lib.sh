@@ -201,3 +201,10 @@ aw_http_addr() {
     wait_for 10 grep -qE "$pattern" "$AW_TMP/$1.err"
     grep -oE "$pattern" "$AW_TMP/$1.err" | tail -1 | sed 's/^listening on //'
 }
+# aw_need_http NAME ADDR: ends the test (failed) when the daemon NAME has no HTTP address.
+aw_need_http() {
+    [ -n "$2" ] && return 0
+    fail "daemon $1 serves HTTP"
+    sed 's/^/    /' "$AW_TMP/$1.err" | head -10
+    aw_done
+}

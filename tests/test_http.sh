@@ -44,8 +44,8 @@ outputs = { journal = false; };
 http = { listen = [ $listen ]; agent_metrics = true; timeout = 2; };"
 aw_start_daemon main "$AW_TMP/main.conf"
 ADDR=$(aw_http_addr main)
+aw_need_http main "$ADDR"
 U=http://$ADDR
-check "the daemon logs the port it bound" test -n "$ADDR"
 settle 2 $A $B $C
 
 # --- paths
@@ -168,7 +168,9 @@ outputs = { journal = false; };
 http = { listen = [ \"127.0.0.1:0\" ]; users_file = \"$AW_TMP/http.users\";
   tls = { cert_file = \"$AW_TMP/pki/server.pem\"; key_file = \"$AW_TMP/pki/server.key\"; }; };"
 aw_start_daemon tls "$AW_TMP/tls.conf"
-T=https://$(aw_http_addr tls)
+ADDR=$(aw_http_addr tls)
+aw_need_http tls "$ADDR"
+T=https://$ADDR
 settle 2 $A
 ca=(--cacert "$AW_TMP/pki/ca.pem")
 expect_eq "TLS + auth: the right password" "$(get $T/healthz "${ca[@]}" -u "alice:$PW")" "200 ok"

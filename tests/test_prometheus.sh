@@ -24,6 +24,7 @@ outputs = { journal = false; };
 http = { listen = [ \"127.0.0.1:0\" ]; users_file = \"$AW_TMP/http.users\"; agent_metrics = true; };"
 aw_start_daemon main "$AW_TMP/main.conf"
 ADDR=$(aw_http_addr main)
+aw_need_http main "$ADDR"
 settle 2 $A $B
 
 PROM_PORT=$("$AW_PYTHON" -c '

@@ -33,7 +33,9 @@ http = { listen = [ \"127.0.0.1:0\" ]; timeout = 2; };"
 
 # --- first run: a client from the start of the log
 aw_start_daemon one "$AW_TMP/main.conf"
-U=http://$(aw_http_addr one)
+ADDR=$(aw_http_addr one)
+aw_need_http one "$ADDR"
+U=http://$ADDR
 stream "$U" "$AW_TMP/s1" -G -d after=0
 settle 2 $A $B
 sim_set $B '"calls":["b1"]'
@@ -50,7 +52,9 @@ L=$(last_id "$AW_TMP/s1")
 sim_set $A '"calls":[]'
 sim_set $B '"calls":["b1","b2"]'
 aw_start_daemon two "$AW_TMP/main.conf"
-U=http://$(aw_http_addr two)
+ADDR=$(aw_http_addr two)
+aw_need_http two "$ADDR"
+U=http://$ADDR
 stream "$U" "$AW_TMP/s2" -H "Last-Event-ID: $L"
 stream "$U" "$AW_TMP/s3" -G -d after="$L"
 settle 2 $A $B
@@ -86,6 +90,7 @@ outputs = { journal = false; };
 http = { listen = [ \"127.0.0.1:0\" ]; timeout = 2; };"
 aw_start_daemon slow "$AW_TMP/slow.conf"
 ADDR=$(aw_http_addr slow)
+aw_need_http slow "$ADDR"
 U=http://$ADDR
 settle 2 $A
 stream "$U" "$AW_TMP/fast"
