@@ -83,7 +83,9 @@ for path in /metrics /api/v1/agents /healthz; do
 done
 
 echo "== $DUR s with $SSE SSE clients and a /metrics scrape every second"
+cpu() { sed 's/^.*) //' "/proc/$DPID/stat" | awk '{ print $12 + $13 }'; }
 curl -sS --unix-socket "$TMP/http.sock" http://x/metrics > "$TMP/m0"
+cpu0=$(cpu)
 for ((i = 0; i < SSE; i++)); do
     curl -sS -N --max-time $((DUR + 10)) --unix-socket "$TMP/http.sock" \
         http://x/api/v1/events/stream -o "$TMP/sse.$i" 2>/dev/null &
@@ -91,6 +93,8 @@ for ((i = 0; i < SSE; i++)); do
 done
 for ((s = 0; s < DUR; s++)); do get /metrics >/dev/null; sleep 1; done
 curl -sS --unix-socket "$TMP/http.sock" http://x/metrics > "$TMP/m1"
+echo "daemon CPU: $(awk -v a="$cpu0" -v b="$(cpu)" -v hz="$(getconf CLK_TCK)" -v d="$DUR" \
+    'BEGIN { printf "%.1f%% of a core", (b - a) / hz / d * 100 }')"
 "$PY" - "$TMP/m0" "$TMP/m1" "$TMP" <<'EOF'
 import glob, re, sys
 def hist(path):

@@ -32,6 +32,7 @@ struct api {
 	void *view_ctx;
 	bool agent_metrics;
 	sd_event_source *ping_timer;
+	sd_event_source *kick_timer;	/* armed while new events wait for the streams */
 	struct stream *streams;
 };
 
@@ -372,6 +373,16 @@ static int on_ping(sd_event_source *source, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int on_kick(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct api *api = userdata;
+
+	(void)source;
+	(void)usec;
+	http_wake_streams(api->http);
+	return 0;
+}
+
 struct api *api_new(sd_event *event, api_view_fn view_fn, void *ctx)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
@@ -381,6 +392,8 @@ struct api *api_new(sd_event *event, api_view_fn view_fn, void *ctx)
 	api->http = http_new(event, handle, api);
 	sd_event_add_time_relative(event, &api->ping_timer, CLOCK_MONOTONIC, API_STREAM_PING_US,
 				   100000, on_ping, api);
+	sd_event_add_time(event, &api->kick_timer, CLOCK_MONOTONIC, 0, 10000, on_kick, api);
+	sd_event_source_set_enabled(api->kick_timer, SD_EVENT_OFF);
 	return api;
 }
 
@@ -390,10 +403,19 @@ int api_configure(struct api *api, const struct cfg_http *cfg)
 	return http_configure(api->http, cfg);
 }
 
+/* Every poll that emits events kicks: waking 50 streams each time would cost a send per stream
+ * per poll, so the wake-ups are gathered. */
 void api_kick(struct api *api)
 {
-	if (api->streams)
-		http_wake_streams(api->http);
+	int enabled = SD_EVENT_OFF;
+
+	if (!api->streams || !api->kick_timer)
+		return;
+	sd_event_source_get_enabled(api->kick_timer, &enabled);
+	if (enabled != SD_EVENT_OFF)
+		return;
+	sd_event_source_set_time(api->kick_timer, util_now_monotonic_us() + API_STREAM_BATCH_US);
+	sd_event_source_set_enabled(api->kick_timer, SD_EVENT_ONESHOT);
 }
 
 void api_free(struct api *api)
@@ -402,5 +424,6 @@ void api_free(struct api *api)
 		return;
 	http_free(api->http);
 	sd_event_source_disable_unref(api->ping_timer);
+	sd_event_source_disable_unref(api->kick_timer);
 	free(api);
 }
