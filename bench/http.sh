@@ -40,7 +40,7 @@ wait_for() {
 
 [ -x "$DAEMON" ] || die "no daemon at $DAEMON"
 echo "== machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== daemon: $DAEMON; CFLAGS: $(sed -n 's/^CFLAGS = //p' "$BUILD/Makefile"); source $(git -C "$SRC" rev-parse --short HEAD)"
+echo "== daemon: $DAEMON; CFLAGS: $(sed -n 's/^CFLAGS = //p' "$BUILD/Makefile")"
 
 bash "$SRC/tests/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts.sh failed"
 printf 'bench-secret-not-checked\n' > "$TMP/cms.secret"
