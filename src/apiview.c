@@ -36,8 +36,9 @@ const char *api_health_problem(const struct api_view *v, char *buf, size_t size)
 	double window = 2 * (v->cfg->poll.interval + v->cfg->cms.timeout) + 1;
 	bool fresh = h->reached_us && (double)(v->now_us - h->reached_us) / 1e6 <= window;
 
+	/* Unusable at start, or added by a reload (it takes effect at the next start). */
 	if (v->cfg->state_dir && !v->state_dir)
-		snprintf(buf, size, "state_dir %s is not usable: events are kept in memory only",
+		snprintf(buf, size, "state_dir %s is not in use: events are kept in memory only",
 			 v->cfg->state_dir);
 	else if (v->state_dir && evlog_disk_failing(v->log))
 		snprintf(buf, size, "state_dir %s: the event log cannot be written", v->state_dir);

@@ -221,7 +221,7 @@ static void test_health(void)
 	api_health_poll(&h, &ok, 10 * SEC);
 	CHECK(health(&h, 11 * SEC, NULL, buf, sizeof buf) == NULL);
 	CHECK_STR(health(&h, 11 * SEC, "/var/lib/x", buf, sizeof buf),
-		  "state_dir /var/lib/x is not usable: events are kept in memory only");
+		  "state_dir /var/lib/x is not in use: events are kept in memory only");
 	/* An HTTP error is an answer: the CMS was reached. */
 	api_health_poll(&h, &http, 12 * SEC);
 	CHECK(health(&h, 13 * SEC, NULL, buf, sizeof buf) == NULL);
