@@ -395,11 +395,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- listeners on the loop ---- */
 
+static unsigned connections(const struct listener *l)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
 static void run_listener(struct listener *l)
 {
+	unsigned before = connections(l);
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	MHD_run(l->mhd);
+	/*
+	 * At its connection limit libmicrohttpd takes the listening socket out of its epoll set, and
+	 * puts it back only at the start of a run: after a run that closed connections, one more, or
+	 * clients waiting in the accept queue would never wake the loop again.
+	 */
+	if (connections(l) < before)
+		MHD_run(l->mhd);
 	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
 		sd_event_source_set_time(l->timer, util_now_monotonic_us() + (uint64_t)ms * 1000);
 		sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);

@@ -122,6 +122,37 @@ check "a 70 KB URL is refused with 4xx (got $code)" test "${code:0:1}" = 4
 code=$(status "$U/healthz" -H "X-Big: $long")
 check "a 70 KB header is refused with 4xx (got $code)" test "${code:0:1}" = 4
 expect_eq "a request body on GET is read and dropped" "$(get $U/healthz --data-binary "@$AW_TMP/metrics" -X GET)" "200 ok"
+# 80 clients that send half a request and wait: more than max_connections (64). Each is closed
+# after http.timeout (2 s here), those beyond the limit once they are accepted, and the endpoint
+# then serves again.
+"$AW_PYTHON" - "$ADDR" > "$AW_TMP/slowloris" <<'PY' &
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+socks = []
+for i in range(80):
+    s = socket.create_connection((host, int(port)), timeout=15)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    socks.append(s)
+closed, deadline = 0, time.time() + 20   # bounded, even when nothing is closed
+for s in socks:
+    try:
+        s.settimeout(max(0.1, deadline - time.time()))
+        closed += s.recv(100) == b""
+    except socket.timeout:
+        pass
+    except OSError:
+        closed += 1
+print(closed)
+PY
+slow_pid=$!
+aw_pids+=($slow_pid)
+pause 1
+polls_before=$(aw_polls_since_set $B)
+check "with 80 half-sent requests /healthz still answers (within http.timeout)" \
+    until_ok 15 answers '200 ok' $U/healthz
+wait $slow_pid
+expect_eq "every half-sent request was closed by the timeout" "$(cat "$AW_TMP/slowloris")" 80
+check "polling went on meanwhile" test "$(aw_polls_since_set $B)" -gt $((polls_before + 5))
 check "the daemon is still running" kill -0 $AW_PID
 expect_eq "and still healthy" "$(get $U/healthz)" "200 ok"
 
