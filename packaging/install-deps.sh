@@ -4,8 +4,8 @@
 set -eu
 
 packages="build-essential autoconf automake pkg-config
-libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev
-python3 openssl curl procps util-linux systemd rsyslog prometheus-alertmanager man-db mandoc
+libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev libmicrohttpd-dev libcrypt-dev
+python3 openssl curl procps util-linux systemd rsyslog prometheus-alertmanager prometheus man-db mandoc
 debhelper lintian debootstrap rpm rpmlint cpio file"
 
 missing=""

@@ -146,6 +146,8 @@ void agents_on_success(struct agent_state *state, const struct reply *reply,
 		emit_simple(&em, EVENT_AGENT_REACHABLE, false);
 	state->unreachable = false;
 	state->failures = 0;
+	free(state->reason);
+	state->reason = NULL;
 	state->baselined = true;
 	diff_calls(state, reply, &em, initial);
 	state->restored = false;
@@ -168,6 +170,10 @@ void agents_on_failure(struct agent_state *state, const char *reason,
 
 	if (state->failures < UINT32_MAX)
 		state->failures++;
+	if (!state->reason || strcmp(state->reason, reason) != 0) {
+		free(state->reason);
+		state->reason = xstrdup(reason);
+	}
 	if (!state->unreachable && state->failures >= rules->failure_threshold) {
 		struct event ev = { .type = EVENT_AGENT_UNREACHABLE, .failures = state->failures,
 				    .reason = reason };
@@ -184,6 +190,8 @@ void agents_state_clear(struct agent_state *state)
 	free(state->calls);
 	state->calls = NULL;
 	state->ncalls = 0;
+	free(state->reason);
+	state->reason = NULL;
 }
 
 /* Finds id in the sorted call list; returns its index, or where it would go with *found false. */

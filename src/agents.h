@@ -31,6 +31,7 @@ struct agent_state {
 	struct agent_call *calls;	/* sorted by id */
 	uint32_t ncalls;
 	uint32_t failures;		/* consecutive failed polls */
+	char *reason;			/* why the last poll failed, while failures > 0 */
 	bool baselined;			/* had a successful poll since start, or restored */
 	bool unreachable;		/* agent.unreachable was reported */
 	bool restored;			/* calls come from before a restart, not yet re-polled */

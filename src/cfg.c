@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -141,7 +143,7 @@ struct key {
 /* A year: longer is a typo, and far longer would not fit the microseconds the daemon counts. */
 #define LONG_CALL_MAX 31536000
 
-enum { R_CMS, R_POLL, R_ALERTS, R_AGENTS, R_OUTPUTS, R_STATE_DIR, R_N };
+enum { R_CMS, R_POLL, R_ALERTS, R_AGENTS, R_OUTPUTS, R_STATE_DIR, R_HTTP, R_N };
 static const struct key root_keys[] = {
 	[R_CMS] = { .name = "cms", .kind = K_GROUP, .required = true },
 	[R_POLL] = { .name = "poll", .kind = K_GROUP },
@@ -149,6 +151,7 @@ static const struct key root_keys[] = {
 	[R_AGENTS] = { .name = "agents", .kind = K_LIST, .required = true },
 	[R_OUTPUTS] = { .name = "outputs", .kind = K_GROUP },
 	[R_STATE_DIR] = { .name = "state_dir", .kind = K_STR, AT(struct cfg, state_dir) },
+	[R_HTTP] = { .name = "http", .kind = K_GROUP },
 };
 
 enum { CMS_URL, CMS_APP_KEY, CMS_SECRET_FILE, CMS_TIMEOUT, CMS_MAX_IN_FLIGHT, CMS_MAX_RATE,
@@ -242,6 +245,25 @@ static const struct key webhook_keys[] = {
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
 	[WH_MAX_BACKLOG] = { .name = "max_backlog", .kind = K_SIZE, .min = 10, .max = DBL_MAX,
 			     AT(struct cfg_webhook, max_backlog) },
+};
+
+enum { HTTP_LISTEN, HTTP_TLS, HTTP_USERS_FILE, HTTP_AGENT_METRICS, HTTP_MAX_CONNECTIONS,
+       HTTP_TIMEOUT, HTTP_N };
+static const struct key http_keys[] = {
+	[HTTP_LISTEN] = { .name = "listen", .kind = K_ARRAY },
+	[HTTP_TLS] = { .name = "tls", .kind = K_GROUP },
+	[HTTP_USERS_FILE] = { .name = "users_file", .kind = K_STR },
+	[HTTP_AGENT_METRICS] = { .name = "agent_metrics", .kind = K_BOOL,
+				 AT(struct cfg_http, agent_metrics) },
+	[HTTP_MAX_CONNECTIONS] = { .name = "max_connections", .kind = K_INT, .min = 1, .max = 10000,
+				   AT(struct cfg_http, max_connections) },
+	[HTTP_TIMEOUT] = { .name = "timeout", .kind = K_SECS, .min = 1, .max = 3600,
+			   AT(struct cfg_http, timeout) },
+};
+
+static const struct key http_tls_keys[] = {
+	{ .name = "cert_file", .kind = K_FILE, .required = true, AT(struct cfg_http, cert_file) },
+	{ .name = "key_file", .kind = K_FILE, .required = true, AT(struct cfg_http, key_file) },
 };
 
 bool cfg_agent_id_valid(long id)
@@ -731,6 +753,27 @@ static const char *secret_problem(const char *secret, size_t len)
 	return NULL;
 }
 
+/* Opens a regular file that only its owner may access; -1 when it is not one (reported). */
+static int open_private(struct ctx *c, const config_setting_t *at, const char *what,
+			const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 || fstat(fd, &st) < 0)
+		error_at(c, at, "%s %s cannot be read: %s", what, path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		error_at(c, at, "%s %s is not a regular file", what, path);
+	else if (st.st_mode & 077)
+		error_at(c, at, "%s %s has mode %04o: it must not be readable by group or others (chmod 600)",
+			 what, path, (unsigned)(st.st_mode & 07777));
+	else
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /*
  * Reads a secret from a regular file that only its owner may access: one line of at most
  * CFG_SECRET_MAX bytes, one trailing "\n" or "\r\n" dropped. Messages name the file as
@@ -741,23 +784,11 @@ static char *read_secret(struct ctx *c, const config_setting_t *at, const char *
 {
 	const char *problem;
 	char *buf = NULL;
-	struct stat st;
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 || fstat(fd, &st) < 0) {
-		error_at(c, at, "%s %s cannot be read: %s", what, path, strerror(errno));
+	if ((fd = open_private(c, at, what, path)) < 0)
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error_at(c, at, "%s %s is not a regular file", what, path);
-		goto fail;
-	}
-	if (st.st_mode & 077) {
-		error_at(c, at, "%s %s has mode %04o: it must not be readable by group or others (chmod 600)",
-			 what, path, (unsigned)(st.st_mode & 07777));
-		goto fail;
-	}
 	buf = util_secret_alloc(SECRET_BUF);
 	if ((n = read_full(fd, buf, SECRET_BUF)) < 0) {
 		error_at(c, at, "%s %s cannot be read: %s", what, path, strerror(errno));
@@ -1323,6 +1354,150 @@ static void parse_agents(struct ctx *c, const config_setting_t *list, struct cfg
 	free(x.dups);
 }
 
+/* ---- http ---- */
+
+const char *cfg_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+	struct sockaddr_un *un = (struct sockaddr_un *)addr;
+	char host[INET6_ADDRSTRLEN];
+	bool bracketed = text[0] == '[';
+	const char *colon, *end;
+	unsigned long port;
+	size_t n;
+
+	memset(addr, 0, sizeof *addr);
+	if (strncmp(text, "unix:", 5) == 0) {
+		if (text[5] != '/')
+			return "a unix socket needs an absolute path: unix:/path";
+		if (strlen(text + 5) >= sizeof un->sun_path)
+			return "the unix socket path is too long";
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, text + 5);
+		*len = (socklen_t)sizeof *un;
+		return NULL;
+	}
+	if (bracketed) {
+		end = strchr(text, ']');
+		colon = end && end[1] == ':' ? end + 1 : NULL;
+		text++;
+	} else {
+		colon = strrchr(text, ':');
+		end = colon;
+	}
+	if (!colon)
+		return "is not IP:port, [IPv6]:port or unix:/path";
+	n = strspn(colon + 1, DIGITS);
+	port = n > 0 && n <= 5 && !colon[1 + n] ? strtoul(colon + 1, NULL, 10) : 65536;
+	if (port > 65535)
+		return "needs a port 0..65535 after the last ':'";
+	if ((size_t)(end - text) >= sizeof host)
+		return "is not an IP address literal";
+	memcpy(host, text, (size_t)(end - text));
+	host[end - text] = '\0';
+	if (!bracketed && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		*len = (socklen_t)sizeof *in;
+	} else if (bracketed && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = (socklen_t)sizeof *in6;
+	} else {
+		return "is not an IP address literal (IPv6 in brackets: [::1]:9477)";
+	}
+	return NULL;
+}
+
+static void parse_listen(struct ctx *c, const config_setting_t *s, struct cfg_http *http)
+{
+	struct sockaddr_storage addr;
+	const config_setting_t *e;
+	const char *why;
+	socklen_t len;
+
+	http->listen = xcalloc((size_t)config_setting_length(s), sizeof *http->listen);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		if (!is_kind(c, e, K_STR))
+			continue;
+		if ((why = cfg_listen_parse(config_setting_get_string(e), &addr, &len)))
+			bad(c, e, "'%s' %s", config_setting_get_string(e), why);
+		else
+			http->listen[http->nlisten++] = xstrdup(config_setting_get_string(e));
+	}
+}
+
+/* One "user:hash" line; false when it was reported as wrong. */
+static bool parse_user(struct ctx *c, const char *path, unsigned n, char *line,
+		       struct cfg_http_user *user)
+{
+	char *hash = strchr(line, ':');
+
+	if (!hash || hash == line) {
+		report(c, path, n, "is not a user:crypt-hash line");
+		return false;
+	}
+	*hash++ = '\0';
+	if (!visible_ascii(line, "")) {
+		report(c, path, n, "the user name must be printable ASCII without spaces");
+		return false;
+	}
+	if (crypt_checksalt(hash) != CRYPT_SALT_OK) {
+		report(c, path, n, "user %s: the hash is not one crypt(3) accepts as strong "
+		       "(htpasswd -B or mkpasswd -m yescrypt make one)", line);
+		return false;
+	}
+	*user = (struct cfg_http_user){ xstrdup(line), util_secret_dup(hash, strlen(hash)) };
+	return true;
+}
+
+/* http.users_file: owner-only like a secret; '#' comments and blank lines are skipped. */
+static void parse_users(struct ctx *c, const config_setting_t *s, struct cfg_http *http)
+{
+	char *path = resolve_path(c, config_setting_get_string(s)), *line = NULL;
+	size_t size = 0, cap = 0;
+	unsigned n = 0;
+	ssize_t len;
+	FILE *f;
+	int fd;
+
+	http->users_file = path;
+	if ((fd = open_private(c, s, "http.users_file", path)) < 0)
+		return;
+	if (!(f = fdopen(fd, "r"))) {
+		close(fd);
+		return;
+	}
+	while ((len = getline(&line, &size, f)) >= 0) {
+		n++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		http->users = grow(http->users, &cap, http->nusers + 1, sizeof *http->users);
+		http->nusers += parse_user(c, path, n, line, &http->users[http->nusers]);
+	}
+	if (http->nusers == 0)
+		error_at(c, s, "http.users_file %s lists no user", path);
+	free(line);
+	fclose(f);
+}
+
+static void parse_http(struct ctx *c, const config_setting_t *s, struct cfg_http *http)
+{
+	const config_setting_t *f[HTTP_N];
+
+	check_group(c, s, http_keys, HTTP_N, http, f);
+	if (f[HTTP_LISTEN])
+		parse_listen(c, f[HTTP_LISTEN], http);
+	if (f[HTTP_TLS])
+		check_group(c, f[HTTP_TLS], http_tls_keys, ARRAY_SIZE(http_tls_keys), http, NULL);
+	if (f[HTTP_USERS_FILE])
+		parse_users(c, f[HTTP_USERS_FILE], http);
+}
+
 static void parse_root(struct ctx *c, const config_setting_t *root, struct cfg *cfg)
 {
 	const config_setting_t *f[R_N];
@@ -1338,6 +1513,8 @@ static void parse_root(struct ctx *c, const config_setting_t *root, struct cfg *
 		parse_agents(c, f[R_AGENTS], cfg);
 	if (f[R_OUTPUTS])
 		parse_outputs(c, f[R_OUTPUTS], &cfg->outputs);
+	if (f[R_HTTP])
+		parse_http(c, f[R_HTTP], &cfg->http);
 	if (f[R_STATE_DIR] && cfg->state_dir[0] != '/')
 		bad(c, f[R_STATE_DIR], "'%s' must be an absolute path", cfg->state_dir);
 }
@@ -1368,6 +1545,8 @@ static void set_defaults(struct cfg *cfg)
 	cfg->outputs.syslog.facility = LOG_DAEMON;
 	cfg->outputs.syslog.ident = xstrdup("agentwatchd");
 	cfg->outputs.syslog.socket = xstrdup("/dev/log");
+	cfg->http.max_connections = 64;
+	cfg->http.timeout = 30;
 }
 
 /* Absolute, so that relative paths in the file stay right if the daemon changes directory. */
@@ -1561,6 +1740,21 @@ static void free_group(struct cfg_group *g)
 	free(g->labels);
 }
 
+static void free_http(struct cfg_http *http)
+{
+	for (size_t i = 0; i < http->nlisten; i++)
+		free(http->listen[i]);
+	free(http->listen);
+	free(http->cert_file);
+	free(http->key_file);
+	free(http->users_file);
+	for (size_t i = 0; i < http->nusers; i++) {
+		free(http->users[i].name);
+		util_secret_free(http->users[i].hash, strlen(http->users[i].hash));
+	}
+	free(http->users);
+}
+
 void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)
@@ -1577,6 +1771,7 @@ void cfg_free(struct cfg *cfg)
 		free_webhook(&cfg->outputs.webhooks[i]);
 	free(cfg->outputs.webhooks);
 	free(cfg->state_dir);
+	free_http(&cfg->http);
 	for (size_t i = 0; i < cfg->ngroups; i++)
 		free_group(&cfg->groups[i]);
 	free(cfg->groups);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 /* Agent identifiers as the CMS defines them. */
 #define CFG_CC_MIN 1
@@ -113,6 +114,25 @@ struct cfg_agent {
 	const struct cfg_group *group;
 };
 
+struct cfg_http_user {
+	char *name;
+	char *hash;		/* crypt(3) form: "$2y$...", "$6$...", "$y$..." */
+};
+
+/* The HTTP endpoint (http.c); off when nlisten is 0. */
+struct cfg_http {
+	char **listen;		/* "IP:port", "[IPv6]:port" or "unix:/path", as written */
+	size_t nlisten;
+	char *cert_file;	/* tls: both set, or neither (plain HTTP) */
+	char *key_file;
+	char *users_file;	/* NULL: no authentication */
+	struct cfg_http_user *users;
+	size_t nusers;
+	bool agent_metrics;	/* per-agent series on /metrics; default false */
+	int max_connections;	/* default 64 */
+	double timeout;		/* seconds a connection may stay idle, default 30 */
+};
+
 struct cfg {
 	char *path;
 	struct cfg_cms cms;
@@ -120,6 +140,7 @@ struct cfg {
 	struct cfg_alerts alerts;
 	struct cfg_outputs outputs;
 	char *state_dir;	/* NULL: no persistence */
+	struct cfg_http http;
 	struct cfg_group *groups;
 	size_t ngroups;
 	struct cfg_agent *agents;	/* sorted by (cc, vdn, id) */
@@ -155,5 +176,12 @@ static inline uint64_t cfg_agent_key(uint32_t cc, uint32_t vdn, uint32_t id)
 
 /* Finds an agent by its "CC:VDN:ID" identity; NULL when it is not configured. */
 const struct cfg_agent *cfg_find_agent(const struct cfg *cfg, uint32_t cc, uint32_t vdn, uint32_t id);
+
+/*
+ * Parses one http.listen entry: "IPv4:port", "[IPv6]:port" (literal addresses, port 0..65535,
+ * 0 = any free port) or "unix:/absolute/path". Fills *addr and *len; returns NULL, or why text is
+ * not one of those forms.
+ */
+const char *cfg_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len);
 
 #endif

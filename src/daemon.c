@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "agents.h"
+#include "api.h"
 #include "cms.h"
 #include "curlev.h"
 #include "daemon.h"
@@ -38,6 +39,7 @@ struct watched {
 	struct sched_entry entry;
 	bool in_flight;
 	bool removed;		/* dropped by a reload while its poll was under way */
+	uint64_t poll_started_us;	/* CLOCK_MONOTONIC */
 };
 
 struct daemon {
@@ -66,6 +68,9 @@ struct daemon {
 	} reload;
 	uint64_t polls;
 	uint64_t poll_errors;
+	struct api *api;
+	struct metrics_counters counters;
+	struct api_health health;
 };
 
 /*
@@ -152,6 +157,7 @@ static void emit(void *ctx, struct event *ev)
 	const char *json;
 
 	event_new_id(ev);
+	metrics_count_event(&d->counters, ev->type);
 	obj = event_to_json(ev);
 	json = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -197,8 +203,12 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 		watched_free(w);
 	} else if (res->status != CMS_ERR_CANCELLED) {
 		struct agents_clock now;
+		uint64_t mono = util_now_monotonic_us();
 
 		agents_clock_read(&now);
+		metrics_count_poll(&d->counters, res->status,
+				   (double)(mono - w->poll_started_us) / 1e6);
+		api_health_poll(&d->health, res, mono);
 		d->polls++;
 		if (ok) {
 			agents_on_success(&w->state, res->reply, &now, &d->rules, emit, d);
@@ -210,6 +220,7 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 		if (!d->stopping)
 			sched_done(d->sched, &w->entry, ok, res->retry_after);
 		webhooks_kick(d->webhooks);
+		api_kick(d->api);
 	}
 	sched_kick(d->sched);
 	maybe_finish_stop(d);
@@ -230,6 +241,7 @@ static void start_poll(void *ctx, struct sched_entry *entry, uint64_t late_us)
 	(void)late_us;
 	(void)d;
 	w->in_flight = true;
+	w->poll_started_us = util_now_monotonic_us();
 	cms_poll(d->cms, w->state.cfg, on_poll_done, w);
 }
 
@@ -338,6 +350,7 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	output_check_rate_limit(d->output, &cfg->outputs, d->nagents);
 	if (d->persist)
 		persist_forget_states(d->persist);
+	api_configure(d->api, &cfg->http);	/* a failure is logged; the previous addresses stay */
 	if (d->cfg)
 		webhooks_prune_alerts(d->webhooks, alert_holds, d);
 	if (d->cfg && !(cfg->state_dir && persist_dir(d->persist) &&
@@ -532,10 +545,21 @@ static void log_counters(struct daemon *d)
 	log_disk_stats(d);
 }
 
+/* What the HTTP API reads, lent for one request. */
+static void view(void *ctx, struct api_view *v)
+{
+	struct daemon *d = ctx;
+
+	*v = (struct api_view){ d->cfg, d->states, d->nagents, persist_log(d->persist),
+				persist_dir(d->persist), d->sched, d->output, d->webhooks,
+				&d->counters, &d->health, d->reload.failed, 0 };
+}
+
 static void teardown(struct daemon *d)
 {
 	/* Cancelling first: the cancelled polls' callbacks still touch their agents. */
 	cms_client_free(d->cms);
+	api_free(d->api);
 	save_state(d, true);
 	webhooks_free(d->webhooks);
 	persist_close(d->persist);
@@ -599,6 +623,15 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	}
 	if (setup_loop(&d) < 0) {
 		log_err("cannot set up the event loop");
+		return 1;
+	}
+	/* First, so that an address in use ends the start before anything else happens. */
+	d.api = api_new(d.event, view, &d);
+	if (api_configure(d.api, &cfg->http) < 0) {
+		api_free(d.api);
+		sd_event_source_disable_unref(d.status_timer);
+		sd_event_unref(d.event);
+		cfg_free(cfg);
 		return 1;
 	}
 	d.cms = cms_client_new(d.event, &cfg->cms);

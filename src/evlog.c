@@ -575,3 +575,8 @@ void evlog_get_stats(const struct evlog *log, struct evlog_stats *stats)
 	*stats = log->stats;
 	stats->held = log->held_n;
 }
+
+bool evlog_disk_failing(const struct evlog *log)
+{
+	return log->dir && log->fd < 0;
+}

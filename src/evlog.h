@@ -93,5 +93,7 @@ void evlog_sync(struct evlog *log);
 void evlog_trim(struct evlog *log, uint64_t min_seq);
 
 void evlog_get_stats(const struct evlog *log, struct evlog_stats *stats);
+/* True while records cannot reach state_dir (the last write failed; retried every 10 s). */
+bool evlog_disk_failing(const struct evlog *log);
 
 #endif

@@ -40,6 +40,7 @@ struct sender {
 	/* Settings, copied from the configuration. */
 	char *url;
 	char *shown;			/* url as logged: scheme://host[:port], no token */
+	char *name;			/* shown, made unique among receivers: the metrics label */
 	bool alertmanager;
 	char *secret;
 	size_t secret_len;
@@ -76,6 +77,7 @@ struct sender {
 		uint64_t save_at_us;		/* the next cursor save, when dirty */
 		bool dirty;			/* cursor or firing moved since saved */
 	} p;
+	struct webhook_stats stats;
 	sd_event_source *timer;
 };
 
@@ -88,7 +90,7 @@ struct webhooks {
 	size_t n;
 	uint64_t kicked_seq;	/* the log's next seq at the last kick */
 	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
-	struct webhook_stats stats;
+	struct webhook_stats stats;	/* of receivers a reload removed */
 };
 
 static void pump(struct sender *s);
@@ -100,6 +102,8 @@ static void settings_clear(struct sender *s)
 {
 	free(s->url);
 	free(s->shown);
+	free(s->name);
+	s->name = NULL;
 	util_secret_free(s->secret, s->secret_len);
 	for (size_t i = 0; i < s->nevents; i++)
 		free(s->events[i]);
@@ -304,7 +308,7 @@ static void read_ahead(struct sender *s)
 		struct json_object *ev = json_tokener_parse(text);
 
 		if (seq > s->read.seq) {
-			s->set->stats.lost += seq - s->read.seq;
+			s->stats.lost += seq - s->read.seq;
 			log_warn("webhook %s: %" PRIu64 " events were gone from the log before delivery",
 				 s->shown, seq - s->read.seq);
 		}
@@ -614,7 +618,7 @@ static void dead_letter(struct sender *s, struct whreq *r, long status, const ch
 	log_err("webhook %s: HTTP %ld refuses %zu event%s for good (%s); %s", s->shown, status,
 		r->n, r->n == 1 ? "" : "s", why,
 		s->set->state_dir ? "kept in " WEBHOOK_DEADLETTER : "dropped (no state_dir)");
-	s->set->stats.dead_lettered += r->n;
+	s->stats.dead_lettered += r->n;
 	if (!s->set->state_dir) {
 		json_object_put(entry);
 		return;
@@ -687,7 +691,7 @@ static void retry_later(struct whreq *r, long status, CURLcode code)
 		r->items[i]->state = WHQUEUE_QUEUED;
 	if (s->alertmanager && r->items)
 		refresh_fires(r);
-	s->set->stats.attempts_failed++;
+	s->stats.attempts_failed++;
 	s->p.window = 1;
 	/* The other requests that were under way when the receiver failed are one failure. */
 	if (now < s->p.wait_until_us)
@@ -773,7 +777,7 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	if (!r->items) {
 		resend_done(r, status, code);
 	} else if (ok) {
-		s->set->stats.delivered += r->n;
+		s->stats.delivered += r->n;
 		for (size_t i = 0; i < r->n; i++)
 			acknowledge(s, r->items[i], false);
 	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
@@ -805,7 +809,7 @@ static void enforce_backlog(struct sender *s)
 	keep = s->max_backlog - s->max_backlog / 10;
 	dropped = next - keep - s->cursor.seq;
 	s->dropped += dropped;
-	s->set->stats.dropped += dropped;
+	s->stats.dropped += dropped;
 	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
 		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
 		s->max_backlog, s->dropped);
@@ -876,6 +880,23 @@ static void prune_cursors(struct webhooks *set)
 
 /* ---- the set ---- */
 
+/*
+ * Each receiver's metrics label: its scheme://host[:port] (the rest of a URL may hold a token),
+ * with "#2", "#3", ... after the second and later receivers of one origin, in configuration order.
+ */
+static void name_receivers(struct webhooks *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		unsigned same = 0;
+
+		for (size_t j = 0; j < i; j++)
+			same += strcmp(set->v[j]->shown, set->v[i]->shown) == 0;
+		free(set->v[i]->name);
+		set->v[i]->name = same ? xasprintf("%s#%u", set->v[i]->shown, same + 1) :
+					 xstrdup(set->v[i]->shown);
+	}
+}
+
 static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook *w)
 {
 	struct sender *s = xcalloc(1, sizeof(*s));
@@ -922,8 +943,18 @@ static void abort_requests(struct sender *s)
  * receiver added back later starts at the log's end, not at a stale position); removed by the
  * writer thread after the saves it still has queued.
  */
+static void add_stats(struct webhook_stats *sum, const struct webhook_stats *st)
+{
+	sum->delivered += st->delivered;
+	sum->attempts_failed += st->attempts_failed;
+	sum->dead_lettered += st->dead_lettered;
+	sum->lost += st->lost;
+	sum->dropped += st->dropped;
+}
+
 static void sender_free(struct sender *s, bool keep_cursor)
 {
+	add_stats(&s->set->stats, &s->stats);
 	abort_requests(s);
 	if (keep_cursor) {
 		checkpoint(s);
@@ -982,6 +1013,7 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	set->v = next;
 	set->n = cfg->nwebhooks;
 	set->deadletter_max = cfg->deadletter_max;
+	name_receivers(set);
 	prune_cursors(set);
 	kick_all(set);
 }
@@ -1059,6 +1091,23 @@ void webhooks_stop(struct webhooks *set)
 void webhooks_get_stats(const struct webhooks *set, struct webhook_stats *stats)
 {
 	*stats = set->stats;
+	for (size_t i = 0; i < set->n; i++)
+		add_stats(stats, &set->v[i]->stats);
+}
+
+size_t webhooks_count(const struct webhooks *set)
+{
+	return set->n;
+}
+
+const char *webhooks_receiver(const struct webhooks *set, size_t i, uint64_t *queue,
+			      struct webhook_stats *stats)
+{
+	const struct sender *s = set->v[i];
+
+	*queue = evlog_next_seq(set->log) - s->cursor.seq;
+	*stats = s->stats;
+	return s->name;
 }
 
 void webhooks_free(struct webhooks *set)

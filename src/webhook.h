@@ -42,7 +42,16 @@ uint64_t webhooks_min_seq(const struct webhooks *set);
 size_t webhooks_in_flight(const struct webhooks *set);
 /* Saves every cursor; then ends what is under way (its events stay in the log). */
 void webhooks_stop(struct webhooks *set);
+/* Totals over every receiver, those a reload removed included. */
 void webhooks_get_stats(const struct webhooks *set, struct webhook_stats *stats);
+/*
+ * The number of receivers; receiver i's name (its scheme://host[:port], with "#N" after the
+ * second and later receivers of one origin; valid until the next reload), the events it has still
+ * to get, and its own counters.
+ */
+size_t webhooks_count(const struct webhooks *set);
+const char *webhooks_receiver(const struct webhooks *set, size_t i, uint64_t *queue,
+			      struct webhook_stats *stats);
 void webhooks_free(struct webhooks *set);
 
 #endif

@@ -212,3 +212,19 @@ aw_plain_sim() {   # aw_plain_sim METHOD PATH [JSON]
     curl -sS --max-time 5 -X "$1" ${3:+-H 'Content-Type: application/json' --data "$3"} \
         "http://127.0.0.1:$SIM_PORT$2"
 }
+
+# aw_http_addr NAME [FAMILY]: the address the daemon's HTTP endpoint bound ("127.0.0.1:PORT" or
+# "[::1]:PORT", FAMILY 4 or 6), from its log; waits for it (bounded). Empty when there is none.
+aw_http_addr() {
+    local pattern='listening on (127\.0\.0\.1:[0-9]+)'
+    [ "${2:-4}" = 6 ] && pattern='listening on (\[[0-9a-f:]+\]:[0-9]+)'
+    wait_for 10 grep -qE "$pattern" "$AW_TMP/$1.err"
+    grep -oE "$pattern" "$AW_TMP/$1.err" | tail -1 | sed 's/^listening on //'
+}
+# aw_need_http NAME ADDR: ends the test (failed) when the daemon NAME has no HTTP address.
+aw_need_http() {
+    [ -n "$2" ] && return 0
+    fail "daemon $1 serves HTTP"
+    sed 's/^/    /' "$AW_TMP/$1.err" | head -10
+    aw_done
+}

@@ -163,6 +163,21 @@ static void check_sorted(const struct cfg *cfg)
 	CHECK(!cfg_find_agent(cfg, 1, 170 + 65536, 1099));
 }
 
+#define HASH "$6$saltsalt$ljByVydwvD9EjwLvyqK9RM8bE0u2IQMdX.zp3L4dkbV7Tca8SHcfyhzcf9E46xT/KzPSGv7ktVQAJGngygr0M1"
+
+static void check_http(const struct cfg *cfg)
+{
+	CHECK_INT(cfg->http.nlisten, 3);
+	CHECK_STR(cfg->http.listen[1], "[::1]:9477");
+	CHECK_STR(cfg->http.listen[2], "unix:/run/agentwatchd/http.sock");
+	CHECK(cfg->http.agent_metrics);
+	CHECK_INT(cfg->http.max_connections, 16);
+	CHECK_INT(cfg->http.nusers, 2);
+	CHECK_STR(cfg->http.users[1].name, "bob");
+	CHECK_STR(cfg->http.users[1].hash, HASH);
+	CHECK(strstr(cfg->http.cert_file, "/ca.pem") != NULL);
+}
+
 static void check_many(const struct cfg *cfg)
 {
 	CHECK(cfg->nagents == 930000 + 59899);
@@ -712,6 +727,36 @@ static const struct tcase cases[] = {
 	{ "state_dir relative", BASE "state_dir = \"var/lib/agentwatchd\";\n",
 	  .expect = { "3: state_dir 'var/lib/agentwatchd' must be an absolute path" } },
 
+	/* http */
+	{ "http every key",
+	  BASE "http = { listen = [ \"127.0.0.1:9477\", \"[::1]:9477\", \"unix:/run/agentwatchd/http.sock\" ];\n"
+	  "  tls = { cert_file = \"ca.pem\"; key_file = \"ca.pem\"; }; users_file = \"http.users\";\n"
+	  "  agent_metrics = true; max_connections = 16; timeout = 10; };\n",
+	  .expect = { NULL }, .check = check_http },
+	{ "http listen forms",
+	  BASE "http = { listen = [ \"localhost:9477\", \"::1:9477\", \"[::1]\", \"127.0.0.1:65536\",\n"
+	  "  \"unix:run/x.sock\", \"[127.0.0.1]:80\" ];\n"
+	  "  tls = { cert_file = \"ca.pem\"; }; max_connections = 0; };\n",
+	  .expect = { "3: http.listen[0] 'localhost:9477' is not an IP address literal (IPv6 in brackets: [::1]:9477)",
+	    "3: http.listen[1] '::1:9477' is not an IP address literal (IPv6 in brackets: [::1]:9477)",
+	    "3: http.listen[2] '[::1]' is not IP:port, [IPv6]:port or unix:/path",
+	    "3: http.listen[3] '127.0.0.1:65536' needs a port 0..65535 after the last ':'",
+	    "4: http.listen[4] 'unix:run/x.sock' a unix socket needs an absolute path: unix:/path",
+	    "4: http.listen[5] '[127.0.0.1]:80' is not an IP address literal (IPv6 in brackets: [::1]:9477)",
+	    "5: http.max_connections 0 is out of range 1..10000",
+	    "5: http.tls.key_file is required" } },
+	{ "http users file readable by others",
+	  BASE "http = { users_file = \"open.users\"; };\n",
+	  .expect = { "3: http.users_file @D/open.users has mode 0644: it must not be readable by group or others (chmod 600)" } },
+	{ "http users file lines",
+	  BASE "http = { users_file = \"bad.users\"; };\n",
+	  .expect = { "@D/bad.users:2: is not a user:crypt-hash line",
+	    "@D/bad.users:3: user carol: the hash is not one crypt(3) accepts as strong (htpasswd -B or mkpasswd -m yescrypt make one)",
+	    "@D/bad.users:4: the user name must be printable ASCII without spaces" } },
+	{ "http users file empty",
+	  BASE "http = { users_file = \"empty.users\"; };\n",
+	  .expect = { "3: http.users_file @D/empty.users lists no user" } },
+
 	/* the file as a whole */
 	{ "syntax error", BASE "poll = { interval = ; };\n", .expect = { "3: syntax error" } },
 	{ "duplicate setting", BASE "poll = { interval = 1; interval = 2; };\n",
@@ -802,6 +847,10 @@ static void setup(void)
 	big[CFG_SECRET_MAX + 1] = '\n';
 	write_file("max.secret", big, CFG_SECRET_MAX + 2, 0600);
 	WRITE("ca.pem", "not really a certificate\n", 0644);
+	WRITE("http.users", "# comment\n\nalice:" HASH "\r\nbob:" HASH "\n", 0600);
+	WRITE("open.users", "alice:" HASH "\n", 0644);
+	WRITE("bad.users", "alice:" HASH "\nnocolon\ncarol:plaintext\nda ve:" HASH "\n", 0600);
+	WRITE("empty.users", "# nobody\n", 0600);
 	WRITE("poll.inc", "# included\npoll = { intervall = 5; };\n", 0644);
 	WRITE("agents.inc", "# included\n  { cc = 1; vdn = 1; id = 1099; }\n", 0644);
 	WRITE("nest.inc", "# included, and including\n @include \"nocreds\"\n", 0644);

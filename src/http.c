@@ -1,0 +1,749 @@
+/* http: the HTTP endpoint: libmicrohttpd on the daemon's sd-event loop, TLS, basic auth, limits. */
+#include "config.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define REALM "agentwatchd"
+#define STREAM_BLOCK 8192	/* bytes a stream is asked for at a time */
+#define PEM_MAX (1u << 20)
+#define AUTH_CACHE 32		/* verified credentials remembered, so crypt(3) runs once each */
+#define CRYPT_RATE 20.0		/* crypt(3) verifications per second at most: each costs the loop */
+
+/* One listening address: its own libmicrohttpd daemon, whose epoll fd is an sd-event source. */
+struct listener {
+	struct http_server *srv;
+	char *name;			/* as configured */
+	char *unix_path;		/* removed when the listener stops */
+	struct MHD_Daemon *mhd;
+	sd_event_source *io;
+	sd_event_source *timer;
+};
+
+struct http_stream {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	http_stream_read_fn read;
+	http_stream_free_fn free_fn;
+	void *ctx;
+	bool suspended;
+	bool cut;
+	struct http_stream *prev, *next;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const char *path;
+	bool answered;
+	unsigned status;
+	enum MHD_Result result;
+	void **con_cls;
+};
+
+/* What the listeners were built from, to tell whether a reload must rebuild them. */
+struct listen_settings {
+	char **listen;
+	size_t nlisten;
+	char *cert, *key;		/* PEM contents, NULL without TLS */
+	int max_connections;
+	unsigned timeout;
+};
+
+struct http_server {
+	sd_event *event;
+	http_handler_fn handler;
+	void *ctx;
+	struct listener **l;
+	size_t nl;
+	struct listen_settings settings;
+	struct cfg_http_user *users;
+	size_t nusers;
+	unsigned char salt[16];
+	unsigned char cache[AUTH_CACHE][32];
+	size_t cache_next;
+	double crypt_tokens;
+	uint64_t crypt_refill_us;
+	struct crypt_data *crypt;
+	struct http_stream *streams;
+	struct http_stats stats;
+};
+
+/* Mark *con_cls of an answered request: a streamed one for the completion callback. */
+static char answered_marker, stream_marker;
+
+/* ---- answers ---- */
+
+static void queue(struct http_req *req, unsigned status, struct MHD_Response *resp)
+{
+	req->srv->stats.requests++;
+	if (status >= 400 && status < 500)
+		req->srv->stats.client_errors++;
+	if (status == MHD_HTTP_UNAUTHORIZED) {
+		req->srv->stats.unauthorized++;
+		req->result = MHD_queue_basic_auth_fail_response(req->conn, REALM, resp);
+	} else {
+		req->result = MHD_queue_response(req->conn, status, resp);
+	}
+	MHD_destroy_response(resp);
+	req->answered = true;
+	req->status = status;
+	if (*req->con_cls != &stream_marker)
+		*req->con_cls = &answered_marker;
+}
+
+void http_reply(struct http_req *req, unsigned status, const char *content_type, char *body,
+		size_t len)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+	if (!resp) {
+		free(body);
+		req->answered = true;
+		req->result = MHD_NO;	/* closes the connection */
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	queue(req, status, resp);
+}
+
+void http_reply_text(struct http_req *req, unsigned status, const char *fmt, ...)
+{
+	char *text, *line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	line = xasprintf("%u %s\n", status, text);
+	free(text);
+	http_reply(req, status, "text/plain; charset=utf-8", line, strlen(line));
+}
+
+/* ---- streams ---- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = s->read(s->ctx, buf, max);
+	if (n > 0)
+		return n;
+	if (n == 0) {
+		/* Nothing to send: sleep until http_wake_streams instead of being asked again. */
+		MHD_suspend_connection(s->conn);
+		s->suspended = true;
+		return 0;
+	}
+	s->cut = true;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	struct http_stream *s = cls;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->srv->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->srv->stats.streams--;
+	s->srv->stats.streams_cut += s->cut;
+	s->free_fn(s->ctx);
+	free(s);
+}
+
+void http_reply_stream(struct http_req *req, const char *content_type, http_stream_read_fn read,
+		       http_stream_free_fn free_fn, void *ctx)
+{
+	struct http_stream *s = xcalloc(1, sizeof(*s));
+	struct MHD_Response *resp;
+
+	*s = (struct http_stream){ req->srv, req->conn, read, free_fn, ctx, false, false, NULL,
+				   req->srv->streams };
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, s,
+						 stream_free);
+	if (!resp) {
+		free_fn(ctx);
+		free(s);
+		req->answered = true;
+		req->result = MHD_NO;
+		return;
+	}
+	if (s->next)
+		s->next->prev = s;
+	req->srv->streams = s;
+	req->srv->stats.streams++;
+	*req->con_cls = &stream_marker;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	queue(req, MHD_HTTP_OK, resp);
+}
+
+void http_wake_streams(struct http_server *srv)
+{
+	bool resumed = false;
+
+	for (struct http_stream *s = srv->streams; s; s = s->next) {
+		if (s->suspended) {
+			s->suspended = false;
+			MHD_resume_connection(s->conn);
+			resumed = true;
+		}
+	}
+	/* libmicrohttpd takes resumed connections back at its next run; its timeout does not say so. */
+	for (size_t i = 0; resumed && i < srv->nl; i++) {
+		sd_event_source_set_time(srv->l[i]->timer, 1);
+		sd_event_source_set_enabled(srv->l[i]->timer, SD_EVENT_ONESHOT);
+	}
+}
+
+/* A stream whose client stopped reading is closed by the connection timeout: that is a cut. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct listener *l = cls;
+
+	(void)conn;
+	if (*con_cls == &stream_marker && toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+		l->srv->stats.streams_cut++;
+	*con_cls = NULL;
+}
+
+/* ---- requests ---- */
+
+const char *http_path(const struct http_req *req)
+{
+	return req->path;
+}
+
+const char *http_query(const struct http_req *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct each {
+	void (*fn)(void *ctx, const char *key, const char *value);
+	void *ctx;
+};
+
+static enum MHD_Result each_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct each *e = cls;
+
+	(void)kind;
+	e->fn(e->ctx, key, value);
+	return MHD_YES;
+}
+
+void http_query_each(const struct http_req *req,
+		     void (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	struct each e = { fn, ctx };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, each_value, &e);
+}
+
+/* ---- basic auth ---- */
+
+static void credential_digest(const struct http_server *srv, const struct cfg_http_user *u,
+			      const char *pass, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (!md)
+		abort();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, srv->salt, sizeof srv->salt);
+	EVP_DigestUpdate(md, u->name, strlen(u->name) + 1);
+	EVP_DigestUpdate(md, u->hash, strlen(u->hash) + 1);
+	EVP_DigestUpdate(md, pass, strlen(pass));
+	EVP_DigestFinal_ex(md, out, NULL);
+	EVP_MD_CTX_free(md);
+}
+
+static bool cached(const struct http_server *srv, const unsigned char digest[32])
+{
+	for (size_t i = 0; i < AUTH_CACHE; i++)
+		if (CRYPTO_memcmp(srv->cache[i], digest, 32) == 0)
+			return true;
+	return false;
+}
+
+/* A token bucket: a flood of wrong passwords must not keep the loop in crypt(3). */
+static bool take_crypt_token(struct http_server *srv)
+{
+	uint64_t now = util_now_monotonic_us();
+
+	srv->crypt_tokens += (double)(now - srv->crypt_refill_us) / 1e6 * CRYPT_RATE;
+	if (srv->crypt_tokens > CRYPT_RATE)
+		srv->crypt_tokens = CRYPT_RATE;
+	srv->crypt_refill_us = now;
+	if (srv->crypt_tokens < 1)
+		return false;
+	srv->crypt_tokens -= 1;
+	return true;
+}
+
+enum auth { AUTH_OK, AUTH_REFUSED, AUTH_BUSY };
+
+static enum auth check_password(struct http_server *srv, const char *user, const char *pass)
+{
+	const struct cfg_http_user *u = NULL;
+	unsigned char digest[32];
+	const char *out;
+
+	for (size_t i = 0; i < srv->nusers && !u; i++)
+		if (strcmp(srv->users[i].name, user) == 0)
+			u = &srv->users[i];
+	if (!u)
+		return AUTH_REFUSED;
+	credential_digest(srv, u, pass, digest);
+	if (cached(srv, digest))
+		return AUTH_OK;
+	if (!take_crypt_token(srv))
+		return AUTH_BUSY;
+	out = crypt_rn(pass, u->hash, srv->crypt, sizeof(*srv->crypt));
+	if (!out || strlen(out) != strlen(u->hash) || CRYPTO_memcmp(out, u->hash, strlen(out)) != 0)
+		return AUTH_REFUSED;
+	memcpy(srv->cache[srv->cache_next++ % AUTH_CACHE], digest, 32);
+	return AUTH_OK;
+}
+
+/* True when the request may go on; otherwise it has been answered. */
+static bool authorized(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+	char *pass = NULL, *user;
+	enum auth r = AUTH_REFUSED;
+
+	if (srv->nusers == 0)
+		return true;
+	user = MHD_basic_auth_get_username_password(req->conn, &pass);
+	if (user && pass)
+		r = check_password(srv, user, pass);
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	MHD_free(user);
+	MHD_free(pass);
+	if (r == AUTH_BUSY)
+		http_reply_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many password checks, retry later");
+	else if (r == AUTH_REFUSED)
+		http_reply_text(req, MHD_HTTP_UNAUTHORIZED, "user name or password not accepted");
+	return r == AUTH_OK;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct http_req req = { l->srv, conn, url, false, 0, MHD_NO, con_cls };
+	uint64_t start = util_now_monotonic_us();
+
+	(void)version;
+	(void)upload_data;
+	/* Answered already: a request body (not expected on GET) is read and dropped. */
+	if (*con_cls) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		http_reply_text(&req, MHD_HTTP_METHOD_NOT_ALLOWED, "%.32s: only GET and HEAD are served",
+				method);
+	else if (authorized(&req))
+		l->srv->handler(l->srv->ctx, &req);
+	if (!req.answered)
+		http_reply_text(&req, MHD_HTTP_INTERNAL_SERVER_ERROR, "no answer");
+	log_debug("http: %.16s %.200s: %u in %.3f ms", method, url, req.status,
+		  (double)(util_now_monotonic_us() - start) / 1000.0);
+	*upload_size = 0;
+	return req.result;
+}
+
+/* ---- listeners on the loop ---- */
+
+static unsigned connections(const struct listener *l)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
+static void run_listener(struct listener *l)
+{
+	unsigned before = connections(l);
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	MHD_run(l->mhd);
+	/*
+	 * At its connection limit libmicrohttpd takes the listening socket out of its epoll set, and
+	 * puts it back only at the start of a run: after a run that closed connections, one more, or
+	 * clients waiting in the accept queue would never wake the loop again.
+	 */
+	if (connections(l) < before)
+		MHD_run(l->mhd);
+	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES) {
+		sd_event_source_set_time(l->timer, util_now_monotonic_us() + (uint64_t)ms * 1000);
+		sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+	} else {
+		sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+	}
+}
+
+static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	(void)source;
+	(void)fd;
+	(void)revents;
+	run_listener(userdata);
+	return 0;
+}
+
+static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	(void)source;
+	(void)usec;
+	run_listener(userdata);
+	return 0;
+}
+
+static void __attribute__((format(printf, 2, 0))) on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+
+	(void)cls;
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("http: %s", buf);
+}
+
+static void listener_free(struct listener *l)
+{
+	struct http_stream *s;
+
+	if (!l)
+		return;
+	/* libmicrohttpd must not be stopped with suspended connections. */
+	for (s = l->srv->streams; s; s = s->next)
+		if (s->suspended && MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_DAEMON)->daemon == l->mhd) {
+			s->suspended = false;
+			MHD_resume_connection(s->conn);
+		}
+	sd_event_source_disable_unref(l->io);
+	sd_event_source_disable_unref(l->timer);
+	if (l->mhd)
+		MHD_stop_daemon(l->mhd);	/* closes the listening socket too */
+	if (l->unix_path)
+		unlink(l->unix_path);
+	free(l->unix_path);
+	free(l->name);
+	free(l);
+}
+
+static void describe_bound(int fd, const char *name)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		log_notice("http: listening on %s:%u", host, port);
+	} else if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		log_notice("http: listening on [%s]:%u", host, port);
+	} else {
+		log_notice("http: listening on %s", name);
+	}
+}
+
+/* A bound, listening, non-blocking socket for name; -1 after logging why not. */
+static int open_socket(const char *name, char **unix_path)
+{
+	struct sockaddr_storage ss;
+	struct stat st;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (cfg_listen_parse(name, &ss, &len))
+		return -1;	/* cfg_load refused it already */
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_err("http: %s: socket: %s", name, strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family == AF_UNIX) {
+		*unix_path = xstrdup(((struct sockaddr_un *)&ss)->sun_path);
+		/* A socket left by a daemon that died; anything else there is not ours to remove. */
+		if (lstat(*unix_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(*unix_path);
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (ss.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
+		log_err("http: cannot listen on %s: %s", name, strerror(errno));
+		close(fd);
+		free(*unix_path);
+		*unix_path = NULL;
+		return -1;
+	}
+	describe_bound(fd, name);
+	return fd;
+}
+
+static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct listen_settings *s)
+{
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->key },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	if (s->cert)
+		flags |= MHD_USE_TLS;
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_STRICT_FOR_CLIENT, 1,	/* HTTP/1.1 without Host: 400 */
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_PER_CONNECTION,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+				MHD_OPTION_ARRAY, s->cert ? tls : tls + 2,
+				MHD_OPTION_END);
+}
+
+static struct listener *listener_new(struct http_server *srv, const char *name,
+				     const struct listen_settings *s)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+	const union MHD_DaemonInfo *info;
+	int fd;
+
+	l->srv = srv;
+	l->name = xstrdup(name);
+	if ((fd = open_socket(name, &l->unix_path)) < 0)
+		goto fail;
+	if (!(l->mhd = start_mhd(l, fd, s))) {
+		log_err("http: %s: libmicrohttpd refused to start%s", name,
+			s->cert ? " (is the TLS key the certificate's, both PEM?)" : "");
+		close(fd);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info || sd_event_add_io(srv->event, &l->io, info->epoll_fd, EPOLLIN, on_io, l) < 0 ||
+	    sd_event_add_time(srv->event, &l->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, l) < 0) {
+		log_err("http: %s: cannot watch libmicrohttpd's epoll fd", name);
+		goto fail;
+	}
+	/* The timer at 0 runs it once the loop does, when the daemon is all set up. */
+	return l;
+fail:
+	listener_free(l);
+	return NULL;
+}
+
+/* ---- configuration ---- */
+
+static void settings_clear(struct listen_settings *s)
+{
+	for (size_t i = 0; i < s->nlisten; i++)
+		free(s->listen[i]);
+	free(s->listen);
+	if (s->key)
+		util_secret_free(s->key, strlen(s->key));
+	free(s->cert);
+	memset(s, 0, sizeof *s);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool settings_equal(const struct listen_settings *a, const struct listen_settings *b)
+{
+	if (a->nlisten != b->nlisten || a->max_connections != b->max_connections ||
+	    a->timeout != b->timeout || !same_text(a->cert, b->cert) || !same_text(a->key, b->key))
+		return false;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return false;
+	return true;
+}
+
+static int settings_load(struct listen_settings *s, const struct cfg_http *cfg)
+{
+	char *key = NULL;
+	size_t len;
+
+	memset(s, 0, sizeof *s);
+	s->max_connections = cfg->max_connections;
+	s->timeout = (unsigned)(cfg->timeout + 0.5);
+	s->nlisten = cfg->nlisten;
+	s->listen = xcalloc(cfg->nlisten, sizeof(char *));
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		s->listen[i] = xstrdup(cfg->listen[i]);
+	if (!cfg->cert_file)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		log_err("http: this libmicrohttpd has no TLS support: http.tls cannot be used");
+		return -1;
+	}
+	if (!(s->cert = util_read_file(cfg->cert_file, PEM_MAX, &len)) ||
+	    !(key = util_read_file(cfg->key_file, PEM_MAX, &len))) {
+		log_err("http: cannot read %s: %s", s->cert ? cfg->key_file : cfg->cert_file,
+			strerror(errno));
+		return -1;
+	}
+	/* The private key lives in pages kept out of core dumps, as every secret does. */
+	s->key = util_secret_dup(key, len);
+	OPENSSL_cleanse(key, len);
+	free(key);
+	return 0;
+}
+
+static void listeners_stop(struct http_server *srv)
+{
+	for (size_t i = 0; i < srv->nl; i++)
+		listener_free(srv->l[i]);
+	free(srv->l);
+	srv->l = NULL;
+	srv->nl = 0;
+}
+
+static int listeners_start(struct http_server *srv, const struct listen_settings *s)
+{
+	srv->l = xcalloc(s->nlisten, sizeof(*srv->l));
+	for (size_t i = 0; i < s->nlisten; i++) {
+		if (!(srv->l[i] = listener_new(srv, s->listen[i], s))) {
+			listeners_stop(srv);
+			return -1;
+		}
+		srv->nl++;
+	}
+	return 0;
+}
+
+static void clear_users(struct http_server *srv)
+{
+	for (size_t i = 0; i < srv->nusers; i++) {
+		free(srv->users[i].name);
+		util_secret_free(srv->users[i].hash, strlen(srv->users[i].hash));
+	}
+	free(srv->users);
+	srv->users = NULL;
+	srv->nusers = 0;
+}
+
+static void set_users(struct http_server *srv, const struct cfg_http *cfg)
+{
+	clear_users(srv);
+	srv->nusers = cfg->nusers;
+	srv->users = xcalloc(cfg->nusers, sizeof(*srv->users));
+	for (size_t i = 0; i < cfg->nusers; i++)
+		srv->users[i] = (struct cfg_http_user){ xstrdup(cfg->users[i].name),
+							util_secret_dup(cfg->users[i].hash,
+									strlen(cfg->users[i].hash)) };
+	/* The cache keys include each hash: a changed password never matches an old entry. */
+}
+
+int http_configure(struct http_server *srv, const struct cfg_http *cfg)
+{
+	struct listen_settings next;
+
+	set_users(srv, cfg);
+	if (settings_load(&next, cfg) < 0) {
+		settings_clear(&next);
+		return -1;
+	}
+	if (srv->nl == srv->settings.nlisten && settings_equal(&next, &srv->settings)) {
+		settings_clear(&next);
+		return 0;
+	}
+	/* Unchanged addresses must be free again before they are bound anew. */
+	listeners_stop(srv);
+	if (listeners_start(srv, &next) == 0) {
+		settings_clear(&srv->settings);
+		srv->settings = next;
+		return 0;
+	}
+	settings_clear(&next);
+	if (srv->settings.nlisten && listeners_start(srv, &srv->settings) == 0)
+		log_warn("http: kept the previous listen addresses");
+	return -1;
+}
+
+struct http_server *http_new(sd_event *event, http_handler_fn handler, void *ctx)
+{
+	struct http_server *srv = xcalloc(1, sizeof(*srv));
+
+	srv->event = sd_event_ref(event);
+	srv->handler = handler;
+	srv->ctx = ctx;
+	srv->crypt = xcalloc(1, sizeof(*srv->crypt));
+	srv->crypt_tokens = CRYPT_RATE;
+	srv->crypt_refill_us = util_now_monotonic_us();
+	if (getrandom(srv->salt, sizeof srv->salt, 0) != sizeof srv->salt)
+		abort();
+	return srv;
+}
+
+void http_free(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	listeners_stop(srv);
+	settings_clear(&srv->settings);
+	clear_users(srv);
+	free(srv->crypt);
+	sd_event_unref(srv->event);
+	free(srv);
+}
+
+void http_get_stats(const struct http_server *srv, struct http_stats *stats)
+{
+	*stats = srv->stats;
+}
