@@ -1,14 +1,19 @@
 /* version: the package version and the versions of the libraries linked in, for --version. */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <json-c/json_c_version.h>
+#include <microhttpd.h>
 #include <openssl/crypto.h>
 
 #include "version.h"
 
 /*
- * libcurl, OpenSSL and json-c report the version loaded at run time; libconfig and libsystemd
+ * libcurl, OpenSSL, json-c and libmicrohttpd report the version loaded at run time; libconfig and libsystemd
  * have no such call, so theirs is the one pkg-config reported when this binary was built.
  */
 void version_print(FILE *out)
@@ -19,6 +24,7 @@ void version_print(FILE *out)
 	fprintf(out, "libcurl %s (%s)\n", curl->version, curl->ssl_version ? curl->ssl_version : "no TLS");
 	fprintf(out, "%s\n", OpenSSL_version(OPENSSL_VERSION));	/* "OpenSSL 3.0.x DATE" */
 	fprintf(out, "json-c %s\n", json_c_version());
+	fprintf(out, "libmicrohttpd %s\n", MHD_get_version());
 	fprintf(out, "libconfig %s (built with)\n", AW_LIBCONFIG_VERSION);
 	fprintf(out, "libsystemd %s (built with)\n", AW_LIBSYSTEMD_VERSION);
 }
