@@ -131,7 +131,9 @@ aw_stop() {
 
 # aw_budget SECONDS: bounds the whole test in wall-clock time. until_ok and pause then respect
 # what is left of it, so a test stays within its budget even when everything fails.
-aw_budget() { BUDGET_END=$((SECONDS + $1)); }
+# The budget is half as long again as asked (AW_BUDGET_PERCENT, default 150): a passing test ends
+# well within it, and one slowed by the tests running beside it (make check -j2) still passes.
+aw_budget() { BUDGET_END=$((SECONDS + $1 * ${AW_BUDGET_PERCENT:-150} / 100)); }
 budget() {   # budget N: N, or the seconds left if fewer (0: one last try)
     local left=$((BUDGET_END - SECONDS))
     if ((left < $1)); then echo $((left > 0 ? left : 0)); else echo "$1"; fi
@@ -147,7 +149,7 @@ until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bound
         sleep 0.1
     done
 }
-BUDGET_END=$((SECONDS + 95))
+aw_budget 95
 
 # Event streams: tests/events.py reads the daemon's JSON lines.
 ev() { "$AW_PYTHON" "$AW_SRC/tests/events.py" "$@"; }

@@ -31,8 +31,18 @@ suite plain CFLAGS="-O2 -g -Werror" || status=1
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 suite sanitize CFLAGS="-O1 -g -Werror $san" LDFLAGS="$san" || status=1
 echo "=== distcheck"
-make -C "$top/build/plain" distcheck >/dev/null 2>"$top/build/distcheck.log" ||
-	{ tail -40 "$top/build/distcheck.log"; echo "distcheck failed"; status=1; }
+# On failure: the summary lines, then the log of each failed test (distcheck leaves its tree).
+distcheck_failed() {
+	local log
+	grep -E '^(FAIL|ERROR|XPASS):' "$top/build/distcheck.log"
+	for log in $(grep -lE '^(FAIL|ERROR) ' \
+		$(find "$top/build/plain" -path '*/_build/*' -name 'test_*.log' 2>/dev/null) /dev/null); do
+		echo "--- $log"; tail -40 "$log"
+	done
+	tail -20 "$top/build/distcheck.log"
+	echo "distcheck failed"
+}
+make -C "$top/build/plain" distcheck >"$top/build/distcheck.log" 2>&1 || { distcheck_failed; status=1; }
 # The packages, once: the .deb built and lintian-clean (build-deb.sh), installed into a fresh
 # Debian 12 chroot (test_deb.sh), and the .rpm from the dist tarball (test_rpm.sh). piuparts is
 # packaging/piuparts.sh, outside CI (README, "Install").
