@@ -1,18 +1,19 @@
 #!/bin/bash
 # demo.sh: builds agentwatchd and runs it against the bundled CMS simulator, whose agents start and
-# end calls at random: the events print as they happen. DEMO_SECONDS (default 60) bounds the run;
-# Ctrl-C stops it earlier.
+# end calls at random: the events print as they happen, and its HTTP endpoint serves the live state
+# on DEMO_HTTP (default 127.0.0.1:9477). DEMO_SECONDS (default 60) bounds the run; Ctrl-C stops it
+# earlier.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 packaging/install-deps.sh
-if [ ! -x build/demo/agentwatchd ]; then
-	echo "demo: building (about a minute the first time)"
-	[ -x configure ] || autoreconf -fi >/dev/null
-	mkdir -p build/demo
-	(cd build/demo && ../../configure -q >/dev/null && make -j"$(nproc)" agentwatchd >/dev/null)
-fi
+# make runs every time, so a demo after a pull runs the new code (it does nothing when up to date).
+[ -x build/demo/agentwatchd ] || echo "demo: building (about a minute the first time)"
+[ -x configure ] || autoreconf -fi >/dev/null
+mkdir -p build/demo
+[ -f build/demo/Makefile ] || (cd build/demo && ../../configure -q >/dev/null)
+make -C build/demo -j"$(nproc)" agentwatchd >/dev/null
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/agentwatchd-demo.XXXXXX")
 sim_pid=
@@ -46,10 +47,13 @@ agents = (
   { cc = 1; vdn = 171; range = [ 2000, 2009 ]; labels = { team = "billing"; }; }
 );
 outputs = { journal = false; stdout = true; };
+http = { listen = [ "${DEMO_HTTP:-127.0.0.1:9477}" ]; };
 EOC
 
 echo "demo: the simulator serves 12 agents at https://127.0.0.1:$(cat "$tmp/port"); events follow" \
-	"(JSON lines, one per event) for ${DEMO_SECONDS:-60} s"
+	"(JSON lines, one per event) for ${DEMO_SECONDS:-60} s; meanwhile, from another shell:" \
+	"curl http://${DEMO_HTTP:-127.0.0.1:9477}/api/v1/agents (or /metrics, /healthz," \
+	"/api/v1/events/stream)"
 build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -t
 timeout --foreground -s INT "${DEMO_SECONDS:-60}" build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -v ||
 	[ $? -eq 124 ]
