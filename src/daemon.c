@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include "agents.h"
@@ -20,6 +19,7 @@
 #include "daemon.h"
 #include "diskfail.h"
 #include "log.h"
+#include "notify.h"
 #include "output.h"
 #include "persist.h"
 #include "schedule.h"
@@ -121,7 +121,7 @@ static void notify_status(struct daemon *d, const char *extra)
 	if (ws.dropped)
 		snprintf(dropped, sizeof(dropped), "; %llu webhook events dropped past max_backlog",
 			 (unsigned long long)ws.dropped);
-	sd_notifyf(0, "STATUS=%s%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
+	notify_send("STATUS=%s%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
 		   "%llu failed%s", extra ? extra : "", disk, d->nagents, busy, unreachable,
 		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors, dropped);
 }
@@ -370,7 +370,7 @@ static void reload(struct daemon *d)
 	int nerrors = 0;
 	struct cfg *cfg;
 
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading %s",
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading %s",
 		   (unsigned long long)util_now_monotonic_us(), d->config_path);
 	cfg = cfg_load(d->config_path, stream ? stream : stderr, &nerrors);
 	if (stream)
@@ -394,7 +394,7 @@ static void reload(struct daemon *d)
 		log_notice("reloaded %s: %zu agents", d->config_path, d->nagents);
 	}
 	free(errors);
-	sd_notify(0, "READY=1");
+	notify_send("READY=1");
 	notify_status(d, reload_note(d));
 	sched_kick(d->sched);
 }
@@ -419,7 +419,7 @@ static void stop(struct daemon *d, int signo)
 		return;
 	d->stopping = true;
 	sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
-	sd_notifyf(0, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
+	notify_send("STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	log_notice("stopping on %s", strsignal(signo));
 	sched_stop(d->sched);
 	/* Undelivered events stay in the event log for the next start (with state_dir). */
@@ -463,8 +463,8 @@ static int setup_loop(struct daemon *d)
 	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
 		if (sd_event_add_signal(d->event, NULL, signals[i], on_signal, d) < 0)
 			return -1;
-	/* Pings WATCHDOG=1 from the loop itself, so a stuck loop stops the pings. */
-	if (sd_event_set_watchdog(d->event, true) < 0)
+	/* Pings WATCHDOG=1 from the loop itself, so a stuck loop stops the pings; never blocks. */
+	if (notify_open(d->event) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return sd_event_add_time_relative(d->event, &d->status_timer, CLOCK_MONOTONIC,
@@ -529,9 +529,10 @@ static void log_counters(struct daemon *d)
 	evlog_get_stats(persist_log(d->persist), &es);
 	log_schedule_stats(d, LOG_LEVEL_NOTICE);
 	log_notice("counters: agents %zu busy %zu unreachable %zu; polls %llu failed %llu "
-		   "in_flight %zu; reload %s", d->nagents, busy, unreachable,
+		   "in_flight %zu; reload %s; notify_dropped %llu", d->nagents, busy, unreachable,
 		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors,
-		   cms_client_in_flight(d->cms), d->reload.failed ? "failed" : "ok");
+		   cms_client_in_flight(d->cms), d->reload.failed ? "failed" : "ok",
+		   (unsigned long long)notify_dropped());
 	log_notice("counters: events %llu stdout_dropped %llu journal_dropped %llu syslog_dropped "
 		   "%llu; eventlog appended %llu write_failures %llu syncs %llu; webhooks delivered "
 		   "%llu attempts_failed %llu dead_lettered %llu lost %llu dropped %llu in_flight %zu",
@@ -575,6 +576,7 @@ static void teardown(struct daemon *d)
 	output_free(d->output);
 	sd_event_source_disable_unref(d->status_timer);
 	sd_event_source_disable_unref(d->stop_timer);
+	notify_close();
 	sd_event_unref(d->event);
 	cfg_free(d->cfg);
 }
@@ -658,7 +660,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	log_notice("watching %zu agents on %s every %g s", d.nagents, cfg->cms.url,
 		   cfg->poll.interval);
 	log_http_client();
-	sd_notify(0, "READY=1");
+	notify_send("READY=1");
 	notify_status(&d, NULL);
 	r = sd_event_loop(d.event);
 	log_schedule_stats(&d, LOG_LEVEL_INFO);

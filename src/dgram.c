@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,18 +22,25 @@
 static int connect_socket(struct dgram *d)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t len = strlen(d->path);
+	socklen_t addrlen = sizeof(addr);
 	int size = SNDBUF_BYTES, err;
 
 	if (d->fd >= 0)
 		return 0;
-	if (strlen(d->path) >= sizeof(addr.sun_path))
+	if (len >= sizeof(addr.sun_path))
 		return ENAMETOOLONG;
 	d->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
 		return errno;
 	(void)setsockopt(d->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	memcpy(addr.sun_path, d->path, strlen(d->path) + 1);
-	if (connect(d->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	memcpy(addr.sun_path, d->path, len + 1);
+	/* "@name" is name in the abstract namespace, as $NOTIFY_SOCKET may say: no NUL ends it. */
+	if (d->path[0] == '@') {
+		addr.sun_path[0] = '\0';
+		addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	}
+	if (connect(d->fd, (struct sockaddr *)&addr, addrlen) < 0) {
 		err = errno;
 		close(d->fd);
 		d->fd = -1;
