@@ -177,6 +177,12 @@ bool writer_submit(struct writer *w, writer_work_fn work, writer_done_fn done, v
 	}
 	pthread_mutex_lock(&w->lock);
 	if (w->tail - w->head >= WRITER_QUEUE_MAX) {
+		/*
+		 * The caller runs it at once: only after every queued job has run, or it would
+		 * overtake them (a removal undone by an older save, two saves of one file at once).
+		 */
+		while (w->ran != w->tail)
+			pthread_cond_wait(&w->ran_one, &w->lock);
 		pthread_mutex_unlock(&w->lock);
 		return false;
 	}

@@ -26,7 +26,9 @@ void writer_free(struct writer *w);
 
 /*
  * Queues a job. Returns false, with nothing queued and arg still the caller's, when the queue is
- * full. With w NULL the job runs at once on the calling thread (tools and unit tests), and true.
+ * full: then only once every queued job has run (not their completions), so that the caller may
+ * run it at once without overtaking them. With w NULL the job runs at once on the calling thread
+ * (tools and unit tests), and true.
  */
 bool writer_submit(struct writer *w, writer_work_fn work, writer_done_fn done, void *arg);
 
