@@ -88,11 +88,14 @@ struct webhooks {
 	size_t n;
 	uint64_t kicked_seq;	/* the log's next seq at the last kick */
 	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
+	alertmgr_keep_fn keep;		/* whether a firing alert still holds (NULL: not known yet) */
+	void *keep_ctx;
 	struct webhook_stats stats;
 };
 
 static void pump(struct sender *s);
 static void kick_all(struct webhooks *set);
+static void prune_alerts(struct sender *s);
 
 /* ---- settings and cursor ---- */
 
@@ -809,8 +812,12 @@ static void enforce_backlog(struct sender *s)
 	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
 		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
 		s->max_backlog, s->dropped);
-	/* What was read ahead goes too: the alerts it would fire or resolve are as acknowledged. */
+	/*
+	 * What was read ahead goes too: the alerts it would fire or resolve are as acknowledged,
+	 * less those a dropped resolve would have ended (else re-sent every minute for ever).
+	 */
 	whqueue_clear(&s->queue);
+	prune_alerts(s);
 	firing = alertmgr_set_to_json(&s->firing);
 	alertmgr_set_clear(&s->ahead);
 	alertmgr_set_from_json(&s->ahead, firing);
@@ -986,23 +993,30 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	kick_all(set);
 }
 
+/* Forgets the firing alerts that set->keep no longer confirms. */
+static void prune_alerts(struct sender *s)
+{
+	size_t n;
+
+	if (!s->alertmanager || !s->set->keep)
+		return;
+	/* What is read but not yet acknowledged follows the acknowledged: prune both. */
+	n = alertmgr_set_prune(&s->firing, s->set->keep, s->set->keep_ctx);
+	alertmgr_set_prune(&s->ahead, s->set->keep, s->set->keep_ctx);
+	if (n) {
+		log_notice("webhook %s: %zu firing alerts no longer hold (agent removed, its state "
+			   "lost, or its resolve dropped); Alertmanager resolves them at their endsAt",
+			   s->shown, n);
+		checkpoint(s);
+	}
+}
+
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx)
 {
-	for (size_t i = 0; i < set->n; i++) {
-		struct sender *s = set->v[i];
-		size_t n;
-
-		if (!s->alertmanager)
-			continue;
-		/* What is read but not yet acknowledged follows the acknowledged: prune both. */
-		n = alertmgr_set_prune(&s->firing, keep, ctx);
-		alertmgr_set_prune(&s->ahead, keep, ctx);
-		if (n) {
-			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
-				   "state lost); Alertmanager resolves them at their endsAt", s->shown, n);
-			checkpoint(s);
-		}
-	}
+	set->keep = keep;
+	set->keep_ctx = ctx;
+	for (size_t i = 0; i < set->n; i++)
+		prune_alerts(set->v[i]);
 }
 
 static void kick_all(struct webhooks *set)

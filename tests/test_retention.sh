@@ -1,12 +1,12 @@
 #!/bin/bash
 # test_retention.sh: what state_dir keeps is bounded. A receiver more than max_backlog events
 # behind loses the oldest, and every event emitted is either delivered or counted as dropped in
-# the log; deadletter.jsonl is rotated past outputs.deadletter_max, keeping four older files; the
+# the log (for Alertmanager, an alert whose resolve was dropped is not kept firing); deadletter.jsonl is rotated past outputs.deadletter_max, keeping four older files; the
 # cursor of a receiver no longer configured is removed at start and at reload, so one added again
 # starts at the log's end instead of resuming a stale backlog.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-aw_budget 60
+aw_budget 90
 
 RCV=$AW_SRC/tests/receiver.py
 declare -A RPORT=()
@@ -136,5 +136,38 @@ sys.exit(1 if got & set(emitted[int(sys.argv[3]):int(sys.argv[4])]) else 0)
 PY
 aw_stop "$D"
 expect_eq "SIGTERM -> exit 0" "$?" 0
+
+# --- max_backlog for Alertmanager: a resolve among the dropped events must not leave its alert
+# firing (and re-sent every minute for ever); the firing alerts that no longer hold are forgotten.
+B=1:170:1100
+STATE2=$AW_TMP/state2
+mkdir -p "$STATE2"
+start_receiver am ok
+sim_set $B '"fault":"http:503"'
+aw_config "$AW_TMP/am.conf" '{ cc = 1; vdn = 170; ids = [ 1099, 1100 ]; }' "
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.5; };
+outputs = { journal = false; stdout = true; webhooks = (
+  { url = \"http://127.0.0.1:${RPORT[am]}/api/v2/alerts\"; format = \"alertmanager\"; max_backlog = 10; }
+); };
+state_dir = \"$STATE2\";"
+aw_start_daemon d2 "$AW_TMP/am.conf"
+D=$AW_PID
+firing() {   # the alerts the Alertmanager receiver's cursor file holds as firing
+    "$AW_PYTHON" -c 'import json, sys; print(len(json.load(open(sys.argv[1])).get("firing", [])))' \
+        "$STATE2"/webhook-*.cursor 2>/dev/null || echo -1
+}
+until_ok 15 test "$(firing)" = 1
+expect_eq "alertmanager: AgentUnreachable is acknowledged as firing" "$(firing)" 1
+rmode am down
+sim_set $B '"calls":[],"fault":null'
+until_ok 10 grep -q '"type":"agent.reachable"' "$AW_TMP/d2.out" || fail "agent B recovers"
+calls_round
+calls_round
+until_ok 10 grep -q "undelivered events dropped" "$AW_TMP/d2.err" ||
+    fail "alertmanager: the backlog past max_backlog is dropped"
+until_ok 5 test "$(firing)" = 0
+expect_eq "alertmanager: after the drop, the alert whose resolve was dropped is no longer firing" \
+    "$(firing)" 0
+aw_stop "$D"
 
 aw_done
