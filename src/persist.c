@@ -235,6 +235,9 @@ static void save_done(void *arg, int err)
 
 	p->saves_in_flight--;
 	if (err) {
+		/* The file it was to replace stays, so the next save keeps the log from there. */
+		if (p->submitted_seq == j->seq)
+			p->submitted_seq = j->prev_seq;
 		diskfail_failed(j->path, err);
 	} else {
 		diskfail_ok(j->path);
