@@ -256,6 +256,20 @@ static void submit_file(struct writer *w, struct file_job *j)
 	}
 }
 
+/* A job on path holding a copy of data (len bytes; data NULL: none). */
+static struct file_job *file_job_new(const char *path, const void *data, size_t len)
+{
+	struct file_job *j = xcalloc(1, sizeof(*j));
+
+	j->path = xstrdup(path);
+	if (data) {
+		j->data = xmalloc(len);
+		memcpy(j->data, data, len);
+		j->len = len;
+	}
+	return j;
+}
+
 void writer_save_file(struct writer *w, const char *path, const void *data, size_t len,
 		      bool durable)
 {
@@ -275,18 +289,14 @@ void writer_save_file(struct writer *w, const char *path, const void *data, size
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->path = xstrdup(path);
-	j->data = xmalloc(len);
-	memcpy(j->data, data, len);
-	j->len = len;
+	j = file_job_new(path, data, len);
 	j->durable = durable;
 	submit_file(w, j);
 }
 
 void writer_remove_file(struct writer *w, const char *path)
 {
-	struct file_job *j = xcalloc(1, sizeof(*j)), *q;
+	struct file_job *j, *q;
 
 	/* Saves queued before it still run first; a later save must not join them and be removed. */
 	if (w) {
@@ -301,19 +311,15 @@ void writer_remove_file(struct writer *w, const char *path)
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	j->path = xstrdup(path);
+	j = file_job_new(path, NULL, 0);
 	j->remove = true;
 	submit_file(w, j);
 }
 
 void writer_append_file(struct writer *w, const char *path, const void *data, size_t len)
 {
-	struct file_job *j = xcalloc(1, sizeof(*j));
+	struct file_job *j = file_job_new(path, data, len);
 
-	j->path = xstrdup(path);
-	j->data = xmalloc(len);
-	memcpy(j->data, data, len);
-	j->len = len;
 	j->append = true;
 	submit_file(w, j);
 }
