@@ -38,6 +38,10 @@ struct writer {
 	int efd;
 	sd_event_source *source;
 	struct file_job *queued_saves;	/* saves not started yet, for writer_save_file to update */
+	/* Loop thread only: appends the disk refused, oldest first, to write again. */
+	struct file_job *held, **held_tail;
+	size_t held_bytes;
+	bool retrying, closing;
 };
 
 struct file_job {
@@ -46,7 +50,7 @@ struct file_job {
 	char *data;
 	size_t len;
 	bool durable, append, remove;
-	struct file_job *next;		/* in queued_saves while not started */
+	struct file_job *next;		/* in queued_saves while not started, or in held */
 };
 
 static void *thread_main(void *data)
@@ -116,6 +120,7 @@ struct writer *writer_new(sd_event *event)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	pthread_cond_init(&w->ran_one, NULL);
+	w->held_tail = &w->held;
 	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->efd < 0 || sd_event_add_io(event, &w->source, w->efd, EPOLLIN, on_eventfd, w) < 0) {
 		log_err("writer: cannot set up its eventfd: %s", strerror(errno));
@@ -152,8 +157,11 @@ void writer_flush(struct writer *w)
 
 void writer_free(struct writer *w)
 {
+	size_t lost = 0;
+
 	if (!w)
 		return;
+	w->closing = true;
 	writer_flush(w);
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
@@ -161,6 +169,14 @@ void writer_free(struct writer *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	complete(w);
+	for (struct file_job *j = w->held, *next; j; j = next) {
+		next = j->next;
+		if (!lost++)
+			log_err("%s: %zu bytes refused by the disk are lost", j->path, w->held_bytes);
+		free(j->path);
+		free(j->data);
+		free(j);
+	}
 	sd_event_source_disable_unref(w->source);
 	close(w->efd);
 	pthread_cond_destroy(&w->ran_one);
@@ -226,17 +242,63 @@ static int file_work(void *arg)
 	return err;
 }
 
+static void submit_file(struct writer *w, struct file_job *j);
+
+/* An append the disk refused (a dead letter) waits for the next write that succeeds. */
+static void hold_append(struct writer *w, struct file_job *j)
+{
+	if (w->held_bytes + j->len > WRITER_HELD_MAX) {
+		log_err("%s: %zu bytes refused by the disk are lost (%zu bytes are held already)",
+			j->path, j->len, w->held_bytes);
+		free(j->path);
+		free(j->data);
+		free(j);
+		return;
+	}
+	j->next = NULL;
+	*w->held_tail = j;
+	w->held_tail = &j->next;
+	w->held_bytes += j->len;
+}
+
+/* Queues the held appends again, in order, ahead of whatever comes after. */
+static void retry_held(struct writer *w)
+{
+	struct file_job *j = w->held;
+
+	if (w->retrying || w->closing)
+		return;
+	w->retrying = true;
+	w->held = NULL;
+	w->held_tail = &w->held;
+	w->held_bytes = 0;
+	while (j) {
+		struct file_job *next = j->next;
+
+		submit_file(w, j);
+		j = next;
+	}
+	w->retrying = false;
+}
+
 static void file_done(void *arg, int err)
 {
 	struct file_job *j = arg;
+	struct writer *w = j->w;
 
 	if (err)
 		diskfail_failed(j->path, err);
 	else
 		diskfail_ok(j->path);
+	if (err && j->append && w) {
+		hold_append(w, j);
+		return;
+	}
 	free(j->path);
 	free(j->data);
 	free(j);
+	if (!err && w && w->held)
+		retry_held(w);
 }
 
 static void submit_file(struct writer *w, struct file_job *j)
@@ -251,7 +313,8 @@ static void submit_file(struct writer *w, struct file_job *j)
 	if (!writer_submit(w, file_work, file_done, j)) {
 		/* The disk is far behind: wait for it here rather than lose the write. */
 		unlist(w, j);
-		j->w = NULL;
+		if (!j->append)
+			j->w = NULL;
 		file_done(j, file_work(j));
 	}
 }
@@ -320,6 +383,8 @@ void writer_append_file(struct writer *w, const char *path, const void *data, si
 {
 	struct file_job *j = file_job_new(path, data, len);
 
+	if (w && w->held)
+		retry_held(w);
 	j->append = true;
 	submit_file(w, j);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -411,6 +412,54 @@ static void test_writer_full_keeps_order(void)
 	sd_event_unref(event);
 }
 
+/* The contents of path, "" when it cannot be read. */
+static const char *contents(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * An append the disk refuses (a dead letter on a full state_dir) is kept and written once the
+ * disk takes writes again, before the appends that came after it: it is not lost.
+ */
+static void test_writer_append_held(void)
+{
+	sd_event *event = NULL;
+	struct writer *w;
+	char path[600], other[600];
+
+	CHECK(sd_event_new(&event) >= 0);
+	w = writer_new(event);
+	snprintf(path, sizeof(path), "%s/deadletter.jsonl", dir);
+	snprintf(other, sizeof(other), "%s/webhook-held.cursor", dir);
+	CHECK(mkdir(path, 0700) == 0);		/* appends to it fail */
+	writer_append_file(w, path, "a\n", 2);
+	writer_flush(w);
+	CHECK(rmdir(path) == 0);
+	writer_append_file(w, path, "b\n", 2);
+	writer_flush(w);
+	CHECK_STR(contents(path), "a\nb\n");
+
+	/* With no append after it, the next write that succeeds brings it out. */
+	CHECK(unlink(path) == 0 && mkdir(path, 0700) == 0);
+	writer_append_file(w, path, "c\n", 2);
+	writer_flush(w);
+	CHECK(rmdir(path) == 0);
+	writer_save_file(w, other, "{}", 2, false);
+	writer_flush(w);
+	writer_flush(w);
+	CHECK_STR(contents(path), "c\n");
+	writer_free(w);
+	sd_event_unref(event);
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -424,6 +473,7 @@ int main(void)
 	test_held_records();
 	test_reader_keeps_fd();
 	test_writer_full_keeps_order();
+	test_writer_append_held();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return check_done("test_evlog");
