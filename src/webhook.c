@@ -90,6 +90,7 @@ struct webhooks {
 	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
 	alertmgr_keep_fn keep;		/* whether a firing alert still holds (NULL: not known yet) */
 	void *keep_ctx;
+	bool configured;		/* once: later configurations remove cursors in sender_free */
 	struct webhook_stats stats;
 };
 
@@ -989,7 +990,11 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	set->v = next;
 	set->n = cfg->nwebhooks;
 	set->deadletter_max = cfg->deadletter_max;
-	prune_cursors(set);
+	/* Not at a reload: the writer still has the removed receivers' saves queued (then removes
+	 * their files), and an unlink here would come before them, and log the removal again. */
+	if (!set->configured)
+		prune_cursors(set);
+	set->configured = true;
 	kick_all(set);
 }
 

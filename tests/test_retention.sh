@@ -58,7 +58,9 @@ calls_round() {   # five new calls replace the five of the last round: ten event
 STALE=$STATE/webhook-0123456789abcdef.cursor
 echo '{"receiver":"json http://127.0.0.1:9/old/T0KEN-stale","seq":1,"segment":0,"offset":0}' > "$STALE"
 config behind refusing later
-aw_start_daemon d "$AW_TMP/main.conf"
+# The writer thread removes a cursor file slowly (a slow disk): still at it after a reload.
+PRELOAD=$(aw_preload slowunlink) || { echo "cannot build the slowunlink shim"; exit 99; }
+LD_PRELOAD=$PRELOAD aw_start_daemon d "$AW_TMP/main.conf"
 D=$AW_PID
 settle 2 $A
 check "at start, a cursor no receiver uses is removed" bash -c "! test -e '$STALE'"
@@ -117,6 +119,8 @@ until_ok 10 bash -c "! test -e '$later_cursor'"
 check "reload without a receiver: its cursor file is removed" bash -c "! test -e '$later_cursor'"
 expect_grep "... and logged" "removed, its receiver \\(http://127.0.0.1:${RPORT[later]}\\) is no longer configured" \
     "$AW_TMP/d.err"
+expect_eq "... once" "$(grep -c "removed, its receiver (http://127.0.0.1:${RPORT[later]}) is no longer configured" \
+    "$AW_TMP/d.err")" 1
 before=$(received later)
 calls_round
 gap_end=$(wc -l < "$AW_TMP/d.out")
