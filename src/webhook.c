@@ -91,6 +91,8 @@ struct webhooks {
 	alertmgr_keep_fn keep;		/* whether a firing alert still holds (NULL: not known yet) */
 	void *keep_ctx;
 	bool configured;		/* once: later configurations remove cursors in sender_free */
+	char **removed;			/* keys of receivers a reload removed (their files may linger) */
+	size_t nremoved;
 	struct webhook_stats stats;
 };
 
@@ -191,10 +193,30 @@ static uint64_t get_u64(struct json_object *o, const char *key)
 	       json_object_get_int64(f) > 0 ? (uint64_t)json_object_get_int64(f) : 0;
 }
 
-/* A receiver seen before resumes where it was; a new one gets only events from now on. */
+/*
+ * Whether a reload removed this receiver before: its cursor file is stale, and may still be there
+ * while the writer has its removal queued. Forgets it: the receiver is back.
+ */
+static bool was_removed(struct webhooks *set, const char *key)
+{
+	for (size_t i = 0; i < set->nremoved; i++) {
+		if (strcmp(set->removed[i], key) == 0) {
+			free(set->removed[i]);
+			set->removed[i] = set->removed[--set->nremoved];
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A receiver seen before resumes where it was; a new one, or one a reload removed and another
+ * added back, gets only events from now on.
+ */
 static void load_cursor(struct sender *s)
 {
-	struct json_object *o = s->cursor_path ? json_object_from_file(s->cursor_path) : NULL;
+	struct json_object *o = s->cursor_path && !was_removed(s->set, s->key) ?
+				json_object_from_file(s->cursor_path) : NULL;
 	struct json_object *firing = NULL;
 	uint64_t next = evlog_next_seq(s->set->log);
 
@@ -937,6 +959,9 @@ static void sender_free(struct sender *s, bool keep_cursor)
 		checkpoint(s);
 	} else if (s->cursor_path) {
 		writer_remove_file(evlog_writer(s->set->log), s->cursor_path);
+		s->set->removed = xreallocarray(s->set->removed, s->set->nremoved + 1,
+						sizeof(*s->set->removed));
+		s->set->removed[s->set->nremoved++] = xstrdup(s->key);
 		log_notice("%s: removed, its receiver (%s) is no longer configured", s->cursor_path,
 			   s->shown);
 	}
@@ -1088,6 +1113,9 @@ void webhooks_free(struct webhooks *set)
 		sender_free(set->v[i], true);
 	free(set->v);
 	curlev_free(set->curl);
+	for (size_t i = 0; i < set->nremoved; i++)
+		free(set->removed[i]);
+	free(set->removed);
 	free(set->state_dir);
 	sd_event_unref(set->event);
 	free(set);
