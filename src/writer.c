@@ -53,6 +53,13 @@ struct file_job {
 	struct file_job *next;		/* in queued_saves while not started, or in held */
 };
 
+static void file_job_free(struct file_job *j)
+{
+	free(j->path);
+	free(j->data);
+	free(j);
+}
+
 static void *thread_main(void *data)
 {
 	struct writer *w = data;
@@ -157,8 +164,6 @@ void writer_flush(struct writer *w)
 
 void writer_free(struct writer *w)
 {
-	size_t lost = 0;
-
 	if (!w)
 		return;
 	w->closing = true;
@@ -169,13 +174,11 @@ void writer_free(struct writer *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	complete(w);
+	if (w->held)
+		log_err("%s: %zu bytes refused by the disk are lost", w->held->path, w->held_bytes);
 	for (struct file_job *j = w->held, *next; j; j = next) {
 		next = j->next;
-		if (!lost++)
-			log_err("%s: %zu bytes refused by the disk are lost", j->path, w->held_bytes);
-		free(j->path);
-		free(j->data);
-		free(j);
+		file_job_free(j);
 	}
 	sd_event_source_disable_unref(w->source);
 	close(w->efd);
@@ -250,9 +253,7 @@ static void hold_append(struct writer *w, struct file_job *j)
 	if (w->held_bytes + j->len > WRITER_HELD_MAX) {
 		log_err("%s: %zu bytes refused by the disk are lost (%zu bytes are held already)",
 			j->path, j->len, w->held_bytes);
-		free(j->path);
-		free(j->data);
-		free(j);
+		file_job_free(j);
 		return;
 	}
 	j->next = NULL;
@@ -294,9 +295,7 @@ static void file_done(void *arg, int err)
 		hold_append(w, j);
 		return;
 	}
-	free(j->path);
-	free(j->data);
-	free(j);
+	file_job_free(j);
 	if (!err && w && w->held)
 		retry_held(w);
 }
