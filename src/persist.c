@@ -19,7 +19,6 @@ struct persist {
 	char *dir;
 	struct evlog *log;
 	uint64_t saved_seq;	/* the last event the state file reflects */
-	uint64_t submitted_seq;	/* the last save handed to the writer: the next one's previous */
 	uint64_t saved_at_us;	/* when the last snapshot began */
 	struct writer *writer;
 	/* A snapshot under way: built a slice per turn, then written by the writer thread. */
@@ -39,8 +38,7 @@ struct save_job {
 	char *text;
 	size_t len;
 	uint64_t seq;
-	uint64_t prev_seq;	/* what the file it replaces reflects */
-	uint64_t trim_below;
+	uint64_t keep_from;	/* the oldest event a webhook receiver still needs */
 };
 
 struct persist *persist_open(const char *state_dir)
@@ -58,7 +56,7 @@ struct persist *persist_open(const char *state_dir)
 	}
 	if (!p->log)
 		p->log = evlog_open(NULL, err, sizeof(err));
-	p->saved_seq = p->submitted_seq = evlog_next_seq(p->log) - 1;
+	p->saved_seq = evlog_next_seq(p->log) - 1;
 	return p;
 }
 
@@ -211,7 +209,7 @@ void persist_restore(struct persist *p, statefile_find_fn find, void *ctx)
 				 evlog_first_seq(p->log) - 1, from);
 	}
 	replay_after(p, seq, &now, find, ctx, from);
-	p->saved_seq = p->submitted_seq = seq;
+	p->saved_seq = seq;
 }
 
 /*
@@ -227,7 +225,11 @@ static int save_work(void *arg)
 	return util_write_file_atomic(j->path, j->text, j->len, true) < 0 ? errno : 0;
 }
 
-/* Segments are dropped only once the state file that makes them unneeded is on disk. */
+/*
+ * Segments are dropped only once the state file that makes them unneeded is on disk, and only
+ * those that a replay from the file it replaced (now the previous one) does not need either:
+ * that is the last save that succeeded, not the last one tried (a failed one replaced nothing).
+ */
 static void save_done(void *arg, int err)
 {
 	struct save_job *j = arg;
@@ -238,9 +240,9 @@ static void save_done(void *arg, int err)
 		diskfail_failed(j->path, err);
 	} else {
 		diskfail_ok(j->path);
+		evlog_trim(p->log, j->keep_from < p->saved_seq + 1 ? j->keep_from : p->saved_seq + 1);
 		if (j->seq > p->saved_seq)
 			p->saved_seq = j->seq;
-		evlog_trim(p->log, j->trim_below);
 	}
 	free(j->dir);
 	free(j->path);
@@ -256,10 +258,7 @@ static void submit_save(struct persist *p, uint64_t keep_from)
 	j->dir = xstrdup(p->dir);
 	j->path = xasprintf("%s/%s", p->dir, STATEFILE_NAME);
 	j->seq = p->snap_seq;
-	/* Whatever the previous file will hold, the log keeps what a replay from it needs. */
-	j->prev_seq = p->submitted_seq;
-	p->submitted_seq = j->seq;
-	j->trim_below = keep_from < j->prev_seq + 1 ? keep_from : j->prev_seq + 1;
+	j->keep_from = keep_from;
 	j->text = statefile_snapshot_end(p->snap, &j->len);
 	p->snap = NULL;
 	p->saves_in_flight++;

@@ -90,11 +90,17 @@ struct webhooks {
 	size_t n;
 	uint64_t kicked_seq;	/* the log's next seq at the last kick */
 	uint64_t deadletter_max;	/* bytes before deadletter.jsonl is rotated */
+	alertmgr_keep_fn keep;		/* whether a firing alert still holds (NULL: not known yet) */
+	void *keep_ctx;
+	bool configured;		/* once: later configurations remove cursors in sender_free */
+	char **removed;			/* keys of receivers a reload removed (their files may linger) */
+	size_t nremoved;
 	struct webhook_stats stats;	/* of receivers a reload removed */
 };
 
 static void pump(struct sender *s);
 static void kick_all(struct webhooks *set);
+static void prune_alerts(struct sender *s);
 
 /* ---- settings and cursor ---- */
 
@@ -191,10 +197,30 @@ static uint64_t get_u64(struct json_object *o, const char *key)
 	       json_object_get_int64(f) > 0 ? (uint64_t)json_object_get_int64(f) : 0;
 }
 
-/* A receiver seen before resumes where it was; a new one gets only events from now on. */
+/*
+ * Whether a reload removed this receiver before: its cursor file is stale, and may still be there
+ * while the writer has its removal queued. Forgets it: the receiver is back.
+ */
+static bool was_removed(struct webhooks *set, const char *key)
+{
+	for (size_t i = 0; i < set->nremoved; i++) {
+		if (strcmp(set->removed[i], key) == 0) {
+			free(set->removed[i]);
+			set->removed[i] = set->removed[--set->nremoved];
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A receiver seen before resumes where it was; a new one, or one a reload removed and another
+ * added back, gets only events from now on.
+ */
 static void load_cursor(struct sender *s)
 {
-	struct json_object *o = s->cursor_path ? json_object_from_file(s->cursor_path) : NULL;
+	struct json_object *o = s->cursor_path && !was_removed(s->set, s->key) ?
+				json_object_from_file(s->cursor_path) : NULL;
 	struct json_object *firing = NULL;
 	uint64_t next = evlog_next_seq(s->set->log);
 
@@ -813,8 +839,12 @@ static void enforce_backlog(struct sender *s)
 	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
 		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
 		s->max_backlog, s->dropped);
-	/* What was read ahead goes too: the alerts it would fire or resolve are as acknowledged. */
+	/*
+	 * What was read ahead goes too: the alerts it would fire or resolve are as acknowledged,
+	 * less those a dropped resolve would have ended (else re-sent every minute for ever).
+	 */
 	whqueue_clear(&s->queue);
+	prune_alerts(s);
 	firing = alertmgr_set_to_json(&s->firing);
 	alertmgr_set_clear(&s->ahead);
 	alertmgr_set_from_json(&s->ahead, firing);
@@ -960,6 +990,9 @@ static void sender_free(struct sender *s, bool keep_cursor)
 		checkpoint(s);
 	} else if (s->cursor_path) {
 		writer_remove_file(evlog_writer(s->set->log), s->cursor_path);
+		s->set->removed = xreallocarray(s->set->removed, s->set->nremoved + 1,
+						sizeof(*s->set->removed));
+		s->set->removed[s->set->nremoved++] = xstrdup(s->key);
 		log_notice("%s: removed, its receiver (%s) is no longer configured", s->cursor_path,
 			   s->shown);
 	}
@@ -1014,27 +1047,38 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	set->n = cfg->nwebhooks;
 	set->deadletter_max = cfg->deadletter_max;
 	name_receivers(set);
-	prune_cursors(set);
+	/* Not at a reload: the writer still has the removed receivers' saves queued (then removes
+	 * their files), and an unlink here would come before them, and log the removal again. */
+	if (!set->configured)
+		prune_cursors(set);
+	set->configured = true;
 	kick_all(set);
+}
+
+/* Forgets the firing alerts that set->keep no longer confirms. */
+static void prune_alerts(struct sender *s)
+{
+	size_t n;
+
+	if (!s->alertmanager || !s->set->keep)
+		return;
+	/* What is read but not yet acknowledged follows the acknowledged: prune both. */
+	n = alertmgr_set_prune(&s->firing, s->set->keep, s->set->keep_ctx);
+	alertmgr_set_prune(&s->ahead, s->set->keep, s->set->keep_ctx);
+	if (n) {
+		log_notice("webhook %s: %zu firing alerts no longer hold (agent removed, its state "
+			   "lost, or its resolve dropped); Alertmanager resolves them at their endsAt",
+			   s->shown, n);
+		checkpoint(s);
+	}
 }
 
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx)
 {
-	for (size_t i = 0; i < set->n; i++) {
-		struct sender *s = set->v[i];
-		size_t n;
-
-		if (!s->alertmanager)
-			continue;
-		/* What is read but not yet acknowledged follows the acknowledged: prune both. */
-		n = alertmgr_set_prune(&s->firing, keep, ctx);
-		alertmgr_set_prune(&s->ahead, keep, ctx);
-		if (n) {
-			log_notice("webhook %s: %zu firing alerts no longer hold (agent removed or its "
-				   "state lost); Alertmanager resolves them at their endsAt", s->shown, n);
-			checkpoint(s);
-		}
-	}
+	set->keep = keep;
+	set->keep_ctx = ctx;
+	for (size_t i = 0; i < set->n; i++)
+		prune_alerts(set->v[i]);
 }
 
 static void kick_all(struct webhooks *set)
@@ -1118,6 +1162,9 @@ void webhooks_free(struct webhooks *set)
 		sender_free(set->v[i], true);
 	free(set->v);
 	curlev_free(set->curl);
+	for (size_t i = 0; i < set->nremoved; i++)
+		free(set->removed[i]);
+	free(set->removed);
 	free(set->state_dir);
 	sd_event_unref(set->event);
 	free(set);

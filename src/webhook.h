@@ -32,7 +32,10 @@ struct webhooks *webhooks_new(sd_event *event, struct evlog *log, const char *st
  * Cursor files in state_dir that no configured receiver uses are removed (logged).
  */
 void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg);
-/* Stops re-sending Alertmanager alerts that keep() no longer confirms (after a restart or reload). */
+/*
+ * Stops re-sending Alertmanager alerts that keep() no longer confirms (after a restart or reload);
+ * keep and ctx are kept for the same after a max_backlog drop, so must outlive set.
+ */
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx);
 /* New records are in the log: receivers past their max_backlog drop their oldest, then send. */
 void webhooks_kick(struct webhooks *set);

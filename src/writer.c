@@ -38,6 +38,10 @@ struct writer {
 	int efd;
 	sd_event_source *source;
 	struct file_job *queued_saves;	/* saves not started yet, for writer_save_file to update */
+	/* Loop thread only: appends the disk refused, oldest first, to write again. */
+	struct file_job *held, **held_tail;
+	size_t held_bytes;
+	bool retrying, closing;
 };
 
 struct file_job {
@@ -46,8 +50,15 @@ struct file_job {
 	char *data;
 	size_t len;
 	bool durable, append, remove;
-	struct file_job *next;		/* in queued_saves while not started */
+	struct file_job *next;		/* in queued_saves while not started, or in held */
 };
+
+static void file_job_free(struct file_job *j)
+{
+	free(j->path);
+	free(j->data);
+	free(j);
+}
 
 static void *thread_main(void *data)
 {
@@ -116,6 +127,7 @@ struct writer *writer_new(sd_event *event)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	pthread_cond_init(&w->ran_one, NULL);
+	w->held_tail = &w->held;
 	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->efd < 0 || sd_event_add_io(event, &w->source, w->efd, EPOLLIN, on_eventfd, w) < 0) {
 		log_err("writer: cannot set up its eventfd: %s", strerror(errno));
@@ -154,6 +166,7 @@ void writer_free(struct writer *w)
 {
 	if (!w)
 		return;
+	w->closing = true;
 	writer_flush(w);
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
@@ -161,6 +174,12 @@ void writer_free(struct writer *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	complete(w);
+	if (w->held)
+		log_err("%s: %zu bytes refused by the disk are lost", w->held->path, w->held_bytes);
+	for (struct file_job *j = w->held, *next; j; j = next) {
+		next = j->next;
+		file_job_free(j);
+	}
 	sd_event_source_disable_unref(w->source);
 	close(w->efd);
 	pthread_cond_destroy(&w->ran_one);
@@ -177,6 +196,12 @@ bool writer_submit(struct writer *w, writer_work_fn work, writer_done_fn done, v
 	}
 	pthread_mutex_lock(&w->lock);
 	if (w->tail - w->head >= WRITER_QUEUE_MAX) {
+		/*
+		 * The caller runs it at once: only after every queued job has run, or it would
+		 * overtake them (a removal undone by an older save, two saves of one file at once).
+		 */
+		while (w->ran != w->tail)
+			pthread_cond_wait(&w->ran_one, &w->lock);
 		pthread_mutex_unlock(&w->lock);
 		return false;
 	}
@@ -220,17 +245,59 @@ static int file_work(void *arg)
 	return err;
 }
 
+static void submit_file(struct writer *w, struct file_job *j);
+
+/* An append the disk refused (a dead letter) waits for the next write that succeeds. */
+static void hold_append(struct writer *w, struct file_job *j)
+{
+	if (w->held_bytes + j->len > WRITER_HELD_MAX) {
+		log_err("%s: %zu bytes refused by the disk are lost (%zu bytes are held already)",
+			j->path, j->len, w->held_bytes);
+		file_job_free(j);
+		return;
+	}
+	j->next = NULL;
+	*w->held_tail = j;
+	w->held_tail = &j->next;
+	w->held_bytes += j->len;
+}
+
+/* Queues the held appends again, in order, ahead of whatever comes after. */
+static void retry_held(struct writer *w)
+{
+	struct file_job *j = w->held;
+
+	if (w->retrying || w->closing)
+		return;
+	w->retrying = true;
+	w->held = NULL;
+	w->held_tail = &w->held;
+	w->held_bytes = 0;
+	while (j) {
+		struct file_job *next = j->next;
+
+		submit_file(w, j);
+		j = next;
+	}
+	w->retrying = false;
+}
+
 static void file_done(void *arg, int err)
 {
 	struct file_job *j = arg;
+	struct writer *w = j->w;
 
 	if (err)
 		diskfail_failed(j->path, err);
 	else
 		diskfail_ok(j->path);
-	free(j->path);
-	free(j->data);
-	free(j);
+	if (err && j->append && w) {
+		hold_append(w, j);
+		return;
+	}
+	file_job_free(j);
+	if (!err && w && w->held)
+		retry_held(w);
 }
 
 static void submit_file(struct writer *w, struct file_job *j)
@@ -245,9 +312,24 @@ static void submit_file(struct writer *w, struct file_job *j)
 	if (!writer_submit(w, file_work, file_done, j)) {
 		/* The disk is far behind: wait for it here rather than lose the write. */
 		unlist(w, j);
-		j->w = NULL;
+		if (!j->append)
+			j->w = NULL;
 		file_done(j, file_work(j));
 	}
+}
+
+/* A job on path holding a copy of data (len bytes; data NULL: none). */
+static struct file_job *file_job_new(const char *path, const void *data, size_t len)
+{
+	struct file_job *j = xcalloc(1, sizeof(*j));
+
+	j->path = xstrdup(path);
+	if (data) {
+		j->data = xmalloc(len);
+		memcpy(j->data, data, len);
+		j->len = len;
+	}
+	return j;
 }
 
 void writer_save_file(struct writer *w, const char *path, const void *data, size_t len,
@@ -269,18 +351,14 @@ void writer_save_file(struct writer *w, const char *path, const void *data, size
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->path = xstrdup(path);
-	j->data = xmalloc(len);
-	memcpy(j->data, data, len);
-	j->len = len;
+	j = file_job_new(path, data, len);
 	j->durable = durable;
 	submit_file(w, j);
 }
 
 void writer_remove_file(struct writer *w, const char *path)
 {
-	struct file_job *j = xcalloc(1, sizeof(*j)), *q;
+	struct file_job *j, *q;
 
 	/* Saves queued before it still run first; a later save must not join them and be removed. */
 	if (w) {
@@ -295,19 +373,17 @@ void writer_remove_file(struct writer *w, const char *path)
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	j->path = xstrdup(path);
+	j = file_job_new(path, NULL, 0);
 	j->remove = true;
 	submit_file(w, j);
 }
 
 void writer_append_file(struct writer *w, const char *path, const void *data, size_t len)
 {
-	struct file_job *j = xcalloc(1, sizeof(*j));
+	struct file_job *j = file_job_new(path, data, len);
 
-	j->path = xstrdup(path);
-	j->data = xmalloc(len);
-	memcpy(j->data, data, len);
-	j->len = len;
+	if (w && w->held)
+		retry_held(w);
 	j->append = true;
 	submit_file(w, j);
 }

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #define WRITER_QUEUE_MAX 256	/* jobs queued or awaiting their completion at once */
+#define WRITER_HELD_MAX (4u << 20)	/* bytes of refused appends kept to write again */
 
 /*
  * A job's work runs on the writer thread and may touch only its own argument (never daemon state);
@@ -26,7 +27,9 @@ void writer_free(struct writer *w);
 
 /*
  * Queues a job. Returns false, with nothing queued and arg still the caller's, when the queue is
- * full. With w NULL the job runs at once on the calling thread (tools and unit tests), and true.
+ * full: then only once every queued job has run (not their completions), so that the caller may
+ * run it at once without overtaking them. With w NULL the job runs at once on the calling thread
+ * (tools and unit tests), and true.
  */
 bool writer_submit(struct writer *w, writer_work_fn work, writer_done_fn done, void *arg);
 
@@ -42,7 +45,11 @@ void writer_save_file(struct writer *w, const char *path, const void *data, size
 		      bool durable);
 /* Removes path on the thread, after every job queued before it (at once when full). */
 void writer_remove_file(struct writer *w, const char *path);
-/* Appends a copy of data to path and fdatasyncs it, on the thread (at once when full). */
+/*
+ * Appends a copy of data to path and fdatasyncs it, on the thread (at once when full). One the
+ * disk refuses is kept (up to WRITER_HELD_MAX bytes, then dropped and logged) and appended again,
+ * in order, before the next append or after the next write that succeeds; lost at writer_free.
+ */
 void writer_append_file(struct writer *w, const char *path, const void *data, size_t len);
 
 #endif

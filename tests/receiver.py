@@ -145,6 +145,8 @@ def events_of(body):
         return (evs, True) if evs and all(isinstance(e, dict) for e in evs) else None
     if isinstance(doc, dict) and isinstance(doc.get("id"), str) and "type" in doc:
         return [doc], False
+    if isinstance(doc, list) and doc and all(isinstance(a, dict) for a in doc):
+        return doc, True    # Alertmanager's form: an array of alerts
     return None
 
 

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../src/evlog.h"
+#include "../src/writer.h"
 #include "check.h"
 
 static char dir[] = "/tmp/test_evlog.XXXXXX";
@@ -364,6 +366,100 @@ static void test_reader_keeps_fd(void)
 	evlog_close(log);
 }
 
+static int slow_work(void *arg)
+{
+	(void)arg;
+	usleep(200000);
+	return 0;
+}
+
+static int no_work(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void no_done(void *arg, int err)
+{
+	(void)arg;
+	(void)err;
+}
+
+/*
+ * A job the full queue runs at once still comes after those queued before it: a receiver's
+ * cursor removed while the disk is far behind is not written back by a save queued before.
+ */
+static void test_writer_full_keeps_order(void)
+{
+	sd_event *event = NULL;
+	struct writer *w;
+	char path[600];
+	unsigned queued = 0;
+
+	CHECK(sd_event_new(&event) >= 0);
+	w = writer_new(event);
+	CHECK(w != NULL);
+	snprintf(path, sizeof(path), "%s/webhook-full.cursor", dir);
+	CHECK(writer_submit(w, slow_work, no_done, NULL));
+	writer_save_file(w, path, "{}", 2, false);
+	while (queued < WRITER_QUEUE_MAX && writer_submit(w, no_work, no_done, NULL))
+		queued++;
+	CHECK_INT(queued, WRITER_QUEUE_MAX - 2);
+	writer_remove_file(w, path);
+	writer_flush(w);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	writer_free(w);
+	sd_event_unref(event);
+}
+
+/* The contents of path, "" when it cannot be read. */
+static const char *contents(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * An append the disk refuses (a dead letter on a full state_dir) is kept and written once the
+ * disk takes writes again, before the appends that came after it: it is not lost.
+ */
+static void test_writer_append_held(void)
+{
+	sd_event *event = NULL;
+	struct writer *w;
+	char path[600], other[600];
+
+	CHECK(sd_event_new(&event) >= 0);
+	w = writer_new(event);
+	snprintf(path, sizeof(path), "%s/deadletter.jsonl", dir);
+	snprintf(other, sizeof(other), "%s/webhook-held.cursor", dir);
+	CHECK(mkdir(path, 0700) == 0);		/* appends to it fail */
+	writer_append_file(w, path, "a\n", 2);
+	writer_flush(w);
+	CHECK(rmdir(path) == 0);
+	writer_append_file(w, path, "b\n", 2);
+	writer_flush(w);
+	CHECK_STR(contents(path), "a\nb\n");
+
+	/* With no append after it, the next write that succeeds brings it out. */
+	CHECK(unlink(path) == 0 && mkdir(path, 0700) == 0);
+	writer_append_file(w, path, "c\n", 2);
+	writer_flush(w);
+	CHECK(rmdir(path) == 0);
+	writer_save_file(w, other, "{}", 2, false);
+	writer_flush(w);
+	writer_flush(w);
+	CHECK_STR(contents(path), "c\n");
+	writer_free(w);
+	sd_event_unref(event);
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -376,6 +472,8 @@ int main(void)
 	test_next_seq_never_backwards();
 	test_held_records();
 	test_reader_keeps_fd();
+	test_writer_full_keeps_order();
+	test_writer_append_held();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return check_done("test_evlog");

@@ -1,12 +1,13 @@
 #!/bin/bash
 # test_retention.sh: what state_dir keeps is bounded. A receiver more than max_backlog events
 # behind loses the oldest, and every event emitted is either delivered or counted as dropped in
-# the log; deadletter.jsonl is rotated past outputs.deadletter_max, keeping four older files; the
+# the log (for Alertmanager, an alert whose resolve was dropped is not kept firing); deadletter.jsonl is rotated past outputs.deadletter_max, keeping four older files; the
 # cursor of a receiver no longer configured is removed at start and at reload, so one added again
-# starts at the log's end instead of resuming a stale backlog.
+# starts at the log's end instead of resuming a stale backlog (even when it comes back before a
+# slow disk has removed the file).
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-aw_budget 60
+aw_budget 90
 
 RCV=$AW_SRC/tests/receiver.py
 declare -A RPORT=()
@@ -58,7 +59,10 @@ calls_round() {   # five new calls replace the five of the last round: ten event
 STALE=$STATE/webhook-0123456789abcdef.cursor
 echo '{"receiver":"json http://127.0.0.1:9/old/T0KEN-stale","seq":1,"segment":0,"offset":0}' > "$STALE"
 config behind refusing later
-aw_start_daemon d "$AW_TMP/main.conf"
+# The writer thread removes a cursor file only once $HOLD is gone (a slow disk).
+PRELOAD=$(aw_preload slowunlink) || { echo "cannot build the slowunlink shim"; exit 99; }
+HOLD=$AW_TMP/hold
+LD_PRELOAD=$PRELOAD SLOWUNLINK_HOLD=$HOLD aw_start_daemon d "$AW_TMP/main.conf"
 D=$AW_PID
 settle 2 $A
 check "at start, a cursor no receiver uses is removed" bash -c "! test -e '$STALE'"
@@ -111,30 +115,90 @@ later_cursor=$(grep -l ":${RPORT[later]}" "$STATE"/webhook-*.cursor)
 check "the receiver to be removed has a cursor file" test -n "$later_cursor"
 until_ok 10 bash -c "[ \$(wc -l < '$AW_TMP/later.jsonl') -eq \$(wc -l < '$AW_TMP/d.out') ]" ||
     fail "receiver later has every event before it is removed"
+reloads() { grep -c '^agentwatchd: reloaded' "$AW_TMP/d.err"; }
 config behind refusing
+touch "$HOLD"
 kill -HUP "$D"
-until_ok 10 bash -c "! test -e '$later_cursor'"
-check "reload without a receiver: its cursor file is removed" bash -c "! test -e '$later_cursor'"
+until_ok 10 test "$(reloads)" -ge 1
 expect_grep "... and logged" "removed, its receiver \\(http://127.0.0.1:${RPORT[later]}\\) is no longer configured" \
     "$AW_TMP/d.err"
-before=$(received later)
-calls_round
-gap_end=$(wc -l < "$AW_TMP/d.out")
-config behind refusing later
-kill -HUP "$D"
-until_ok 10 test "$(grep -c '^agentwatchd: reloaded' "$AW_TMP/d.err")" -ge 2
-calls_round
-until_ok 10 test "$(received later)" -ge $((before + 10))
-expect_eq "added again: it gets the events after it came back, not the stale backlog" \
-    "$(received later)" $((before + 10))
-check "... none of those emitted while it was not configured" "$AW_PYTHON" - "$AW_TMP/d.out" \
-    "$AW_TMP/later.jsonl" "$before" "$gap_end" <<'PY'
+expect_eq "... once, by the writer, after the saves it has queued" \
+    "$(grep -c "removed, its receiver (http://127.0.0.1:${RPORT[later]}) is no longer configured" \
+    "$AW_TMP/d.err")" 1
+rm -f "$HOLD"
+until_ok 10 bash -c "! test -e '$later_cursor'"
+check "reload without a receiver: its cursor file is removed" bash -c "! test -e '$later_cursor'"
+none_from() {   # none_from FIRST END: later got none of the events emitted [FIRST, END)
+    "$AW_PYTHON" - "$AW_TMP/d.out" "$AW_TMP/later.jsonl" "$1" "$2" <<'PY'
 import json, sys
 emitted = [json.loads(l)["id"] for l in open(sys.argv[1])]
 got = {json.loads(l)["event"]["id"] for l in open(sys.argv[2])}
 sys.exit(1 if got & set(emitted[int(sys.argv[3]):int(sys.argv[4])]) else 0)
 PY
+}
+before=$(received later)
+calls_round
+gap_end=$(wc -l < "$AW_TMP/d.out")
+config behind refusing later
+kill -HUP "$D"
+until_ok 10 test "$(reloads)" -ge 2
+calls_round
+until_ok 10 test "$(received later)" -ge $((before + 10))
+expect_eq "added again: it gets the events after it came back, not the stale backlog" \
+    "$(received later)" $((before + 10))
+check "... none of those emitted while it was not configured" none_from "$before" "$gap_end"
+
+# --- Removed, then added back while the writer is still removing its file: it starts afresh too.
+config behind refusing
+touch "$HOLD"
+kill -HUP "$D"
+until_ok 10 test "$(reloads)" -ge 3
+gap_start=$(wc -l < "$AW_TMP/d.out")
+calls_round
+gap_end=$(wc -l < "$AW_TMP/d.out")
+check "removed and added back at once: its file is still there (a slow disk)" test -e "$later_cursor"
+before=$(received later)
+config behind refusing later
+kill -HUP "$D"
+until_ok 10 test "$(reloads)" -ge 4
+rm -f "$HOLD"
+calls_round
+until_ok 10 test "$(received later)" -ge $((before + 10))
+check "... none of the events emitted while it was not configured" none_from "$gap_start" "$gap_end"
 aw_stop "$D"
 expect_eq "SIGTERM -> exit 0" "$?" 0
+
+# --- max_backlog for Alertmanager: a resolve among the dropped events must not leave its alert
+# firing (and re-sent every minute for ever); the firing alerts that no longer hold are forgotten.
+B=1:170:1100
+STATE2=$AW_TMP/state2
+mkdir -p "$STATE2"
+start_receiver am ok
+sim_set $B '"fault":"http:503"'
+aw_config "$AW_TMP/am.conf" '{ cc = 1; vdn = 170; ids = [ 1099, 1100 ]; }' "
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.5; };
+outputs = { journal = false; stdout = true; webhooks = (
+  { url = \"http://127.0.0.1:${RPORT[am]}/api/v2/alerts\"; format = \"alertmanager\"; max_backlog = 10; }
+); };
+state_dir = \"$STATE2\";"
+aw_start_daemon d2 "$AW_TMP/am.conf"
+D=$AW_PID
+firing() {   # the alerts the Alertmanager receiver's cursor file holds as firing
+    "$AW_PYTHON" -c 'import json, sys; print(len(json.load(open(sys.argv[1])).get("firing", [])))' \
+        "$STATE2"/webhook-*.cursor 2>/dev/null || echo -1
+}
+until_ok 15 test "$(firing)" = 1
+expect_eq "alertmanager: AgentUnreachable is acknowledged as firing" "$(firing)" 1
+rmode am down
+sim_set $B '"calls":[],"fault":null'
+until_ok 10 grep -q '"type":"agent.reachable"' "$AW_TMP/d2.out" || fail "agent B recovers"
+calls_round
+calls_round
+until_ok 10 grep -q "undelivered events dropped" "$AW_TMP/d2.err" ||
+    fail "alertmanager: the backlog past max_backlog is dropped"
+until_ok 5 test "$(firing)" = 0
+expect_eq "alertmanager: after the drop, the alert whose resolve was dropped is no longer firing" \
+    "$(firing)" 0
+aw_stop "$D"
 
 aw_done
