@@ -140,6 +140,13 @@ struct key {
 
 #define AT(type, field) .store = true, .off = offsetof(type, field)
 
+/*
+ * Byte and event counts past any disk: a larger value is a typo, and one past 2^63 would not fit
+ * what the daemon counts in (a written 18446744073709551615 must not pass as "no limit").
+ */
+#define DEADLETTER_MAX_MAX 1099511627776.0	/* 1 TiB */
+#define MAX_BACKLOG_MAX 1000000000.0		/* events: some 300 to 600 GB of log */
+
 /* A year: longer is a typo, and far longer would not fit the microseconds the daemon counts. */
 #define LONG_CALL_MAX 31536000
 
@@ -214,7 +221,7 @@ static const struct key outputs_keys[] = {
 	[OUT_STDOUT] = { .name = "stdout", .kind = K_BOOL, AT(struct cfg_outputs, to_stdout) },
 	[OUT_WEBHOOKS] = { .name = "webhooks", .kind = K_LIST },
 	[OUT_DEADLETTER_MAX] = { .name = "deadletter_max", .kind = K_SIZE, .min = 4096,
-				 .max = DBL_MAX, AT(struct cfg_outputs, deadletter_max) },
+				 .max = DEADLETTER_MAX_MAX, AT(struct cfg_outputs, deadletter_max) },
 };
 
 enum { SYSLOG_ENABLED, SYSLOG_FACILITY, SYSLOG_IDENT, SYSLOG_SOCKET, SYSLOG_N };
@@ -243,7 +250,7 @@ static const struct key webhook_keys[] = {
 			       AT(struct cfg_webhook, max_in_flight) },
 	[WH_HEADERS] = { .name = "headers", .kind = K_GROUP },
 	[WH_TLS] = { .name = "tls", .kind = K_GROUP },
-	[WH_MAX_BACKLOG] = { .name = "max_backlog", .kind = K_SIZE, .min = 10, .max = DBL_MAX,
+	[WH_MAX_BACKLOG] = { .name = "max_backlog", .kind = K_SIZE, .min = 10, .max = MAX_BACKLOG_MAX,
 			     AT(struct cfg_webhook, max_backlog) },
 };
 
@@ -437,9 +444,9 @@ static bool in_range(struct ctx *c, const config_setting_t *s, const struct key 
 		return true;
 	value_text(c, s, text, sizeof text);
 	if (k->max == DBL_MAX)
-		bad(c, s, "%s is out of range: it must be at least %.10g", text, k->min);
+		bad(c, s, "%s is out of range: it must be at least %.15g", text, k->min);
 	else
-		bad(c, s, "%s is out of range %.10g..%.10g", text, k->min, k->max);
+		bad(c, s, "%s is out of range %.15g..%.15g", text, k->min, k->max);
 	return false;
 }
 

@@ -717,9 +717,14 @@ static const struct tcase cases[] = {
 	{ "max_backlog and deadletter_max out of range",
 	  BASE "outputs = { deadletter_max = 4095;\n"
 	  "  webhooks = ( { url = \"https://h/\"; max_backlog = 9; }, { url = \"https://h/2\"; max_backlog = 1.5; } ); };\n",
-	  .expect = { "3: outputs.deadletter_max 4095 is out of range: it must be at least 4096",
-	    "4: outputs.webhooks[0].max_backlog 9 is out of range: it must be at least 10",
+	  .expect = { "3: outputs.deadletter_max 4095 is out of range 4096..1099511627776",
+	    "4: outputs.webhooks[0].max_backlog 9 is out of range 10..1000000000",
 	    "4: outputs.webhooks[1].max_backlog must be an integer" } },
+	{ "max_backlog and deadletter_max past what a disk holds (past 2^64 as written)",
+	  BASE "outputs = { deadletter_max = 18446744073709551615;\n"
+	  "  webhooks = ( { url = \"https://h/\"; max_backlog = 99999999999999999999; } ); };\n",
+	  .expect = { "3: outputs.deadletter_max 18446744073709551615 is out of range 4096..1099511627776",
+	    "4: outputs.webhooks[0].max_backlog 99999999999999999999 is out of range 10..1000000000" } },
 	{ "syslog facility",
 	  BASE "outputs = { syslog = { enabled = true; facility = \"local8\"; }; };\n",
 	  .expect = { "3: outputs.syslog.facility 'local8' must be one of kern, user, mail, daemon, auth, "
