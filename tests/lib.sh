@@ -70,9 +70,14 @@ aw_pki() {
 aw_start_sim() {
     local name=$1; shift
     aw_pki
+    aw_launch_sim "$name" --cert "$AW_TMP/pki/server.pem" --key "$AW_TMP/pki/server.key" "$@"
+}
+
+# aw_launch_sim NAME [cmssim options...]: starts the simulator and waits for its port.
+aw_launch_sim() {
+    local name=$1; shift
     rm -f "$AW_TMP/$name.port"
-    "$AW_PYTHON" "$AW_SIM" --listen 127.0.0.1:0 --cert "$AW_TMP/pki/server.pem" \
-        --key "$AW_TMP/pki/server.key" --ak "$AW_AK" --sk-file "$AW_TMP/cms.secret" \
+    "$AW_PYTHON" "$AW_SIM" --listen 127.0.0.1:0 --ak "$AW_AK" --sk-file "$AW_TMP/cms.secret" \
         --port-file "$AW_TMP/$name.port" "$@" >"$AW_TMP/$name.log" 2>&1 &
     SIM_PID=$!
     aw_pids+=("$SIM_PID")
@@ -200,15 +205,7 @@ aw_preload() {
 aw_start_plain_sim() {
     local name=$1; shift
     aw_pki
-    rm -f "$AW_TMP/$name.port"
-    "$AW_PYTHON" "$AW_SIM" --listen 127.0.0.1:0 --ak "$AW_AK" --sk-file "$AW_TMP/cms.secret" \
-        --port-file "$AW_TMP/$name.port" "$@" >"$AW_TMP/$name.log" 2>&1 &
-    SIM_PID=$!
-    aw_pids+=("$SIM_PID")
-    if ! wait_for 15 test -s "$AW_TMP/$name.port"; then
-        echo "simulator $name did not start:"; cat "$AW_TMP/$name.log"; exit 99
-    fi
-    SIM_PORT=$(cat "$AW_TMP/$name.port")
+    aw_launch_sim "$name" "$@"
 }
 aw_plain_sim() {   # aw_plain_sim METHOD PATH [JSON]
     curl -sS --max-time 5 -X "$1" ${3:+-H 'Content-Type: application/json' --data "$3"} \
