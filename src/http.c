@@ -25,6 +25,7 @@
 
 #define REALM "agentwatchd"
 #define STREAM_BLOCK 8192	/* bytes a stream is asked for at a time */
+#define SEND_BUFFER (64 << 10)	/* kernel send buffer of a connection (the kernel doubles it) */
 #define PEM_MAX (1u << 20)
 #define AUTH_CACHE 32		/* verified credentials remembered, so crypt(3) runs once each */
 #define CRYPT_RATE 20.0		/* crypt(3) verifications per second at most: each costs the loop */
@@ -502,7 +503,7 @@ static int open_socket(const char *name, char **unix_path)
 	struct sockaddr_storage ss;
 	struct stat st;
 	socklen_t len;
-	int fd, one = 1;
+	int fd, one = 1, sndbuf = SEND_BUFFER;
 
 	if (cfg_listen_parse(name, &ss, &len))
 		return -1;	/* cfg_load refused it already */
@@ -521,6 +522,13 @@ static int open_socket(const char *name, char **unix_path)
 		if (ss.ss_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	}
+	/*
+	 * Accepted connections inherit it. Loopback TCP grows a send buffer to 4 MiB by itself: a
+	 * client that stops reading would park megabytes of events in the kernel, per connection,
+	 * and look like one that keeps up (its stream has nothing left to write, so it is never
+	 * timed out). With a small buffer it stops making progress and the timeout cuts it off.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
 		log_err("http: cannot listen on %s: %s", name, strerror(errno));
 		close(fd);

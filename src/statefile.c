@@ -265,7 +265,7 @@ int statefile_load_named(const char *dir, const char *name, const struct agents_
 	size_t len;
 	char *text = util_read_file(path, FILE_MAX, &len);
 	struct json_object *root = NULL, *agents, *saved_boot;
-	char boot[SD_ID128_STRING_MAX];
+	char boot[SD_ID128_STRING_MAX], why[128];
 	bool same_boot;
 	int r = -1;
 
@@ -279,8 +279,10 @@ int statefile_load_named(const char *dir, const char *name, const struct agents_
 		snprintf(err, errlen, "%s: not JSON (truncated or corrupt)", path);
 		goto out;
 	}
-	if (check_document(root, seq, err, errlen) < 0)
+	if (check_document(root, seq, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		goto out;
+	}
 	boot_id(boot);
 	same_boot = boot[0] && get_typed(root, "boot_id", json_type_string, &saved_boot) &&
 		    strcmp(json_object_get_string(saved_boot), boot) == 0;
@@ -335,6 +337,9 @@ int statefile_set_aside(const char *dir, const char *name, char *moved, size_t m
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(moved, movedlen, "%s.corrupt-%s", path, stamp);
+	/* Two in one second (a restart loop) must not overwrite the first: ".N" after the time. */
+	for (unsigned n = 1; access(moved, F_OK) == 0 && n < 1000; n++)
+		snprintf(moved, movedlen, "%s.corrupt-%s.%u", path, stamp, n);
 	r = rename(path, moved);
 	free(path);
 	return r;

@@ -70,6 +70,8 @@ static void test_bad_files(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_INT(util_write_file_atomic(path, bad[i], strlen(bad[i]), false), 0);
 		CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), -1);
+		/* Every reason names the file, whatever made it bad ("3" parses as JSON too). */
+		CHECK(strncmp(err, path, strlen(path)) == 0);
 		CHECK(restored[0].ncalls == 0 && !restored[0].baselined);
 	}
 	remove(path);
@@ -197,6 +199,11 @@ static void test_previous_and_aside(void)
 	CHECK(strncmp(moved, path, strlen(path)) == 0 && strlen(moved) == strlen(path) + 16);
 	CHECK(access(moved, F_OK) == 0);
 	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 1);
+	/* A second bad file within the same second is kept beside the first, not over it. */
+	CHECK_INT(statefile_save(dir, 11, states, 1), 0);
+	CHECK_INT(statefile_set_aside(dir, STATEFILE_NAME, path, sizeof(path)), 0);
+	CHECK(strcmp(path, moved) != 0 && access(moved, F_OK) == 0 && access(path, F_OK) == 0);
+	remove(path);
 	remove(moved);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_PREVIOUS);
 	remove(path);
