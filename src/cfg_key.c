@@ -1,13 +1,12 @@
 /* cfg_key: checks each value against its key table entry and stores it; URLs and plain tokens. */
 #include "config.h"
 
-#include <float.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "cfg_impl.h"
