@@ -7,11 +7,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${AW_BUILD:-$top/build/plain}
 out=$(mktemp -d "${TMPDIR:-/tmp}/aw-fuzz.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-cc="clang -g -O1 -fsanitize=fuzzer,address,undefined -I$build -include unistd.h"
-deps="$(pkg-config --cflags --libs json-c libconfig libcrypto libsystemd)"
+cc="clang -g -O1 -fsanitize=fuzzer,address,undefined -I$build -D_GNU_SOURCE -include unistd.h"
+deps="$(pkg-config --cflags --libs json-c libconfig libcrypto libsystemd libcrypt)"
 $cc "$top/tests/fuzz/fuzz_reply.c" "$top/src/reply.c" $deps -o "$out/fuzz_reply"
-$cc "$top/tests/fuzz/fuzz_cfg.c" "$top/src/cfg.c" "$top/src/cfgnum.c" "$top/src/cfgcheck.c" \
-	"$top/src/event.c" "$top/src/utf8.c" "$top/src/util.c" "$top/src/log.c" $deps -lm -o "$out/fuzz_cfg"
+$cc "$top/tests/fuzz/fuzz_cfg.c" "$top"/src/cfg.c "$top"/src/cfg_*.c "$top/src/cfgnum.c" \
+	"$top/src/cfgcheck.c" "$top/src/event.c" "$top/src/utf8.c" "$top/src/util.c" "$top/src/log.c" \
+	$deps -lm -o "$out/fuzz_cfg"
 mkdir -p "$out/reply" "$out/cfg"
 printf '{"result":"0","resultCode":"0100000","resultDesc":["1605492949-1447"]}' > "$out/reply/a"
 cp "$top/etc/agentwatchd.conf" "$out/cfg/a"
