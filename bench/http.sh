@@ -20,40 +20,18 @@ DUR=${BENCH_SECONDS:-30}
 REQS=${REQS:-20}
 SSE=${SSE_CLIENTS:-50}
 PY=${PYTHON3:-python3}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/aw-bench-http.XXXXXX")
-pids=()
-
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "http.sh: $*" >&2; exit 1; }
-wait_for() {
-    local limit=$(( $1 * 10 )) i; shift
-    for ((i = 0; i < limit; i++)); do "$@" 2>/dev/null && return 0; sleep 0.1; done
-    return 1
-}
+. "$SRC/bench/lib.sh"
+bench_init http.sh
 
 [ -x "$DAEMON" ] || die "no daemon at $DAEMON"
 echo "== machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== daemon: $DAEMON; CFLAGS: $(sed -n 's/^CFLAGS = //p' "$BUILD/Makefile")"
 
-bash "$SRC/tests/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts.sh failed"
-printf 'bench-secret-not-checked\n' > "$TMP/cms.secret"
-chmod 600 "$TMP/cms.secret"
-"$PY" "$SRC/tests/cmssim.py" --listen 127.0.0.1:0 --cert "$TMP/pki/server.pem" \
-    --key "$TMP/pki/server.key" --no-verify --random 1 --port-file "$TMP/sim.port" \
-    >"$TMP/sim.log" 2>&1 &
-pids+=($!)
-wait_for 15 test -s "$TMP/sim.port" || die "the simulator did not start"
+bench_start_sim
 
 mkdir -p "$TMP/state"
 cat > "$TMP/bench.conf" <<EOF
-cms = { url = "https://127.0.0.1:$(cat "$TMP/sim.port")"; app_key = "BENCH";
+cms = { url = "https://127.0.0.1:$SIM_PORT"; app_key = "BENCH";
   app_secret_file = "$TMP/cms.secret"; tls = { ca_file = "$TMP/pki/ca.pem"; }; };
 poll = { interval = $INTERVAL; };
 agents = ( { cc = 1; vdn = 170; range = [ 101, $((100 + AGENTS)) ]; labels = { team = "bench"; }; } );

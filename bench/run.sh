@@ -42,21 +42,8 @@ PY=${PYTHON3:-python3}
 FIRST_ID=101
 HZ=$(getconf CLK_TCK)
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/aw-bench.XXXXXX")
-pids=()
-NAP=""
-
-cleanup() {
-    local p
-    [ -n "$NAP" ] && kill "$NAP" 2>/dev/null
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "run.sh: $*" >&2; exit 1; }
+. "$SRC/bench/lib.sh"
+bench_init run.sh
 say() { echo "== $*"; }
 calc() { awk "BEGIN { printf \"%s\", $* }"; }   # calc 'EXPR': awk arithmetic, e.g. sprintf(...)
 fmt() { awk -v f="$1" -v x="$2" 'BEGIN { printf f, x }'; }   # fmt FORMAT NUMBER
@@ -65,15 +52,6 @@ fmt() { awk -v f="$1" -v x="$2" 'BEGIN { printf f, x }'; }   # fmt FORMAT NUMBER
 # would hold the trap back until it ends).
 nap() { sleep "$1" & NAP=$!; wait "$NAP"; NAP=""; }
 
-# wait_for SECONDS COMMAND...: retries every 0.1 s until COMMAND succeeds or time runs out.
-wait_for() {
-    local limit=$(( $1 * 10 )) i; shift
-    for ((i = 0; i < limit; i++)); do
-        "$@" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # ---- the machine ----
 
@@ -126,20 +104,8 @@ say "daemon: $DAEMON; build CFLAGS: $(sed -n 's/^CFLAGS = //p' "$BUILD/Makefile"
 
 # ---- the simulator ----
 
-bash "$SRC/tests/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts.sh failed"
-printf 'bench-secret-not-checked\n' > "$TMP/cms.secret"
-chmod 600 "$TMP/cms.secret"
-
-# --no-verify: the simulator skips the signature check (the daemon still signs every request),
-# so that it is not the bottleneck; --random: agents have calls coming and going, so the daemon
-# parses real answers and emits events.
-"$PY" "$SRC/tests/cmssim.py" --listen 127.0.0.1:0 --cert "$TMP/pki/server.pem" \
-    --key "$TMP/pki/server.key" --no-verify --random 1 --port-file "$TMP/sim.port" \
-    >"$TMP/sim.log" 2>&1 &
-SIM_PID=$!
-pids+=("$SIM_PID")
-wait_for 15 test -s "$TMP/sim.port" || { cat "$TMP/sim.log"; die "the simulator did not start"; }
-URL="https://127.0.0.1:$(cat "$TMP/sim.port")"
+bench_start_sim
+URL="https://127.0.0.1:$SIM_PORT"
 
 sim() {   # sim METHOD PATH: the simulator's control API
     curl -sS --max-time 30 --cacert "$TMP/pki/ca.pem" -X "$1" "$URL$2"

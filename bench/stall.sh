@@ -25,37 +25,16 @@ DELAY=${BENCH_DISK_DELAY_MS:-100}
 WD=${BENCH_WATCHDOG_USEC:-100000}
 [ $# -gt 0 ] || set -- "after=$SRC/build/agentwatchd"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/aw-stall.XXXXXX")
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "stall.sh: $*" >&2; exit 1; }
-wait_for() {   # wait_for SECONDS COMMAND...
-    local limit=$(($1 * 10)) i; shift
-    for ((i = 0; i < limit; i++)); do "$@" 2>/dev/null && return 0; sleep 0.1; done
-    return 1
-}
+. "$SRC/bench/lib.sh"
+bench_init stall.sh
 
 cc -shared -fPIC -O2 -Wall -o "$TMP/slowdisk.so" "$SRC/bench/slowdisk.c" -ldl -pthread ||
     die "cannot build the shim"
-bash "$SRC/tests/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts.sh failed"
-printf 'bench-secret-not-checked\n' > "$TMP/cms.secret"
-chmod 600 "$TMP/cms.secret"
-"$PY" "$SRC/tests/cmssim.py" --listen 127.0.0.1:0 --cert "$TMP/pki/server.pem" \
-    --key "$TMP/pki/server.key" --no-verify --random 1 --port-file "$TMP/sim.port" \
-    >"$TMP/sim.log" 2>&1 &
-pids+=("$!")
+bench_start_sim
 "$PY" "$SRC/bench/sink.py" --port-file "$TMP/sink.port" >"$TMP/sink.log" 2>&1 &
 pids+=("$!")
 "$PY" "$SRC/tests/notifysock.py" "$TMP/notify.sock" "$TMP/notify.log" &
 pids+=("$!")
-wait_for 15 test -s "$TMP/sim.port" || die "the simulator did not start"
 wait_for 15 test -s "$TMP/sink.port" || die "the sink did not start"
 wait_for 15 test -e "$TMP/notify.log" || die "the notify listener did not start"
 
@@ -79,7 +58,7 @@ run() {   # run LABEL BINARY AGENTS: one row
     rm -rf "$TMP/state"; mkdir -p "$TMP/state"
     cat > "$TMP/d.conf" <<EOC
 cms = {
-  url = "https://127.0.0.1:$(cat "$TMP/sim.port")";
+  url = "https://127.0.0.1:$SIM_PORT";
   app_key = "BENCHAK";
   app_secret_file = "$TMP/cms.secret";
   timeout = 5.0;
