@@ -29,11 +29,6 @@ void log_set_level(int level)
 	max_level = level;
 }
 
-int log_get_level(void)
-{
-	return max_level;
-}
-
 /* Under systemd stderr is a journal stream: a "<N>" prefix sets the entry's priority. */
 static int stderr_is_journal(void)
 {

@@ -7,7 +7,6 @@ enum log_level { LOG_LEVEL_ERR = 3, LOG_LEVEL_WARNING = 4, LOG_LEVEL_NOTICE = 5,
 
 /* Messages above this level are dropped; -v raises it. */
 void log_set_level(int level);
-int log_get_level(void);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
