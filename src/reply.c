@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "reply.h"
+#include "utf8.h"
 
 #define RESULT_SUCCESS "0100000"
 #define RESULT_UNKNOWN_ERROR "0100999"
@@ -36,30 +37,13 @@ const char *reply_result_meaning(const char *code)
 	return NULL;
 }
 
-/* The length of the valid UTF-8 sequence at s[0..len-1] (not ASCII), 0 when there is none. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-
-	if (s[0] >= 0xf5 || n == 0 || n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 void reply_sanitize(const char *s, size_t len, char *buf, size_t size)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		size_t u = c >= 0x80 ? utf8_len((const unsigned char *)s + i, len - i) : 0;
+		size_t u = c >= 0x80 ? utf8_char_len(s + i, len - i) : 0;
 		char piece[5];
 		int n;
 

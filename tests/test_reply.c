@@ -144,6 +144,18 @@ static void test_sanitize(void)
 	CHECK_STR(buf, "a\\x09b\\\"c\\\\");
 	reply_sanitize("0123456789abcdefghij", 20, buf, sizeof(buf));
 	CHECK_STR(buf, "0123456789ab...");
+	/* Valid UTF-8 stays as it is; a stray byte, an overlong form and a surrogate are escaped. */
+	reply_sanitize("\xc3\xa9t\xc3\xa9", 5, buf, sizeof(buf));
+	CHECK_STR(buf, "\xc3\xa9t\xc3\xa9");
+	reply_sanitize("a\xff", 2, buf, sizeof(buf));
+	CHECK_STR(buf, "a\\xff");
+	reply_sanitize("\xc0\xaf", 2, buf, sizeof(buf));
+	CHECK_STR(buf, "\\xc0\\xaf");
+	reply_sanitize("\xed\xa0\x80", 3, buf, sizeof(buf));
+	CHECK_STR(buf, "\\xed\\xa0\\x80");
+	/* A cut falls between characters, never inside one. */
+	reply_sanitize("0123456789a\xe7\x8e\x8bz", 15, buf, sizeof(buf));
+	CHECK_STR(buf, "0123456789a...");
 }
 
 int main(void)
