@@ -68,12 +68,13 @@ static void emit_call(const struct emitter *em, enum event_type type, const stru
 	emit_event(em, &ev);
 }
 
-static bool same_calls(const struct agent_state *state, const struct reply *reply)
+static bool same_calls(const struct agent_state *state, const struct reply_call *calls,
+		       size_t ncalls)
 {
-	if (state->ncalls != reply->ncalls)
+	if (state->ncalls != ncalls)
 		return false;
 	for (uint32_t i = 0; i < state->ncalls; i++)
-		if (strcmp(state->calls[i].id, reply->calls[i]) != 0)
+		if (strcmp(state->calls[i].id, calls[i].id) != 0)
 			return false;
 	return true;
 }
@@ -82,18 +83,18 @@ static bool same_calls(const struct agent_state *state, const struct reply *repl
  * Walks the old and new sorted call lists once: emits call.ended for calls that are gone,
  * then call.started for new ones, and builds the new list keeping first-seen times.
  */
-static void diff_calls(struct agent_state *state, const struct reply *reply,
+static void diff_calls(struct agent_state *state, const struct reply_call *calls, size_t ncalls,
 		       const struct emitter *em, bool initial)
 {
 	struct agent_call *next;
 	size_t o = 0, n = 0;
 
-	if (same_calls(state, reply))
+	if (same_calls(state, calls, ncalls))
 		return;	/* the common case: nothing changed, nothing to allocate */
-	next = xcalloc(reply->ncalls, sizeof(*next));
+	next = xcalloc(ncalls, sizeof(*next));
 
 	while (o < state->ncalls) {
-		int cmp = n < reply->ncalls ? strcmp(state->calls[o].id, reply->calls[n]) : -1;
+		int cmp = n < ncalls ? strcmp(state->calls[o].id, calls[n].id) : -1;
 
 		if (cmp < 0) {
 			emit_call(em, EVENT_CALL_ENDED, &state->calls[o], false);
@@ -104,17 +105,17 @@ static void diff_calls(struct agent_state *state, const struct reply *reply,
 			n++;
 		}
 	}
-	for (n = 0; n < reply->ncalls; n++) {
+	for (n = 0; n < ncalls; n++) {
 		if (next[n].id)
 			continue;
-		next[n] = (struct agent_call){ .id = xstrdup(reply->calls[n]),
+		next[n] = (struct agent_call){ .id = xstrdup(calls[n].id),
 					       .first_seen_us = em->now->real_us,
 					       .first_seen_boot_us = em->now->boot_us };
 		emit_call(em, EVENT_CALL_STARTED, &next[n], initial);
 	}
 	free(state->calls);
 	state->calls = next;
-	state->ncalls = (uint32_t)reply->ncalls;
+	state->ncalls = (uint32_t)ncalls;
 }
 
 static void check_long_calls(struct agent_state *state, const struct emitter *em, double long_call)
@@ -134,7 +135,7 @@ static void check_long_calls(struct agent_state *state, const struct emitter *em
 	}
 }
 
-void agents_on_success(struct agent_state *state, const struct reply *reply,
+void agents_on_success(struct agent_state *state, const struct reply_call *calls, size_t ncalls,
 		       const struct agents_clock *now, const struct agents_rules *rules,
 		       agents_emit_fn emit, void *ctx)
 {
@@ -149,7 +150,7 @@ void agents_on_success(struct agent_state *state, const struct reply *reply,
 	free(state->reason);
 	state->reason = NULL;
 	state->baselined = true;
-	diff_calls(state, reply, &em, initial);
+	diff_calls(state, calls, ncalls, &em, initial);
 	state->restored = false;
 	if (state->ncalls > 0 && !was_busy) {
 		struct event ev = { .type = EVENT_AGENT_BUSY, .initial = initial,
@@ -237,9 +238,12 @@ void agents_restore_call(struct agent_state *state, const char *id, uint64_t fir
 	state->ncalls++;
 }
 
-void agents_replay(struct agent_state *state, enum event_type type, const char *call_id,
-		   uint64_t first_seen_us, const struct agents_clock *now)
+void agents_replay(struct agent_state *state, const struct event *ev,
+		   const struct agents_clock *now)
 {
+	enum event_type type = ev->type;
+	const char *call_id = ev->call_id;
+	uint64_t first_seen_us = ev->call_first_seen_us;
 	bool found;
 	uint32_t at;
 

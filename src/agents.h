@@ -8,6 +8,7 @@
 #include "cfg.h"
 #include "event.h"
 #include "reply.h"
+#include "replybatch.h"
 
 struct agent_call {
 	char *id;
@@ -15,6 +16,21 @@ struct agent_call {
 	int64_t first_seen_boot_us;	/* CLOCK_BOOTTIME: ages count from it (below 0 when anchored
 					   to a wall-clock time from before the boot) */
 	bool long_reported;
+	int16_t status;			/* callStatus from the batch answer, or CMS_CODE_NONE */
+	int16_t direction;		/* callInOut, or CMS_CODE_NONE */
+	int32_t media;			/* mediaType, or CMS_CODE_NONE */
+	char *submedia;			/* submediaType, NULL when absent; owned */
+};
+
+/* The agent's CTI state, from the state interface (cms-api.md §2.2). */
+struct agent_cti {
+	int16_t code;			/* CMS_CODE_NONE until the first successful state poll */
+	int32_t reason;			/* currentStateReason, CMS_CODE_NONE when none */
+	uint64_t since_us;		/* CLOCK_REALTIME: when this stint began (now - currentStateTime
+					   at the poll that saw it begin); shown, never subtracted */
+	int64_t since_boot_us;		/* CLOCK_BOOTTIME: the same instant; the stint's age counts
+					   from it (agent.long_state) */
+	bool long_reported;		/* agent.long_state was reported for this stint */
 };
 
 /*
@@ -35,6 +51,7 @@ struct agent_state {
 	bool baselined;			/* had a successful poll since start, or restored */
 	bool unreachable;		/* agent.unreachable was reported */
 	bool restored;			/* calls come from before a restart, not yet re-polled */
+	struct agent_cti cti;
 };
 
 /* Receives each event in order; time_us is set, id is not (the receiver assigns it). */
@@ -43,6 +60,7 @@ typedef void (*agents_emit_fn)(void *ctx, struct event *event);
 struct agents_rules {
 	unsigned failure_threshold;
 	double long_call;		/* seconds, 0 disables call.long */
+	double long_state[CMS_STATE_COUNT];	/* seconds per CTI state, 0 disables */
 };
 
 /* Reads both clocks now. */
@@ -58,10 +76,23 @@ uint64_t agents_call_age_us(const struct agent_call *call, int64_t now_boot_us);
  */
 int64_t agents_anchor(uint64_t first_seen_real_us, const struct agents_clock *now);
 
-/* A successful poll: diff against the last successful one and emit, in product order. */
-void agents_on_success(struct agent_state *state, const struct reply *reply,
+/*
+ * A successful calls poll: calls[0..ncalls) sorted by id, unique (a reply's or a batch entry's).
+ * Diffs against the last successful one and emits, in product order: call.ended, call.status,
+ * call.started, agent.busy/idle, call.long. Calls without detail (CMS_CODE_NONE) never make a
+ * call.status.
+ */
+void agents_on_success(struct agent_state *state, const struct reply_call *calls, size_t ncalls,
 		       const struct agents_clock *now, const struct agents_rules *rules,
 		       agents_emit_fn emit, void *ctx);
+
+/*
+ * A successful state poll: agent.state (with initial at the first one), then agent.long_state
+ * once per stint when rules->long_state says so. Never touches reachability or calls.
+ */
+void agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
+		     const struct agents_clock *now, const struct agents_rules *rules,
+		     agents_emit_fn emit, void *ctx);
 
 /* A failed poll: calls stay open; agent.unreachable once the threshold is reached. */
 void agents_on_failure(struct agent_state *state, const char *reason,
@@ -80,10 +111,11 @@ void agents_restore_call(struct agent_state *state, const char *id, uint64_t fir
 			 int64_t first_seen_boot_us, bool long_reported);
 
 /*
- * After a restart: applies one event read back from the event log, emitting nothing; a call's
- * age is anchored to now by its wall-clock first_seen_us (agents_anchor).
+ * After a restart: applies one event read back from the event log (its type, call_id,
+ * call_first_seen_us, detail and state as event_from_json gives them), emitting nothing; a
+ * call's or state's age is anchored to now by its wall-clock time (agents_anchor).
  */
-void agents_replay(struct agent_state *state, enum event_type type, const char *call_id,
-		   uint64_t first_seen_us, const struct agents_clock *now);
+void agents_replay(struct agent_state *state, const struct event *ev,
+		   const struct agents_clock *now);
 
 #endif

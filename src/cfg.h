@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "cmscodes.h"
+
 /* Agent identifiers as the CMS defines them. */
 #define CFG_CC_MIN 1
 #define CFG_CC_MAX 65535
@@ -25,6 +27,15 @@ struct cfg_tls {
 	char *client_key;
 };
 
+/* cms.api: which interface polls the calls. */
+enum cfg_cms_api {
+	CFG_API_AUTO,		/* batch, and per agent for a (cc, vdn) whose CMS answers 404 */
+	CFG_API_BATCH,		/* agentgroup/queryagentcalls only */
+	CFG_API_AGENT,		/* agent/queryagentcalls, one request per agent (the 1.0 behaviour) */
+};
+
+#define CFG_BATCH_SIZE_MAX 3000	/* cms-api.md §2.1 */
+
 struct cfg_cms {
 	char *url;		/* scheme://host:port as written, without a trailing slash */
 	char *host;		/* "host:port" exactly as in the URL (port made explicit) */
@@ -37,6 +48,8 @@ struct cfg_cms {
 	double timeout;		/* seconds, default 5 */
 	int max_in_flight;	/* default 32 */
 	double max_rate;	/* requests per second, 0 = unlimited; default 0 */
+	enum cfg_cms_api api;	/* default CFG_API_AUTO */
+	int batch_size;		/* agents per batch request, 1..3000, default 1000 */
 	struct cfg_tls tls;
 };
 
@@ -44,10 +57,14 @@ struct cfg_poll {
 	double interval;	/* seconds, default 5 */
 	int failure_threshold;	/* default 3 */
 	double backoff_max;	/* seconds, default 60 */
+	bool agent_state;	/* poll agentgroup/agentstatusinfobyagentids too; default true,
+				   but false when cms.api is "agent" and the key is absent */
 };
 
 struct cfg_alerts {
 	double long_call;	/* seconds, 0 disables call.long; default 900 */
+	double long_state[CMS_STATE_COUNT];	/* seconds per CTI state code (alerts.long_state.<name>);
+				   0 = off, the default for every state */
 };
 
 #define CFG_MAX_BACKLOG_DEFAULT 1000000

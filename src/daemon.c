@@ -211,7 +211,7 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 		api_health_poll(&d->health, res, mono);
 		d->polls++;
 		if (ok) {
-			agents_on_success(&w->state, res->reply, &now, &d->rules, emit, d);
+			agents_on_success(&w->state, res->reply->calls, res->reply->ncalls, &now, &d->rules, emit, d);
 		} else {
 			d->poll_errors++;
 			log_info("agent %u:%u:%u: %s", a->cc, a->vdn, a->id, res->reason);

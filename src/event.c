@@ -19,6 +19,9 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
 	[EVENT_AGENT_IDLE] = "agent.idle",
 	[EVENT_AGENT_UNREACHABLE] = "agent.unreachable",
 	[EVENT_AGENT_REACHABLE] = "agent.reachable",
+	[EVENT_CALL_STATUS] = "call.status",
+	[EVENT_AGENT_STATE] = "agent.state",
+	[EVENT_AGENT_LONG_STATE] = "agent.long_state",
 };
 
 const char *event_type_name(enum event_type type)

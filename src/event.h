@@ -18,7 +18,28 @@ enum event_type {
 	EVENT_AGENT_IDLE,
 	EVENT_AGENT_UNREACHABLE,
 	EVENT_AGENT_REACHABLE,
+	EVENT_CALL_STATUS,		/* a call's callStatus changed (batch polling only) */
+	EVENT_AGENT_STATE,		/* the agent's CTI state changed, or its first state poll */
+	EVENT_AGENT_LONG_STATE,		/* in one CTI state for alerts.long_state.<state> seconds */
 	EVENT_TYPE_COUNT
+};
+
+/* What the batch answer said of a call; status CMS_CODE_NONE: no detail (per-agent polling). */
+struct event_call_detail {
+	int16_t status;			/* callStatus (cmscodes.h) */
+	int16_t previous_status;	/* call.status: the status before */
+	int16_t direction;		/* callInOut */
+	int32_t media;			/* mediaType */
+	const char *submedia;		/* NULL when absent */
+};
+
+/* agent.state and agent.long_state. */
+struct event_agent_state {
+	int16_t code;			/* CTI state (cmscodes.h) */
+	int16_t previous_code;		/* agent.state: CMS_CODE_NONE when initial */
+	int32_t reason;			/* currentStateReason, CMS_CODE_NONE when none */
+	uint64_t since_us;		/* CLOCK_REALTIME: when the state began (now - currentStateTime) */
+	double threshold;		/* agent.long_state: alerts.long_state.<state>, seconds */
 };
 
 #define EVENT_ID_LEN 37		/* a UUID in its 36-character text form, and the NUL */
@@ -37,6 +58,8 @@ struct event {
 	unsigned ncalls;			/* agent.busy: how many calls it has */
 	unsigned failures;			/* agent.unreachable: consecutive failed polls */
 	const char *reason;			/* agent.unreachable: the last failure */
+	struct event_call_detail detail;	/* call events */
+	struct event_agent_state state;		/* agent.state, agent.long_state */
 };
 
 /* "call.started", ... */
@@ -53,6 +76,13 @@ double event_call_duration(const struct event *event);
 
 /* {"cc":1,"vdn":170,"id":1099,"name":"alice","labels":{...}}; name and labels when set. */
 struct json_object *event_agent_json(const struct cfg_agent *agent);
+
+/*
+ * Reads back what a restart's replay needs of a logged event (type, call_id, call_first_seen,
+ * detail, state): strings point into obj, agent stays NULL. Returns 0, or -1 when obj is not an
+ * event of a known type.
+ */
+int event_from_json(struct json_object *obj, struct event *out);
 
 /* The event as sent to webhooks and stdout; the caller owns the result. */
 struct json_object *event_to_json(const struct event *event);

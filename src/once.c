@@ -40,7 +40,7 @@ static char *result_line(const struct cfg_agent *agent, const struct cms_result 
 		struct json_object *calls = json_object_new_array();
 
 		for (size_t i = 0; i < res->reply->ncalls; i++)
-			json_object_array_add(calls, json_object_new_string(res->reply->calls[i]));
+			json_object_array_add(calls, json_object_new_string(res->reply->calls[i].id));
 		json_object_object_add(obj, "calls", calls);
 	} else {
 		json_object_object_add(obj, "status",

@@ -116,8 +116,12 @@ static bool replay_one(const char *json, const struct agents_clock *now, statefi
 	st = find(ctx, cfg_agent_key((uint32_t)atol(field(agent, "cc") ?: "0"),
 				     (uint32_t)atol(field(agent, "vdn") ?: "0"),
 				     (uint32_t)atol(field(agent, "id") ?: "0")));
-	if (st)
-		agents_replay(st, t, field(ev, "call_id"), first_us, now);
+	if (st) {
+		struct event e = { .type = t, .call_id = field(ev, "call_id"),
+				   .call_first_seen_us = first_us };
+
+		agents_replay(st, &e, now);
+	}
 out:
 	json_object_put(ev);
 	return ok;

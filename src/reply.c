@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "cmscodes.h"
 #include "reply.h"
 #include "utf8.h"
 
@@ -98,7 +99,7 @@ static bool has_control_char(const char *s, size_t len)
 
 static int compare_ids(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp(((const struct reply_call *)a)->id, ((const struct reply_call *)b)->id);
 }
 
 /* Checks one element of the call list and stores it; false after fail(). */
@@ -127,7 +128,10 @@ static bool add_call(struct reply *out, const char *field, size_t index, struct 
 		return false;
 	}
 	memcpy(out->ids[out->ncalls], id, len + 1);
-	out->calls[out->ncalls] = out->ids[out->ncalls];
+	out->calls[out->ncalls] = (struct reply_call){ .id = out->ids[out->ncalls],
+						       .status = CMS_CODE_NONE,
+						       .direction = CMS_CODE_NONE,
+						       .media = CMS_CODE_NONE };
 	out->ncalls++;
 	return true;
 }
@@ -149,7 +153,7 @@ static void parse_calls(struct reply *out, const char *field, struct json_object
 	qsort(out->calls, out->ncalls, sizeof(out->calls[0]), compare_ids);
 	/* A CMS listing a call twice still means one call. */
 	for (size_t i = 0; i < out->ncalls; i++)
-		if (unique == 0 || strcmp(out->calls[unique - 1], out->calls[i]) != 0)
+		if (unique == 0 || strcmp(out->calls[unique - 1].id, out->calls[i].id) != 0)
 			out->calls[unique++] = out->calls[i];
 	out->ncalls = unique;
 	out->status = REPLY_OK;

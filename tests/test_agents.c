@@ -13,6 +13,15 @@
 /* Seconds the wall clock has been stepped (negative: back) since WALL0; the boot clock never is. */
 static int64_t wall_step;
 
+/* Replays one logged event of type on call (NULL for agent events), first seen at first_us. */
+static void replay(struct agent_state *st, enum event_type type, const char *call, uint64_t first_us,
+		   const struct agents_clock *now)
+{
+	struct event ev = { .type = type, .call_id = call, .call_first_seen_us = first_us };
+
+	agents_replay(st, &ev, now);
+}
+
 /* Both clocks t seconds into the test. */
 static struct agents_clock at(uint64_t t)
 {
@@ -53,7 +62,10 @@ static void make_reply(struct reply *r, const char *const *ids)
 	r->status = REPLY_OK;
 	for (; ids && *ids; ids++) {
 		snprintf(r->ids[r->ncalls], sizeof(r->ids[0]), "%s", *ids);
-		r->calls[r->ncalls] = r->ids[r->ncalls];
+		r->calls[r->ncalls] = (struct reply_call){ .id = r->ids[r->ncalls],
+							 .status = CMS_CODE_NONE,
+							 .direction = CMS_CODE_NONE,
+							 .media = CMS_CODE_NONE };
 		r->ncalls++;
 	}
 }
@@ -66,7 +78,7 @@ static void poll_ok(struct agent_state *st, uint64_t t, const char *const *ids, 
 
 	make_reply(&r, ids);
 	got[0] = '\0';
-	agents_on_success(st, &r, &now, &rules, record, NULL);
+	agents_on_success(st, r.calls, r.ncalls, &now, &rules, record, NULL);
 	CHECK_STR(got, want);
 }
 
@@ -172,12 +184,12 @@ static void test_event_fields(void)
 	struct reply r;
 
 	make_reply(&r, IDS("k"));
-	agents_on_success(&st, &r, &now, &rules, keep_last, NULL);
+	agents_on_success(&st, r.calls, r.ncalls, &now, &rules, keep_last, NULL);
 	CHECK_INT(last.type, EVENT_AGENT_BUSY);
 	CHECK_INT(last.ncalls, 1);
 	make_reply(&r, NULL);
 	now = at(130);
-	agents_on_success(&st, &r, &now, &rules, keep_last, NULL);
+	agents_on_success(&st, r.calls, r.ncalls, &now, &rules, keep_last, NULL);
 	CHECK_INT(last.type, EVENT_AGENT_IDLE);
 	now = at(140);
 	for (int i = 0; i < 3; i++)
@@ -212,13 +224,13 @@ static void test_replay(void)
 	struct agent_state st = { .cfg = &alice };
 	struct agents_clock now = at(100);
 
-	agents_replay(&st, EVENT_CALL_STARTED, "x", (WALL0 + 1) * SEC, &now);
-	agents_replay(&st, EVENT_CALL_STARTED, "y", (WALL0 + 2) * SEC, &now);
-	agents_replay(&st, EVENT_AGENT_BUSY, NULL, 0, &now);
-	agents_replay(&st, EVENT_CALL_LONG, "x", (WALL0 + 1) * SEC, &now);
-	agents_replay(&st, EVENT_CALL_ENDED, "y", (WALL0 + 2) * SEC, &now);
-	agents_replay(&st, EVENT_CALL_ENDED, "never", 0, &now);
-	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0, &now);
+	replay(&st, EVENT_CALL_STARTED, "x", (WALL0 + 1) * SEC, &now);
+	replay(&st, EVENT_CALL_STARTED, "y", (WALL0 + 2) * SEC, &now);
+	replay(&st, EVENT_AGENT_BUSY, NULL, 0, &now);
+	replay(&st, EVENT_CALL_LONG, "x", (WALL0 + 1) * SEC, &now);
+	replay(&st, EVENT_CALL_ENDED, "y", (WALL0 + 2) * SEC, &now);
+	replay(&st, EVENT_CALL_ENDED, "never", 0, &now);
+	replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0, &now);
 	/* Its age comes from the wall clock: 99 s old at 100 s in. */
 	CHECK_INT(agents_call_age_us(&st.calls[0], now.boot_us), 99 * SEC);
 	CHECK_INT(st.ncalls, 1);
@@ -226,7 +238,7 @@ static void test_replay(void)
 	CHECK(st.unreachable);
 	/* x already had its call.long: none again; reachable first, and x still open. */
 	poll_ok(&st, 200, IDS("x"), "agent.reachable");
-	agents_replay(&st, EVENT_AGENT_REACHABLE, NULL, 0, &now);
+	replay(&st, EVENT_AGENT_REACHABLE, NULL, 0, &now);
 	CHECK(!st.unreachable);
 	agents_state_clear(&st);
 }
@@ -237,7 +249,7 @@ static void test_replay_reachability_only(void)
 	struct agent_state st = { .cfg = &alice };
 	struct agents_clock now = at(1);
 
-	agents_replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0, &now);
+	replay(&st, EVENT_AGENT_UNREACHABLE, NULL, 0, &now);
 	CHECK(st.unreachable);
 	CHECK(!st.baselined);
 	poll_ok(&st, 10, IDS("z"), "agent.reachable; call.started z initial; agent.busy initial");

@@ -91,7 +91,7 @@ static void test_good(void)
 		CHECK_INT(r.status, REPLY_OK);
 		CHECK_INT(r.ncalls, good[i].ncalls);
 		for (size_t c = 0; c < good[i].ncalls && c < r.ncalls; c++)
-			CHECK_STR(r.calls[c], good[i].calls[c]);
+			CHECK_STR(r.calls[c].id, good[i].calls[c]);
 	}
 }
 

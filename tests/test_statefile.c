@@ -12,6 +12,15 @@
 #include "check.h"
 
 static char dir[] = "/tmp/test_statefile.XXXXXX";
+
+/* Replays one logged event of type on call (NULL for agent events), first seen at first_us. */
+static void replay(struct agent_state *st, enum event_type type, const char *call, uint64_t first_us,
+		   const struct agents_clock *now)
+{
+	struct event ev = { .type = type, .call_id = call, .call_first_seen_us = first_us };
+
+	agents_replay(st, &ev, now);
+}
 static const struct cfg_agent agents[2] = { { 1, 170, 1099, NULL }, { 1, 170, 1100, NULL } };
 static struct agent_state restored[2];
 /* Now, on both clocks, as the daemon would read them at start. */
@@ -153,7 +162,7 @@ static void test_snapshot_in_slices(void)
 	statefile_snapshot_add(snap, &a);
 	/* Events 11 to 13 happen between the two slices. */
 	for (size_t i = 0; i < 3; i++)
-		agents_replay(later[i].live, later[i].type, later[i].call, 2000000, &now);
+		replay(later[i].live, later[i].type, later[i].call, 2000000, &now);
 	statefile_snapshot_add(snap, &b);
 	text = statefile_snapshot_end(snap, &len);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_NAME);
@@ -162,7 +171,7 @@ static void test_snapshot_in_slices(void)
 	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
 	CHECK_INT(seq, 10);
 	for (size_t i = 0; i < 3; i++)
-		agents_replay(&restored[later[i].restored], later[i].type, later[i].call, 2000000,
+		replay(&restored[later[i].restored], later[i].type, later[i].call, 2000000,
 			      &now);
 	CHECK_INT(restored[0].ncalls, 1);
 	CHECK_STR(restored[0].calls[0].id, "c2");
