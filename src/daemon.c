@@ -206,7 +206,7 @@ static void on_poll_done(void *userdata, const struct cms_result *res)
 		uint64_t mono = util_now_monotonic_us();
 
 		agents_clock_read(&now);
-		metrics_count_poll(&d->counters, res->status,
+		metrics_count_poll(&d->counters, METRICS_API_AGENT, res->status,
 				   (double)(mono - w->poll_started_us) / 1e6);
 		api_health_poll(&d->health, res, mono);
 		d->polls++;

@@ -17,12 +17,13 @@ static const double duration_le[METRICS_DURATION_BUCKETS - 1] = {
 /* poll_lateness_seconds bounds, in the schedule's whole milliseconds. */
 static const unsigned lateness_le_ms[] = { 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 };
 
-void metrics_count_poll(struct metrics_counters *c, enum cms_status status, double seconds)
+void metrics_count_poll(struct metrics_counters *c, enum metrics_api api, enum cms_status status,
+			double seconds)
 {
 	size_t b = 0;
 
-	if ((unsigned)status < METRICS_POLL_RESULTS)
-		c->polls[status]++;
+	if ((unsigned)api < METRICS_API_COUNT && (unsigned)status < METRICS_POLL_RESULTS)
+		c->polls[api][status]++;
 	while (b < METRICS_DURATION_BUCKETS - 1 && seconds > duration_le[b])
 		b++;
 	c->duration[b]++;
@@ -71,14 +72,17 @@ static void sample_u64(FILE *out, const char *name, const char *label, const cha
 
 static void render_polls(FILE *out, const struct metrics_input *in)
 {
+	static const char *const api_names[METRICS_API_COUNT] = { "agent", "batch", "state" };
 	const struct metrics_counters *c = in->counters;
 	uint64_t cumulative = 0;
 
-	head(out, "polls_total", "counter", "CMS polls completed, by API and result.");
-	for (int r = 0; r < METRICS_POLL_RESULTS; r++)
-		if (r != CMS_ERR_CANCELLED)
-			fprintf(out, P "polls_total{api=\"queryagentcalls\",result=\"%s\"} %llu\n",
-				cms_status_name((enum cms_status)r), (unsigned long long)c->polls[r]);
+	head(out, "polls_total", "counter", "CMS poll requests completed, by API and result.");
+	for (int a = 0; a < METRICS_API_COUNT; a++)
+		for (int r = 0; r < METRICS_POLL_RESULTS; r++)
+			if (r != CMS_ERR_CANCELLED)
+				fprintf(out, P "polls_total{api=\"%s\",result=\"%s\"} %llu\n",
+					api_names[a], cms_status_name((enum cms_status)r),
+					(unsigned long long)c->polls[a][r]);
 	head(out, "poll_duration_seconds", "histogram",
 	     "Time from a poll's start to its answer (or failure).");
 	for (int b = 0; b < METRICS_DURATION_BUCKETS; b++) {

@@ -20,16 +20,25 @@
 #define METRICS_POLL_RESULTS (CMS_ERR_CANCELLED + 1)
 #define METRICS_DURATION_BUCKETS 12	/* poll_duration_seconds le= bounds, and +Inf */
 
+/* Which CMS interface a poll used: the api label of polls_total. */
+enum metrics_api {
+	METRICS_API_AGENT,	/* agent/queryagentcalls, one agent */
+	METRICS_API_BATCH,	/* agentgroup/queryagentcalls */
+	METRICS_API_STATE,	/* agentgroup/agentstatusinfobyagentids */
+	METRICS_API_COUNT
+};
+
 /* What the daemon counts for /metrics alone (the modules keep their own *_stats). */
 struct metrics_counters {
-	uint64_t polls[METRICS_POLL_RESULTS];		/* completed polls by result */
+	uint64_t polls[METRICS_API_COUNT][METRICS_POLL_RESULTS];	/* completed requests */
 	uint64_t duration[METRICS_DURATION_BUCKETS];	/* per bucket, not cumulative */
 	double duration_sum;				/* seconds */
 	uint64_t events[EVENT_TYPE_COUNT];
 };
 
-/* One completed poll that took seconds (monotonic). */
-void metrics_count_poll(struct metrics_counters *c, enum cms_status status, double seconds);
+/* One completed poll request of api that took seconds (monotonic). */
+void metrics_count_poll(struct metrics_counters *c, enum metrics_api api, enum cms_status status,
+			double seconds);
 void metrics_count_event(struct metrics_counters *c, enum event_type type);
 
 struct metrics_webhook {

@@ -115,9 +115,9 @@ static void test_render(void)
 	size_t len;
 	char *text;
 
-	metrics_count_poll(&c, CMS_OK, 0.004);
-	metrics_count_poll(&c, CMS_OK, 0.2);
-	metrics_count_poll(&c, CMS_ERR_TIMEOUT, 30);
+	metrics_count_poll(&c, METRICS_API_AGENT, CMS_OK, 0.004);
+	metrics_count_poll(&c, METRICS_API_AGENT, CMS_OK, 0.2);
+	metrics_count_poll(&c, METRICS_API_AGENT, CMS_ERR_TIMEOUT, 30);
 	metrics_count_event(&c, EVENT_CALL_STARTED);
 	metrics_count_event(&c, EVENT_CALL_STARTED);
 	st->started = 3;
@@ -128,8 +128,8 @@ static void test_render(void)
 	text = metrics_render(&in, &len);
 	CHECK_INT(len, strlen(text));
 	CHECK_LINE(text, "# TYPE agentwatchd_polls_total counter");
-	CHECK_LINE(text, "agentwatchd_polls_total{api=\"queryagentcalls\",result=\"ok\"} 2");
-	CHECK_LINE(text, "agentwatchd_polls_total{api=\"queryagentcalls\",result=\"timeout\"} 1");
+	CHECK_LINE(text, "agentwatchd_polls_total{api=\"agent\",result=\"ok\"} 2");
+	CHECK_LINE(text, "agentwatchd_polls_total{api=\"agent\",result=\"timeout\"} 1");
 	CHECK(!strstr(text, "result=\"cancelled\""));
 	CHECK_LINE(text, "# TYPE agentwatchd_poll_duration_seconds histogram");
 	CHECK_LINE(text, "agentwatchd_poll_duration_seconds_bucket{le=\"0.005\"} 1");
