@@ -58,7 +58,7 @@ expect_eq "/metrics: 200" "$(status $U/metrics)" 200
 curl -sS -D "$AW_TMP/mh" "$U/metrics" > "$AW_TMP/metrics"
 expect_grep "/metrics: exposition 0.0.4 content type" 'Content-Type: text/plain; version=0.0.4' "$AW_TMP/mh"
 check "/metrics: promtool check metrics accepts it" promtool check metrics < "$AW_TMP/metrics"
-expect_grep "/metrics: polls by result" '^agentwatchd_polls_total\{api="queryagentcalls",result="ok"\} [1-9]' "$AW_TMP/metrics"
+expect_grep "/metrics: polls by result" '^agentwatchd_polls_total\{api="agent",result="ok"\} [1-9]' "$AW_TMP/metrics"
 expect_grep "/metrics: calls_active" '^agentwatchd_calls_active 3$' "$AW_TMP/metrics"
 expect_grep "/metrics: per-agent series with agent_metrics" \
     '^agentwatchd_agent_calls\{cc="1",vdn="170",agent="1099",name="alice"\} 2$' "$AW_TMP/metrics"
