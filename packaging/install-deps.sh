@@ -6,6 +6,7 @@ set -eu
 packages="build-essential autoconf automake pkg-config
 libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev libmicrohttpd-dev libcrypt-dev
 python3 openssl curl procps util-linux systemd rsyslog prometheus-alertmanager prometheus man-db mandoc
+chromium fonts-dejavu-core
 debhelper lintian debootstrap rpm rpmlint cpio file"
 
 missing=""

@@ -1,4 +1,4 @@
-/* api: the HTTP paths: /healthz, /metrics, /api/v1/agents, /api/v1/events and its SSE stream. */
+/* api: the HTTP paths: / (the wallboard), /healthz, /metrics, /api/v1/agents, /api/v1/events and its SSE stream. */
 #include "config.h"
 
 #include <dirent.h>
@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "util.h"
+#include "wallboard.h"
 
 #define JSON_TYPE "application/json"
 #define EVENTS_LIMIT_DEFAULT 100
@@ -359,8 +360,8 @@ static void handle(void *ctx, struct http_req *req)
 		get_events(api, req);
 	else if (strcmp(path, "/api/v1/events/stream") == 0)
 		get_stream(api, req);
-	else
-		http_reply_text(req, 404, "no such path (try /healthz, /metrics, /api/v1/agents, "
+	else if (!wallboard_serve(req, path))
+		http_reply_text(req, 404, "no such path (try /, /healthz, /metrics, /api/v1/agents, "
 				"/api/v1/events, /api/v1/events/stream)");
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -127,6 +128,30 @@ void http_reply(struct http_req *req, unsigned status, const char *content_type,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	queue(req, status, resp);
+}
+
+void http_reply_static(struct http_req *req, unsigned status, const char *content_type,
+		       const void *body, size_t len, const char *const *headers)
+{
+	struct MHD_Response *resp;
+	bool cache_set = false;
+
+	/* PERSISTENT: libmicrohttpd neither copies nor frees it, nor writes to it. */
+	resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		req->answered = true;
+		req->result = MHD_NO;
+		return;
+	}
+	if (content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	for (size_t i = 0; headers && headers[i]; i += 2) {
+		MHD_add_response_header(resp, headers[i], headers[i + 1]);
+		cache_set |= strcasecmp(headers[i], MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+	}
+	if (!cache_set)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	queue(req, status, resp);
 }
 

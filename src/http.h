@@ -65,6 +65,13 @@ void http_query_each(const struct http_req *req,
 /* Answers with body (len bytes, taken over and freed by the server) of content_type. */
 void http_reply(struct http_req *req, unsigned status, const char *content_type, char *body,
 		size_t len);
+/*
+ * Answers with body (len bytes of static data that outlives the server, never freed) and extra
+ * headers: name, value pairs ending with NULL. A Cache-Control among them replaces "no-store";
+ * content_type NULL sends none (a 304).
+ */
+void http_reply_static(struct http_req *req, unsigned status, const char *content_type,
+		       const void *body, size_t len, const char *const *headers);
 /* A text/plain answer of one line, for errors: "400 after: not a number\n". */
 void http_reply_text(struct http_req *req, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
