@@ -280,7 +280,7 @@
     const a = ev.agent;
     if (!a) return;
     const r = agents.get(keyOf(a));
-    if (!r) { resyncSoon(500); return; }	// an agent a reload added
+    if (!r) { resyncLater(500); return; }	// an agent a reload added
     let c = ev.call_id !== undefined ? callOf(r, ev) : null;
     switch (ev.type) {
     case 'call.started':
@@ -329,18 +329,22 @@
     if (syncing) { syncing.push(ev); return; }
     if (lastSeq !== null && ev.seq <= lastSeq) return;	// applied already
     if (lastSeq !== null && ev.seq > lastSeq + 1) {
-      resync();	// events gone from the log: the snapshot is the truth, and covers this one
+      resyncLater(0);	// events gone from the log: the snapshot is the truth, and covers this one
       return;
     }
+    update(ev);
+    lastSeq = ev.seq;
+  }
+
+  // One event onto the page, timed: its tile, the counts, the list.
+  function update(ev) {
     const t0 = performance.now();
     apply(ev);
     if (countsDirty) renderCounts();
-    const ms = performance.now() - t0;
-    stats.applied++;
-    stats.apply_ms.push(ms);
-    if (stats.apply_ms.length > 1000) stats.apply_ms.shift();
-    lastSeq = ev.seq;
     showEvent(ev);
+    stats.apply_ms.push(performance.now() - t0);
+    if (stats.apply_ms.length > 1000) stats.apply_ms.shift();
+    stats.applied++;
   }
 
   // ---- loading and following ----
@@ -351,50 +355,51 @@
     return res.json();
   }
 
-  async function loadSnapshot() {
-    const data = await getJSON('api/v1/agents');
+  // Replaces every record with the API's; tiles of agents still there are kept.
+  function applySnapshot(data) {
     const now = Date.now();
     // The daemon's clock against ours: a call's since plus its duration is the daemon's now.
     for (const a of data.agents) for (const c of a.calls || []) {
       const t = Date.parse(c.since);
       if (Number.isFinite(t) && typeof c.duration === 'number') { skewMs = now - (t + c.duration * 1000); break; }
     }
-    const old = agents;
-    const next = new Map();
+    const old = new Map(agents);
+    agents.clear();
     for (const a of data.agents) {
       const r = recordFrom(a, now);
       const prev = old.get(r.key);
       if (prev) Object.assign(r, { tile: prev.tile, lb: prev.lb, tm: prev.tm, cl: prev.cl, hidden: prev.hidden });
-      next.set(r.key, r);
+      agents.set(r.key, r);
     }
-    agents.clear();
-    for (const [k, r] of next) agents.set(k, r);
     render();
     // A first poll that finds no call says nothing on the stream: ask again until all are polled.
-    if (counts.unknown) resyncSoon(UNPOLLED_RETRY);
+    if (counts.unknown) resyncLater(UNPOLLED_RETRY);
   }
 
-  // Takes the log's position first, then the snapshot: events in between are applied on top of a
-  // snapshot that has them already, which is harmless (apply is idempotent).
-  async function resync() {
+  // The log's position (head: an answer of api/v1/events) first, then the snapshot: events in
+  // between are applied again on top of a snapshot that has them, which is harmless (apply is
+  // idempotent). Events the stream brings meanwhile wait, and follow.
+  async function resync(head) {
     if (syncing) return;
     syncing = [];
     stats.resyncs++;
     try {
-      const head = await getJSON('api/v1/events?after=0&limit=1');
-      await loadSnapshot();
+      head = head || await getJSON('api/v1/events?after=0&limit=1');
+      applySnapshot(await getJSON('api/v1/agents'));
       lastSeq = head.last_seq;
+    } finally {
       const queued = syncing;
       syncing = null;
-      for (const ev of queued) if (ev.seq > lastSeq) onEvent(ev);
-    } catch (e) {
-      syncing = null;
-      disconnected(String(e.message || e));
+      for (const ev of queued) onEvent(ev);
     }
   }
   let resyncTimer = null;
-  function resyncSoon(ms) {
-    if (!resyncTimer) resyncTimer = setTimeout(() => { resyncTimer = null; resync(); }, ms);
+  function resyncLater(ms) {
+    if (resyncTimer) return;
+    resyncTimer = setTimeout(() => {
+      resyncTimer = null;
+      resync().catch(e => disconnected(String(e.message || e)));
+    }, ms);
   }
 
   function setConn(up, text) {
@@ -423,15 +428,9 @@
       const first = head.events && head.events[0];
       const gap = lastSeq === null || head.last_seq < lastSeq || head.lost ||
         (first && first.seq > lastSeq + 1) || head.last_seq - lastSeq > RESYNC_AFTER;
-      if (gap) {
-        syncing = [];
-        stats.resyncs++;
-        await loadSnapshot();
-        lastSeq = head.last_seq;
-        syncing = null;
-      }
+      if (gap) await resync(head);
+      if (lastSeq === null) throw new Error('no snapshot yet');
     } catch (e) {
-      syncing = null;
       disconnected(String(e.message || e));
       return;
     }
@@ -477,8 +476,9 @@
     prefillEvents().then(connect);
   }
 
-  // For operators' consoles and the tests: read-only figures, and apply() for the benchmark.
-  const wallboard = window.wallboard = { stats, agents, counts, apply: onEvent, connected: false,
+  // For operators' consoles, the test and the benchmark: figures, and the page's own entry points.
+  // apply and applySnapshot take the API's JSON, as the stream and api/v1/agents give it.
+  const wallboard = window.wallboard = { stats, agents, counts, apply: update, applySnapshot, connected: false,
     get lastSeq() { return lastSeq; } };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();

@@ -63,7 +63,7 @@ aw_pids+=("$CDP_PID")
 # cdp COMMAND...: one command to the browser, its one-line answer on stdout (bounded).
 cdp() {
     local line
-    echo "$*" >&"${CDP[1]}"
+    echo "${*//$'\n'/ }" >&"${CDP[1]}"
     if read -r -t 45 line <&"${CDP[0]}"; then echo "$line"; else echo "fail no answer"; fi
 }
 # see DESCRIPTION SECONDS EXPR: EXPR becomes truthy in the page within SECONDS.
@@ -140,6 +140,42 @@ see "the page reconnects by itself" 20 "wallboard.connected"
 see "and re-syncs: bob on a call, alice idle" 15 \
     "/st-talking/.test($(tile $B)) && /st-idle/.test($(tile $A))"
 shoot
+
+# The CTI state and call detail fields (SPEC.md: events and the agent object), as the page takes
+# them from the stream and the snapshot, whether or not this build's poller asks the CMS for them.
+ago() { date -u -d "@$(($(date +%s) - $1))" +%Y-%m-%dT%H:%M:%S.000Z; }
+inject() {   # inject TYPE [JSON-FIELDS]: an event for carol into the page, as the stream has them
+    cdp eval "wallboard.apply({\"type\":\"$1\",\"time\":\"$(ago 0)\",\"agent\":{\"cc\":1,\"vdn\":171,\"id\":2000,\"name\":\"carol\"}${2:+,$2}}), true" >/dev/null
+}
+inject agent.state '"state":"rest","state_code":8,"state_since":"'"$(ago 65)"'","previous_state":"idle","reason_code":258'
+see "agent.state rest: the tile turns rest" 2 "/st-rest/.test($(tile $C)) && $(text $C lb) === 'rest'"
+see "the state timer counts from state_since" 3 "/^1:0[5-9]$/.test($(text $C tm))"
+inject agent.long_state '"state":"rest","state_code":8,"state_since":"'"$(ago 65)"'","threshold":60.0,"duration":65.0'
+see "agent.long_state: highlighted" 2 "/ long/.test($(tile $C))"
+detail='"call_id":"c9","call_first_seen":"'$(ago 5)'","direction":"inbound","media":"phone","media_type":5'
+inject call.started "$detail"',"call_status":"held","call_status_code":6'
+see "call.started held: the tile turns held, with direction and media" 2 \
+    "/st-held/.test($(tile $C)) && $(text $C cl) === 'inbound · phone'"
+inject call.status "$detail"',"call_status":"talking","call_status_code":5,"previous_call_status":"held"'
+see "call.status talking: the tile turns talking" 2 "/st-talking/.test($(tile $C)) && $(text $C lb) === 'talking'"
+inject call.ended "$detail"',"duration":5.0'
+inject agent.state '"state":"idle","state_code":1,"state_since":"'"$(ago 0)"'","previous_state":"rest"'
+see "a new state ends the long-state highlight" 2 "$(tile $C) === 'tile st-idle'"
+cdp eval "wallboard.applySnapshot({agents: [
+  {cc: 1, vdn: 170, id: 1099, name: 'alice', labels: {team: 'billing'}, agent: '$A', reachable: true,
+   failures: 0, reason: null, polled: true, state: 'wrap_up', state_code: 6, state_since: '$(ago 42)',
+   state_duration: 42.5, long_state: false, calls: []},
+  {cc: 1, vdn: 170, id: 1100, name: 'bob', labels: {team: 'billing'}, agent: '$B', reachable: true,
+   failures: 0, reason: null, polled: true, state: 'talking', state_code: 5, state_since: '$(ago 700)',
+   state_duration: 700, long_state: false, calls: [{id: 'x1', since: '$(ago 700)', duration: 700.25,
+   status: 'held', status_code: 6, direction: 'outbound', media: 77, long: true}]},
+  {cc: 1, vdn: 171, id: 2000, name: 'carol', labels: {team: 'sales'}, agent: '$C', reachable: true,
+   failures: 0, reason: null, polled: true, state: null, state_code: null, state_since: null,
+   state_duration: null, long_state: false, calls: []}]}), true" >/dev/null
+see "snapshot: wrap_up with its duration" 2 "$(tile $A) === 'tile st-wrap_up' && /^0:4[2-5]$/.test($(text $A tm))"
+see "snapshot: a long held call, an unknown media code shown as the number" 2 \
+    "$(tile $B) === 'tile st-held long' && /^11:4[0-3]$/.test($(text $B tm)) && $(text $B cl) === 'outbound · 77'"
+see "snapshot: no state known: idle" 2 "$(tile $C) === 'tile st-idle'"
 
 expect_eq "no script error, no CSP refusal" "$(cdp errors)" "ok []"
 cdp quit >/dev/null
