@@ -23,7 +23,10 @@
 
   const agents = new Map();	// "CC:VDN:ID" -> agent record (below)
   const counts = Object.fromEntries(STATES.map(s => [s, 0]));
-  const stats = { render_ms: null, apply_ms: [], applied: 0, resyncs: 0, reconnects: 0 };
+  // render_ms: the last full render; apply_ms: the last 1,000 events' (ms each); tick_ms: the last
+  // second's timer update; first_render_at: performance.now() when the first snapshot was shown.
+  const stats = { render_ms: null, first_render_at: null, apply_ms: [], applied: 0, tick_ms: null,
+    resyncs: 0, reconnects: 0 };
   let groupKey = new URLSearchParams(location.search).get('group') || '';
   let filterText = '';
   let lastSeq = null;		// the newest event applied (or covered by the snapshot)
@@ -193,6 +196,7 @@
     renderCounts();
     fillGroupSelect();
     stats.render_ms = performance.now() - t0;
+    if (stats.first_render_at === null) stats.first_render_at = performance.now();
   }
 
   function renderCounts() {
@@ -455,8 +459,9 @@
   }
 
   function everySecond() {
-    const now = Date.now();
+    const t0 = performance.now(), now = Date.now();
     for (const r of agents.values()) if (!r.hidden) tick(r, now);
+    stats.tick_ms = performance.now() - t0;
   }
 
   function init() {
