@@ -10,7 +10,9 @@
 #   - EVENTS (300) more events applied one at a time with a forced style and layout after each
 #     (document.body.offsetHeight inside the timing), which is the cost the browser really pays;
 #   - the once-a-second timer update of every visible tile.
-# BENCH_SHOT=FILE keeps a screenshot. Environment also: AW_BUILD (../build), PYTHON3.
+# BENCH_SHOT=FILE keeps a screenshot of BENCH_SIZE ("1920 1080"); BENCH_LONG_CALL (60) is the
+# daemon's alerts.long_call; BENCH_UNREACHABLE (0) agents get a connection reset from the start.
+# Environment also: AW_BUILD (../build), PYTHON3.
 set -u
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,6 +31,11 @@ echo "== machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }'
 echo "== browser: $(chromium --version 2>/dev/null | tail -1)"
 
 bench_start_sim
+for ((i = 0; i < ${BENCH_UNREACHABLE:-0}; i++)); do
+    curl -sS --max-time 5 --cacert "$TMP/pki/ca.pem" -H 'Content-Type: application/json' \
+        --data "{\"agent\":\"1:170:$((105 + 37 * i))\",\"fault\":\"reset\"}" \
+        "https://127.0.0.1:$SIM_PORT/sim/agent" >/dev/null || die "the simulator refused a fault"
+done
 
 teams="" per=$(((AGENTS + 3) / 4)) first=101
 for t in billing sales support retention; do
@@ -41,7 +48,7 @@ cat > "$TMP/bench.conf" <<EOF
 cms = { url = "https://127.0.0.1:$SIM_PORT"; app_key = "BENCH";
   app_secret_file = "$TMP/cms.secret"; tls = { ca_file = "$TMP/pki/ca.pem"; }; };
 poll = { interval = $INTERVAL; };
-alerts = { long_call = 60.0; };
+alerts = { long_call = ${BENCH_LONG_CALL:-60}; };
 agents = ( $teams );
 outputs = { journal = false; };
 http = { listen = [ "127.0.0.1:0" ]; };
@@ -64,7 +71,7 @@ cdp() {
     line=${line#\"}
     echo "${line%\"}"   # a string without its quotes
 }
-cdp open "http://$ADDR/?group=team" 1920 1080 >/dev/null
+cdp open "http://$ADDR/?group=team" ${BENCH_SIZE:-1920 1080} >/dev/null
 cdp wait 60 "wallboard.connected && document.querySelectorAll('.tile').length === $AGENTS" >/dev/null
 # summary EXPR: "n=N p50 X ms, p99 Y ms, max Z ms" of an array of milliseconds
 summary() {
@@ -82,6 +89,7 @@ sleep "$DUR"
 echo "events from the stream in $DUR s, apply each: $(summary wallboard.stats.apply_ms)"
 echo "timer update of the visible tiles, once a second: $(cdp eval "wallboard.stats.tick_ms.toFixed(2)") ms"
 
+[ -n "${BENCH_SHOT:-}" ] && cdp shot "$BENCH_SHOT" >/dev/null && echo "screenshot: $BENCH_SHOT"
 synth=$(cdp eval "(() => {
   const keys = [...wallboard.agents.keys()], t = [], now = new Date().toISOString();
   for (let i = 0; i < $EVENTS; i++) {
@@ -96,7 +104,6 @@ synth=$(cdp eval "(() => {
   return t;
 })()")
 echo "$EVENTS events applied with forced style and layout each: $(summary "$synth")"
-[ -n "${BENCH_SHOT:-}" ] && cdp shot "$BENCH_SHOT" >/dev/null && echo "screenshot: $BENCH_SHOT"
 echo "tiles on the page at the end: $(cdp eval "document.querySelectorAll('.tile').length")"
 errors=$(cdp errors)
 [ "$errors" = "[]" ] || echo "page errors: $errors"

@@ -70,7 +70,7 @@
   function recordFrom(a, now) {
     const r = { key: keyOf(a), name: a.name || '', labels: a.labels || {}, reachable: a.reachable !== false,
       reason: a.reason || '', polled: a.polled !== false, state: a.state || null, stateStart: null,
-      longState: a.long_state === true, calls: [] };
+      longState: a.long_state === true, idleStart: null, calls: [] };
     if (typeof a.state_duration === 'number') r.stateStart = now - a.state_duration * 1000;
     else if (a.state_since) r.stateStart = localMs(a.state_since);
     for (const c of a.calls || []) {
@@ -93,7 +93,7 @@
   function timerStart(r) {
     if (!r.reachable) return null;
     if (r.calls.length) return r.calls[0].start;
-    return r.stateStart;
+    return r.stateStart ?? r.idleStart;
   }
 
   // ---- tiles ----
@@ -101,7 +101,7 @@
   function makeTile(r) {
     const t = el('div', 'tile');
     t.dataset.agent = r.key;
-    t.append(el('div', 'nm', r.name || r.key), el('div', 'id', r.key));
+    t.append(el('div', 'nm', r.name || r.key), el('div', 'id', r.name ? r.key : ''));
     const ln = el('div', 'ln');
     r.lb = el('span', 'lb');
     r.tm = el('span', 'tm');
@@ -304,6 +304,7 @@
       break;
     case 'agent.idle':
       r.calls = [];
+      r.idleStart = localMs(ev.time);	// the timer when the CMS gives no state
       break;
     case 'agent.unreachable':
       r.reachable = false;
