@@ -1,8 +1,8 @@
 #!/bin/bash
 # demo.sh: builds agentwatchd and runs it against the bundled CMS simulator, whose agents start and
 # end calls at random: the events print as they happen, and its HTTP endpoint serves the live state
-# on DEMO_HTTP (default 127.0.0.1:9477). DEMO_SECONDS (default 60) bounds the run; Ctrl-C stops it
-# earlier.
+# and the wallboard on DEMO_HTTP (default 127.0.0.1:9477). DEMO_SECONDS (default 60) bounds the
+# run; Ctrl-C stops it earlier.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +54,7 @@ echo "demo: the simulator serves 12 agents at https://127.0.0.1:$(cat "$tmp/port
 	"(JSON lines, one per event) for ${DEMO_SECONDS:-60} s; meanwhile, from another shell:" \
 	"curl http://${DEMO_HTTP:-127.0.0.1:9477}/api/v1/agents (or /metrics, /healthz," \
 	"/api/v1/events/stream)"
+echo "demo: the wallboard: open http://${DEMO_HTTP:-127.0.0.1:9477}/?group=team in a browser"
 build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -t
 timeout --foreground -s INT "${DEMO_SECONDS:-60}" build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -v ||
 	[ $? -eq 124 ]
