@@ -360,7 +360,7 @@
     return res.json();
   }
 
-  // Replaces every record with the API's; tiles of agents still there are kept.
+  // Replaces every record, and tile, with the API's (names and labels may have changed).
   function applySnapshot(data) {
     const now = Date.now();
     // The daemon's clock against ours: a call's since plus its duration is the daemon's now.
@@ -368,12 +368,9 @@
       const t = Date.parse(c.since);
       if (Number.isFinite(t) && typeof c.duration === 'number') { skewMs = now - (t + c.duration * 1000); break; }
     }
-    const old = new Map(agents);
     agents.clear();
     for (const a of data.agents) {
       const r = recordFrom(a, now);
-      const prev = old.get(r.key);
-      if (prev) Object.assign(r, { tile: prev.tile, lb: prev.lb, tm: prev.tm, cl: prev.cl, hidden: prev.hidden });
       agents.set(r.key, r);
     }
     render();
