@@ -35,6 +35,7 @@
   let skewMs = 0;		// browser clock minus the daemon's, from the snapshot's calls
   let countsDirty = true, countEls = null;
 
+  const collator = new Intl.Collator(undefined, { numeric: true });	// "agent 9" before "agent 10"
   const $ = id => document.getElementById(id);
   const el = (tag, cls, text) => {
     const e = document.createElement(tag);
@@ -133,8 +134,9 @@
     }
     const cls = 'tile st-' + st + (long ? ' long' : '');
     if (r.tile.className !== cls) r.tile.className = cls;
-    let label = r.calls.length ? (r.calls[0].status || 'on a call') : (r.state || LABELS[st]);
-    if (!r.reachable) label = 'unreachable';
+    // Names as the API gives them ("wrap_up"), or a number for a code it has no name for.
+    let label = r.calls.length ? (r.calls[0].status ?? 'on a call') : (r.state ?? LABELS[st]);
+    label = r.reachable ? String(label).replace(/_/g, ' ') : 'unreachable';
     if (r.lb.textContent !== label) r.lb.textContent = label;
     const cl = callText(r);
     if (r.cl.textContent !== cl) r.cl.textContent = cl;
@@ -165,13 +167,13 @@
     const board = $('board');
     const groups = new Map();
     const sorted = [...agents.values()].sort((a, b) =>
-      (a.name || a.key).localeCompare(b.name || b.key) || a.key.localeCompare(b.key));
+      collator.compare(a.name || a.key, b.name || b.key) || collator.compare(a.key, b.key));
     for (const r of sorted) {
       const g = groupName(r);
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push(r);
     }
-    const names = [...groups.keys()].sort((a, b) => (a === '') - (b === '') || a.localeCompare(b));
+    const names = [...groups.keys()].sort((a, b) => (a === '') - (b === '') || collator.compare(a, b));
     const frag = document.createDocumentFragment();
     for (const k of STATES) counts[k] = 0;
     for (const g of names) {
