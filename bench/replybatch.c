@@ -1,4 +1,4 @@
-/* bench/replybatch: how long the batch parsers take on full answers (3000 agents' calls, 6000 states). */
+/* bench/replybatch: the batch parsers' time on full answers (3000 agents' calls, 6000 states). */
 #include "config.h"
 
 #include <stdarg.h>

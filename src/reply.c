@@ -115,7 +115,7 @@ const char *reply_text_problem(const char *where, const char *what, const char *
 	return buf;
 }
 
-/* By id, then by detail, so that which of two listings of one call is kept does not depend on qsort. */
+/* By id, then by detail: which of two listings of one call is kept must not depend on qsort. */
 static int compare_calls(const void *a, const void *b)
 {
 	const struct reply_call *x = a, *y = b;

@@ -1,4 +1,4 @@
-/* replybatch: batch answers (calls or states of many agents) turned into entries keyed by agentId. */
+/* replybatch: batch answers (calls or states of many agents) as entries keyed by agentId. */
 #include "config.h"
 
 #include <stdalign.h>
@@ -70,18 +70,33 @@ static struct chunk *chunk_new(size_t size, struct chunk *next)
 	return c;
 }
 
-static void *arena_alloc(struct replybatch *b, size_t n, size_t align)
+/* n bytes of c aligned to align (a power of 2), or NULL when c has no room. */
+static void *chunk_take(struct chunk *c, size_t n, size_t align)
 {
-	struct chunk *c = b->arena;
 	size_t at = (c->used + align - 1) & ~(align - 1);
 
-	if (at > c->size || c->size - at < n) {
-		c = chunk_new(n > SPILL_MIN ? n : SPILL_MIN, c);
-		b->arena = c;
-		at = 0;
-	}
+	if (at > c->size || c->size - at < n)
+		return NULL;
 	c->used = at + n;
 	return (char *)c->data + at;
+}
+
+/*
+ * The first chunk, sized from the body, keeps serving; what it cannot hold (error texts past
+ * the bound) goes to the spill chunk behind it, a new one when that one is full.
+ */
+static void *arena_alloc(struct replybatch *b, size_t n, size_t align)
+{
+	struct chunk *first = b->arena;
+	void *p = chunk_take(first, n, align);
+
+	if (!p && first->next)
+		p = chunk_take(first->next, n, align);
+	if (!p) {
+		first->next = chunk_new(n > SPILL_MIN ? n : SPILL_MIN, first->next);
+		p = chunk_take(first->next, n, align);
+	}
+	return p;
 }
 
 static const char *arena_strndup(struct replybatch *b, const char *s, size_t len)

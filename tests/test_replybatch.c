@@ -1,4 +1,4 @@
-/* test_replybatch: the batch and state answers, Huawei's samples and tables of bad ones, and cmscodes' names. */
+/* test_replybatch: batch and state answers (Huawei's samples, tables of bad ones); cmscodes. */
 #include "config.h"
 
 #include <stdio.h>
@@ -421,6 +421,36 @@ static void test_full_batch(void)
 	free(asked);
 }
 
+/* Error texts past the arena's first chunk: every entry keeps its own. */
+static void test_many_errors(void)
+{
+	size_t n = 500, size = n * 80 + 100, o, good = 0;
+	uint32_t *asked = xcalloc(n, sizeof(*asked));
+	char *body = xmalloc(size), want[64];
+	struct replybatch b;
+
+	o = (size_t)snprintf(body, size, OK_HEAD "[");
+	for (size_t i = 0; i < n; i++) {
+		asked[i] = (uint32_t)(101 + i);
+		o += (size_t)snprintf(body + o, size - o, "%s{\"agentId\":%zu,\"currentState\":%zu}",
+				      i ? "," : "", 101 + i, 11 + i);
+	}
+	snprintf(body + o, size - o, "]}");
+	replybatch_parse_states(body, strlen(body), asked, n, &b);
+	CHECK_INT(b.status, REPLY_OK);
+	CHECK_INT(b.nentries, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct replybatch_state *e = replybatch_find_state(&b, asked[i]);
+
+		snprintf(want, sizeof(want), "currentState %zu is out of range 0..10", 11 + i);
+		good += e && e->error && strcmp(e->error, want) == 0 && e->state == CMS_CODE_NONE;
+	}
+	CHECK_INT(good, n);
+	replybatch_free(&b);
+	free(body);
+	free(asked);
+}
+
 /* Every prefix of a good body is refused cleanly, by both parsers. */
 static void test_every_prefix(void)
 {
@@ -460,6 +490,7 @@ int main(void)
 	test_every_call_status();
 	test_too_many_calls();
 	test_full_batch();
+	test_many_errors();
 	test_every_prefix();
 	test_nothing_asked();
 	return check_done("test_replybatch");
