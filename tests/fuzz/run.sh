@@ -14,6 +14,7 @@ $cc "$top/tests/fuzz/fuzz_replybatch.c" "$top/src/replybatch.c" "$top/src/reply.
 	"$top/src/util.c" $deps -o "$out/fuzz_replybatch"
 $cc "$top/tests/fuzz/fuzz_cfg.c" "$top"/src/cfg.c "$top"/src/cfg_*.c "$top/src/cfgnum.c" \
 	"$top/src/cfgcheck.c" "$top/src/event.c" "$top/src/utf8.c" "$top/src/util.c" "$top/src/log.c" \
+	"$top/src/cmscodes.c" \
 	$deps -lm -o "$out/fuzz_cfg"
 mkdir -p "$out/reply" "$out/replybatch" "$out/cfg"
 printf '{"result":"0","resultCode":"0100000","resultDesc":["1605492949-1447"]}' > "$out/reply/a"
@@ -31,6 +32,13 @@ cms = { url = "https://h:1"; app_key = "k-1"; app_secret_file = "s"; timeout = 1
   max_rate = 4294967296; }; // 0x10
 agents = ( { cc = 1; vdn = 2; ids = [ 4294968395, 0x10000044C, -1, +7 ]; range = [ 1L, 0xFFL ]; name = "a\"4\\"; } );
 poll = { interval = .5; backoff_max = 1.e2; failure_threshold = 99999999999999999999; };
+EOF
+# The batch and agent state keys.
+cat > "$out/cfg/c" <<'EOF'
+cms = { url = "https://h:1"; app_key = "k"; app_secret_file = "s"; api = "agent"; batch_size = 3000; };
+agents = ( { cc = 1; vdn = 2; id = 1099; } );
+poll = { agent_state = true; };
+alerts = { long_state = { rest = 900.0; wrap_up = 300; busy = 0; lunch = 1; }; };
 EOF
 for t in reply replybatch cfg; do
 	echo "== fuzz_$t for ${FUZZ_SECONDS:-60} s"
