@@ -199,6 +199,7 @@ static const char *code_text(const char *(*name_of)(int), int code, char buf[16]
 static char *describe_detail(const struct event *event, const char *who)
 {
 	char now[16], before[16];
+	const char *state;
 
 	switch (event->type) {
 	case EVENT_CALL_STATUS:
@@ -207,10 +208,10 @@ static char *describe_detail(const struct event *event, const char *who)
 				 code_text(cmscodes_call_status_name, event->detail.previous_status,
 					   before));
 	case EVENT_AGENT_STATE:
-		code_text(cmscodes_state_name, event->state.code, now);
+		state = code_text(cmscodes_state_name, event->state.code, now);
 		if (event->state.previous_code == CMS_CODE_NONE)
-			return xasprintf("%s is %s (first state poll)", who, now);
-		return xasprintf("%s is now %s (was %s)", who, now,
+			return xasprintf("%s is %s (first state poll)", who, state);
+		return xasprintf("%s is now %s (was %s)", who, state,
 				 code_text(cmscodes_state_name, event->state.previous_code, before));
 	case EVENT_AGENT_LONG_STATE:
 		return xasprintf("%s has been %s for %.0f s (alert at %g s)", who,
