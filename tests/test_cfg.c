@@ -700,7 +700,8 @@ static const struct tcase cases[] = {
 	  "  { url = \"https://h/\"; events = [ ]; } ); };\n",
 	  .expect = { "3: outputs.webhooks[0].format 'xml' must be json or alertmanager",
 	    "4: outputs.webhooks[0].events[1] 'cal.*' matches no event type (call.started, call.ended, "
-	    "call.long, agent.busy, agent.idle, agent.unreachable, agent.reachable)",
+	    "call.long, agent.busy, agent.idle, agent.unreachable, agent.reachable, call.status, "
+	    "agent.state, agent.long_state)",
 	    "5: outputs.webhooks[0].headers.content-type is set by the daemon and cannot be overridden",
 	    "5: outputs.webhooks[0].headers.CONTENT-LENGTH is set by the daemon and cannot be overridden",
 	    "5: outputs.webhooks[0].headers.Host is set by the daemon and cannot be overridden",
