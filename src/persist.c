@@ -148,16 +148,19 @@ static int load_named(struct persist *p, const char *name, const struct agents_c
 static void replay_after(struct persist *p, uint64_t seq, const struct agents_clock *now,
 			 statefile_find_fn find, void *ctx, const char *from)
 {
-	uint64_t replayed = 0, bad = 0;
+	uint64_t replayed = 0, bad = 0, at;
 	struct evlog_cursor c = { .seq = seq + 1 };
 	const char *json;
 	size_t len;
-	while (evlog_peek(p->log, &c, &json, &len, &c.seq) == 1) {
+
+	/* Not into c.seq: evlog_peek reads the cursor while it writes the seq it found, and the
+	 * events before seq + 1 (older than the state file) would be replayed over it. */
+	while (evlog_peek(p->log, &c, &json, &len, &at) == 1) {
 		if (replay_one(json, now, find, ctx))
 			replayed++;
 		else
 			bad++;
-		evlog_advance(p->log, &c, c.seq);
+		evlog_advance(p->log, &c, at);
 	}
 	log_notice("restored agent state from %s (%s, %" PRIu64 " events replayed%s)", p->dir,
 		   from, replayed, bad ? ", some unreadable" : "");

@@ -207,6 +207,41 @@ static void test_restore_detail_and_state(void)
 	CHECK(system(cmd) == 0);
 }
 
+/*
+ * A detail that changed silently after the call's last event (per-agent polling, then batch) is
+ * in the state file only: events logged before the save must not be replayed over it, or the
+ * next status change would be lost.
+ */
+static void test_replay_starts_after_save(void)
+{
+	char sub[600], cmd[700];
+	struct agent_state live, *states[1] = { &live };
+	struct persist *p;
+
+	snprintf(sub, sizeof(sub), "%s/after", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	agents_clock_read(&base);
+	agents_state_init(&live, &alice);
+	agents_state_init(&restored, &alice);
+	p = persist_open(sub);
+	poll_both(&live, persist_log(p), 0, CMS_CODE_NONE, 1, 10,
+		  "call.started; agent.busy; agent.state");
+	poll_both(&live, persist_log(p), 5, 5, 1, 15, "");
+	CHECK(!persist_save(p, states, 1, UINT64_MAX, true));
+	poll_both(&live, persist_log(p), 7, 5, 8, 1, "agent.state");
+	persist_close(p);
+	agents_state_clear(&live);
+
+	p = persist_open(sub);
+	persist_restore(p, find_alice, NULL);
+	CHECK_INT(restored.calls[0].status, 5);
+	poll_both(&restored, NULL, 10, 6, 8, 4, "call.status");
+	persist_close(p);
+	agents_state_clear(&restored);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", sub);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -214,6 +249,7 @@ int main(void)
 	CHECK(mkdtemp(dir) != NULL);
 	test_failed_save_keeps_previous_reach();
 	test_restore_detail_and_state();
+	test_replay_starts_after_save();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return check_done("test_persist");
