@@ -274,6 +274,7 @@ static void apply_rules(struct daemon *d, const struct cfg *cfg)
 
 	d->rules.failure_threshold = (unsigned)cfg->poll.failure_threshold;
 	d->rules.long_call = cfg->alerts.long_call;
+	memcpy(d->rules.long_state, cfg->alerts.long_state, sizeof(d->rules.long_state));
 	sched_configure(d->sched, &s);
 }
 
