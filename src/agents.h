@@ -91,7 +91,10 @@ void agents_on_success(struct agent_state *state, const struct reply_call *calls
 
 /*
  * A successful state poll: agent.state (with initial at the first one), then agent.long_state
- * once per stint when rules->long_state says so. Never touches reachability or calls.
+ * once per stint when rules->long_state says so. Never touches reachability or calls. A stint
+ * begins when the code changes, since now - currentStateTime; with the same code, a
+ * currentStateTime that went back by more than the time since the last poll + 2 s begins a new
+ * stint silently (no agent.state). An entry with an error or a code outside 0..10 is ignored.
  */
 void agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
 		     const struct agents_clock *now, const struct agents_rules *rules,
