@@ -70,8 +70,11 @@ expect_eq "?busy=0" "$(json_agents "$U/api/v1/agents?busy=0")" "$B"
 expect_eq "?label.team=billing" "$(json_agents "$U/api/v1/agents?label.team=billing")" "$A,$B"
 expect_eq "?label.team=billing&busy=1" "$(json_agents "$U/api/v1/agents?label.team=billing&busy=1")" "$A"
 expect_eq "?unreachable=1: none yet" "$(json_agents "$U/api/v1/agents?unreachable=1")" ""
-expect_eq "unknown filter: 400 with the reason" "$(get "$U/api/v1/agents?state=idle")" \
-    "400 400 state: is not a filter (busy, unreachable, label.NAME)"
+expect_eq "unknown filter: 400 with the reason" "$(get "$U/api/v1/agents?status=idle")" \
+    "400 400 status: is not a filter (busy, unreachable, state, label.NAME)"
+expect_eq "?state=NAME not a CTI state: 400 naming it" "$(get "$U/api/v1/agents?state=lunch")" \
+    "400 400 state: 'lunch' is not an agent state (signed_out, idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting)"
+expect_eq "?state=unreachable is no CTI state: 400" "$(status "$U/api/v1/agents?state=unreachable")" 400
 expect_eq "bad flag: 400" "$(status "$U/api/v1/agents?busy=maybe")" 400
 curl -sS "$U/api/v1/agents/$A" > "$AW_TMP/one"
 expect_eq "one agent: its calls" "$("$AW_PYTHON" -c '
