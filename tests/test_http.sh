@@ -59,7 +59,10 @@ curl -sS -D "$AW_TMP/mh" "$U/metrics" > "$AW_TMP/metrics"
 expect_grep "/metrics: exposition 0.0.4 content type" 'Content-Type: text/plain; version=0.0.4' "$AW_TMP/mh"
 check "/metrics: promtool check metrics accepts it" promtool check metrics < "$AW_TMP/metrics"
 expect_grep "/metrics: polls by result" '^agentwatchd_polls_total\{api="agent",result="ok"\} [1-9]' "$AW_TMP/metrics"
-expect_grep "/metrics: calls_active" '^agentwatchd_calls_active 3$' "$AW_TMP/metrics"
+expect_eq "/metrics: calls_active by direction and media" \
+    "$(awk '/^agentwatchd_calls_active\{direction="[a-z0-9_]*",media="[a-z0-9_]*"\} / { n += $2 } END { print n }' "$AW_TMP/metrics")" 3
+expect_eq "/metrics: agents by state: every state and unknown, each agent once" \
+    "$(grep -c '^agentwatchd_agents{state="[a-z_]*"} [0-9]*$' "$AW_TMP/metrics") $(awk '/^agentwatchd_agents\{state=/ { n += $2 } END { print n }' "$AW_TMP/metrics")" "12 3"
 expect_grep "/metrics: per-agent series with agent_metrics" \
     '^agentwatchd_agent_calls\{cc="1",vdn="170",agent="1099",name="alice"\} 2$' "$AW_TMP/metrics"
 expect_grep "/metrics: events by type" '^agentwatchd_events_total\{type="call.started"\} 3$' "$AW_TMP/metrics"
