@@ -39,8 +39,8 @@ bool api_backlog_problem(const char *name, uint64_t queue, uint64_t dropped, siz
 
 	if (!max_backlog || (queue <= max_backlog && (!dropped || queue < cut)))
 		return false;
-	snprintf(buf, size, "webhook %s: %" PRIu64 " events behind, past max_backlog = %zu "
-		 "(%" PRIu64 " dropped since start)", name, queue, max_backlog, dropped);
+	snprintf(buf, size, "webhook %s: backlog past max_backlog = %zu (%" PRIu64 " events behind, "
+		 "%" PRIu64 " dropped since start)", name, max_backlog, queue, dropped);
 	return true;
 }
 

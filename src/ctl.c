@@ -75,14 +75,17 @@ static int failure(const struct ctl *ctl, const char *what, const char *why)
 static int get(const struct ctl *ctl, const char *path, struct ctlhttp_reply *r)
 {
 	char err[CTLHTTP_ERROR_MAX];
+	const char *reason;
 	char *why;
+	size_t len;
 	int status;
 
 	if (ctlhttp_get(&ctl->http, path, r, err) < 0)
 		return failure(ctl, "cannot reach agentwatchd", err);
 	if (r->status == 200)
 		return 0;
-	why = xasprintf("HTTP %ld: %.*s", r->status, (int)strcspn(r->body, "\n"), r->body);
+	reason = ctlfmt_reason(r->status, r->body, &len);
+	why = xasprintf("HTTP %ld: %.*s", r->status, (int)len, reason);
 	/* The daemon checked the request: a 400 is the command line's fault. */
 	status = r->status == 400 ? EXIT_USAGE : EXIT_UNHEALTHY;
 	failure(ctl, path, why);
@@ -401,6 +404,13 @@ static int cmd_tail(struct ctl *ctl, int argc, char **argv)
 
 /* ---- options ---- */
 
+/* util_read_file's copy of a secret: wiped before it is freed. */
+static void forget(char *text, size_t len)
+{
+	explicit_bzero(text, len);
+	free(text);
+}
+
 static int read_password(struct ctl *ctl, const char *path)
 {
 	struct stat st;
@@ -414,13 +424,13 @@ static int read_password(struct ctl *ctl, const char *path)
 	if (st.st_mode & S_IROTH) {
 		fprintf(stderr, "agentwatchctl: %s has mode %04o: a password file must not be "
 			"readable by others\n", path, (unsigned)(st.st_mode & 07777));
-		util_secret_free(text, len);
+		forget(text, len);
 		return EXIT_USAGE;
 	}
 	/* The first line is the password. */
 	ctl->password_len = strcspn(text, "\r\n");
 	ctl->password = util_secret_dup(text, ctl->password_len);
-	util_secret_free(text, len);
+	forget(text, len);
 	ctl->http.password = ctl->password;
 	return 0;
 }

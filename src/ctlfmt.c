@@ -12,6 +12,17 @@
 
 #define NAME_MAX_COLUMNS 24	/* a longer name is cut in the table */
 
+const char *ctlfmt_reason(long status, const char *body, size_t *len)
+{
+	char prefix[24];
+	size_t n = (size_t)snprintf(prefix, sizeof prefix, "%ld ", status);
+
+	if (strncmp(body, prefix, n) == 0)
+		body += n;
+	*len = strcspn(body, "\n");
+	return body;
+}
+
 void ctlfmt_duration(double seconds, char buf[CTLFMT_DURATION_LEN])
 {
 	unsigned long long s;

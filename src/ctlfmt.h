@@ -10,6 +10,9 @@
 
 #include "cmscodes.h"
 
+/* The reason in an error answer's body: the daemon writes "503 CMS unreachable: ...\n". */
+const char *ctlfmt_reason(long status, const char *body, size_t *len);
+
 /* "45s", "12m03s", "3h02m", "2d04h"; "-" for a negative or non-finite number. */
 #define CTLFMT_DURATION_LEN 48
 void ctlfmt_duration(double seconds, char buf[CTLFMT_DURATION_LEN]);

@@ -159,12 +159,14 @@ static void collect_agents(struct ctlfmt_status *st, struct json_object *agents)
 void ctlfmt_status_collect(struct ctlfmt_status *st, long health_status, const char *health_body,
 			   struct json_object *agents, const char *metrics)
 {
-	size_t len = strcspn(health_body ? health_body : "", "\n");
+	const char *reason = NULL;
+	size_t len = 0;
 
 	memset(st, 0, sizeof(*st));
 	st->healthy = health_status == 200;
-	st->health = health_body && len ? xstrndup(health_body, len) :
-		     xasprintf("HTTP %ld", health_status);
+	if (health_body)
+		reason = ctlfmt_reason(health_status, health_body, &len);
+	st->health = len ? xstrndup(reason, len) : xasprintf("HTTP %ld", health_status);
 	if (!st->healthy)
 		st->last_error = xstrdup(st->health);
 	collect_agents(st, agents);

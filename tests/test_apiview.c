@@ -330,12 +330,12 @@ static void test_backlog(void)
 
 	CHECK(!api_backlog_problem("https://h", 100, 0, 100, buf, sizeof buf));
 	CHECK(api_backlog_problem("https://h", 101, 0, 100, buf, sizeof buf));
-	CHECK_STR(buf, "webhook https://h: 101 events behind, past max_backlog = 100 "
-		  "(0 dropped since start)");
+	CHECK_STR(buf, "webhook https://h: backlog past max_backlog = 100 (101 events behind, "
+		  "0 dropped since start)");
 	/* Cut back to 90 after a drop: still falling behind until it gets below that. */
 	CHECK(api_backlog_problem("https://h#2", 90, 21, 100, buf, sizeof buf));
-	CHECK_STR(buf, "webhook https://h#2: 90 events behind, past max_backlog = 100 "
-		  "(21 dropped since start)");
+	CHECK_STR(buf, "webhook https://h#2: backlog past max_backlog = 100 (90 events behind, "
+		  "21 dropped since start)");
 	CHECK(!api_backlog_problem("https://h", 89, 21, 100, buf, sizeof buf));
 	CHECK(!api_backlog_problem("https://h", 95, 0, 100, buf, sizeof buf));
 	CHECK(!api_backlog_problem("https://h", 1000000, 5, 0, buf, sizeof buf));
