@@ -342,7 +342,8 @@ static void follow_comment(void *ctx, const char *text)
 }
 
 /* Follows the stream for ever, reconnecting with Last-Event-ID: no event twice, none missed. */
-static int follow(struct ctl *ctl, uint64_t after)
+static void follow(struct ctl *ctl, uint64_t after) __attribute__((noreturn));
+static void follow(struct ctl *ctl, uint64_t after)
 {
 	struct follow f = { .ctl = ctl, .last = after };
 	struct ctlhttp_sse_handler h = { follow_event, follow_comment, &f };
@@ -359,7 +360,6 @@ static int follow(struct ctl *ctl, uint64_t after)
 			err, ctl->where, wait, f.last);
 		sleep(wait);
 	}
-	return 0;
 }
 
 static int cmd_tail(struct ctl *ctl, int argc, char **argv)
@@ -396,7 +396,7 @@ static int cmd_tail(struct ctl *ctl, int argc, char **argv)
 		after = last > count ? last - count : 0;
 	}
 	if (follow_on)
-		return follow(ctl, after);
+		follow(ctl, after);
 	while ((more = events_page(ctl, &after, &last)) == 1)
 		;
 	return more < 0 ? -more : 0;
