@@ -497,7 +497,7 @@ int main(int argc, char **argv)
 	/* Each command parses its own options from its name on. */
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	optind = 0;	/* glibc: start afresh on the new argv */
 	if (strcmp(cmd, "status") == 0 && argc == 1)
 		status = cmd_status(&ctl);
 	else if (strcmp(cmd, "status") == 0)
