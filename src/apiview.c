@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "apiview.h"
+#include "cmscodes.h"
 #include "util.h"
 
 /* ---- health ---- */
@@ -29,6 +30,38 @@ void api_health_poll(struct api_health *h, const struct cms_result *res, uint64_
 	snprintf(h->reason, sizeof h->reason, "%s", res->reason);
 }
 
+bool api_backlog_problem(const char *name, uint64_t queue, uint64_t dropped, size_t max_backlog,
+			 char *buf, size_t size)
+{
+	/* The receiver drops down to nine tenths of max_backlog (webhook.c): one that dropped and
+	 * is still at that mark has not caught up, it only got room to fall behind again. */
+	size_t cut = max_backlog - max_backlog / 10;
+
+	if (!max_backlog || (queue <= max_backlog && (!dropped || queue < cut)))
+		return false;
+	snprintf(buf, size, "webhook %s: backlog past max_backlog = %zu (%" PRIu64 " events behind, "
+		 "%" PRIu64 " dropped since start)", name, max_backlog, queue, dropped);
+	return true;
+}
+
+/* The first webhook receiver past its max_backlog, in buf; NULL when none is. */
+static const char *webhook_problem(const struct api_view *v, char *buf, size_t size)
+{
+	size_t n = v->webhooks ? webhooks_count(v->webhooks) : 0;
+	struct webhook_stats st;
+	const char *name;
+	uint64_t queue;
+
+	/* Receivers are in configuration order (webhooks_configure). */
+	for (size_t i = 0; i < n && i < v->cfg->outputs.nwebhooks; i++) {
+		name = webhooks_receiver(v->webhooks, i, &queue, &st);
+		if (api_backlog_problem(name, queue, st.dropped, v->cfg->outputs.webhooks[i].max_backlog,
+					buf, size))
+			return buf;
+	}
+	return NULL;
+}
+
 const char *api_health_problem(const struct api_view *v, char *buf, size_t size)
 {
 	const struct api_health *h = v->health;
@@ -42,6 +75,8 @@ const char *api_health_problem(const struct api_view *v, char *buf, size_t size)
 			 v->cfg->state_dir);
 	else if (v->state_dir && evlog_disk_failing(v->log))
 		snprintf(buf, size, "state_dir %s: the event log cannot be written", v->state_dir);
+	else if (webhook_problem(v, buf, size))
+		return buf;
 	else if (fresh)
 		return NULL;
 	else if (h->failed && h->last_failure == CMS_ERR_AUTH)
@@ -60,7 +95,7 @@ const char *api_health_problem(const struct api_view *v, char *buf, size_t size)
 
 void api_filter_init(struct api_filter *f)
 {
-	*f = (struct api_filter){ .busy = -1, .unreachable = -1 };
+	*f = (struct api_filter){ .busy = -1, .unreachable = -1, .state = CMS_CODE_NONE };
 }
 
 static int parse_flag(const char *value)
@@ -74,6 +109,23 @@ static int parse_flag(const char *value)
 	return -1;
 }
 
+/* ?state=NAME: a CTI state name; "unreachable" is none (?unreachable=1 is). */
+static const char *state_filter(struct api_filter *f, const char *value)
+{
+	size_t n;
+
+	if (value && (f->state = cmscodes_state_from_name(value)) != CMS_CODE_NONE)
+		return NULL;
+	n = (size_t)snprintf(f->why, sizeof f->why, "'%.32s' is not an agent state (",
+			     value ? value : "");
+	for (int c = 0; c < CMS_STATE_COUNT && n < sizeof f->why; c++)
+		n += (size_t)snprintf(f->why + n, sizeof f->why - n, "%s%s", c ? ", " : "",
+				      cmscodes_state_name(c));
+	if (n < sizeof f->why)
+		snprintf(f->why + n, sizeof f->why - n, ")");
+	return f->why;
+}
+
 const char *api_filter_add(struct api_filter *f, const char *key, const char *value)
 {
 	if (strcmp(key, "busy") == 0 && (f->busy = parse_flag(value)) >= 0)
@@ -82,8 +134,10 @@ const char *api_filter_add(struct api_filter *f, const char *key, const char *va
 		return NULL;
 	if (strcmp(key, "busy") == 0 || strcmp(key, "unreachable") == 0)
 		return "must be 1, 0, true or false";
+	if (strcmp(key, "state") == 0)
+		return state_filter(f, value);
 	if (strncmp(key, "label.", 6) != 0)
-		return "is not a filter (busy, unreachable, label.NAME)";
+		return "is not a filter (busy, unreachable, state, label.NAME)";
 	if (!key[6] || !value)
 		return "needs a label name and a value: label.NAME=VALUE";
 	f->label_keys = xreallocarray(f->label_keys, f->nlabels + 1, sizeof(char *));
@@ -110,6 +164,8 @@ bool api_filter_match(const struct api_filter *f, const struct agent_state *st)
 	if (f->busy >= 0 && (st->ncalls > 0) != f->busy)
 		return false;
 	if (f->unreachable >= 0 && st->unreachable != f->unreachable)
+		return false;
+	if (f->state != CMS_CODE_NONE && st->cti.code != f->state)
 		return false;
 	for (size_t i = 0; i < f->nlabels; i++)
 		if (!(v = label_of(st->cfg, f->label_keys[i])) || strcmp(v, f->label_values[i]) != 0)
@@ -196,6 +252,44 @@ static void identity(FILE *out, const struct cfg_agent *a)
 	}
 }
 
+/* ,"key":"name" for a code with a name, ,"key":N for one without: the events' naming rule. */
+static void code_name(FILE *out, const char *key, int code, const char *(*name)(int))
+{
+	const char *text = name(code);
+
+	if (text)
+		fprintf(out, ",\"%s\":\"%s\"", key, text);
+	else
+		fprintf(out, ",\"%s\":%d", key, code);
+}
+
+/* Seconds from since_boot_us to now on the boot clock, in whole milliseconds, never below 0. */
+static double age_seconds(int64_t since_boot_us, int64_t now_boot_us)
+{
+	int64_t us = now_boot_us - since_boot_us;
+
+	return us > 0 ? (double)(us / 1000) / 1000.0 : 0.0;
+}
+
+/* What the batch interface tells of a call; nothing when the agent is polled one by one. */
+static void call_detail(FILE *out, const struct agent_call *call)
+{
+	if (call->status != CMS_CODE_NONE) {
+		code_name(out, "status", call->status, cmscodes_call_status_name);
+		fprintf(out, ",\"status_code\":%d", call->status);
+	}
+	if (call->direction != CMS_CODE_NONE)
+		code_name(out, "direction", call->direction, cmscodes_direction_name);
+	if (call->media != CMS_CODE_NONE) {
+		code_name(out, "media", call->media, cmscodes_media_name);
+		fprintf(out, ",\"media_type\":%d", (int)call->media);
+	}
+	if (call->submedia) {
+		fputs(",\"submedia\":", out);
+		json_string(out, call->submedia);
+	}
+}
+
 static void calls(FILE *out, const struct agent_state *st, const struct agents_clock *now)
 {
 	char since[UTIL_TIME_LEN];
@@ -210,10 +304,29 @@ static void calls(FILE *out, const struct agent_state *st, const struct agents_c
 		/* Whole milliseconds, as the event's durations. */
 		fprintf(out, ",\"since\":\"%s\",\"duration\":%.3f", since,
 			(double)(agents_call_age_us(call, now->boot_us) / 1000u) / 1000.0);
-		/* Call detail (status, direction, media) joins here once the CMS is asked for it. */
-		fputc('}', out);
+		call_detail(out, call);
+		fprintf(out, ",\"long\":%s}", call->long_reported ? "true" : "false");
 	}
 	fputc(']', out);
+}
+
+/* The CTI state: nulls until the first successful state poll. */
+static void cti_state(FILE *out, const struct agent_cti *cti, const struct agents_clock *now)
+{
+	char since[UTIL_TIME_LEN];
+
+	if (cti->code == CMS_CODE_NONE) {
+		fputs(",\"state\":null,\"state_code\":null,\"state_since\":null,"
+		      "\"state_duration\":null,\"long_state\":false", out);
+		return;
+	}
+	util_format_time(cti->since_us, since);
+	code_name(out, "state", cti->code, cmscodes_state_name);
+	fprintf(out, ",\"state_code\":%d,\"state_since\":\"%s\",\"state_duration\":%.3f",
+		cti->code, since, age_seconds(cti->since_boot_us, now->boot_us));
+	if (cti->reason != CMS_CODE_NONE)
+		fprintf(out, ",\"state_reason\":%d", (int)cti->reason);
+	fprintf(out, ",\"long_state\":%s", cti->long_reported ? "true" : "false");
 }
 
 void api_agent_write(FILE *out, const struct agent_state *st, const struct agents_clock *now)
@@ -228,7 +341,7 @@ void api_agent_write(FILE *out, const struct agent_state *st, const struct agent
 	else
 		fputs("null", out);
 	fprintf(out, ",\"polled\":%s", st->baselined ? "true" : "false");
-	/* CTI state and its since join here once the CMS is asked for them. */
+	cti_state(out, &st->cti, now);
 	calls(out, st, now);
 	fputc('}', out);
 }

@@ -48,17 +48,27 @@ struct api_view {
 /* NULL while healthy; otherwise why not, one line, in buf. */
 const char *api_health_problem(const struct api_view *v, char *buf, size_t size);
 
-/* ?busy=1&unreachable=1&label.team=billing: all must hold. */
+/*
+ * Whether one webhook receiver's backlog (queue events behind, dropped since start) is past its
+ * max_backlog (0: no cap): past it, or cut back to it and not caught up since. Writes the reason
+ * to buf then; false while it keeps up.
+ */
+bool api_backlog_problem(const char *name, uint64_t queue, uint64_t dropped, size_t max_backlog,
+			 char *buf, size_t size);
+
+/* ?busy=1&unreachable=1&state=rest&label.team=billing: all must hold. */
 struct api_filter {
 	int busy;			/* -1: either, 0 or 1 */
 	int unreachable;
+	int state;			/* a CTI state code, or CMS_CODE_NONE: any */
 	const char **label_keys;	/* borrowed from the request */
 	const char **label_values;
 	size_t nlabels;
+	char why[200];			/* api_filter_add's answer when it names the value */
 };
 
 void api_filter_init(struct api_filter *f);
-/* Adds one query argument; returns NULL, or what is wrong with it. */
+/* Adds one query argument; returns NULL, or what is wrong with it (valid until the next call). */
 const char *api_filter_add(struct api_filter *f, const char *key, const char *value);
 bool api_filter_match(const struct api_filter *f, const struct agent_state *st);
 void api_filter_clear(struct api_filter *f);
@@ -68,7 +78,9 @@ int api_parse_agent_id(const char *text, uint32_t *cc, uint32_t *vdn, uint32_t *
 
 /*
  * One agent as a JSON object, as /api/v1/agents shows it: a call's since is its wall-clock first
- * sighting, its duration observed time on the boot clock (a clock step changes neither).
+ * sighting, its duration observed time on the boot clock (a clock step changes neither); the
+ * same for the CTI state's state_since and state_duration. Codes the CMS gave show by name
+ * (cmscodes.h), or as the number itself when they have none.
  */
 void api_agent_write(FILE *out, const struct agent_state *st, const struct agents_clock *now);
 /* {"agents":[...]} of those f lets through; the caller frees the text, *len its length. */

@@ -252,7 +252,7 @@ static struct watched *watched_new(struct daemon *d, const struct cfg_agent *a)
 	struct watched *w = xcalloc(1, sizeof(*w));
 
 	w->d = d;
-	w->state.cfg = a;
+	agents_state_init(&w->state, a);
 	w->entry.key = cfg_agent_key(a->cc, a->vdn, a->id);
 	w->entry.heap_pos = SCHED_NOT_QUEUED;
 	sched_add(d->sched, &w->entry);
@@ -274,6 +274,7 @@ static void apply_rules(struct daemon *d, const struct cfg *cfg)
 
 	d->rules.failure_threshold = (unsigned)cfg->poll.failure_threshold;
 	d->rules.long_call = cfg->alerts.long_call;
+	memcpy(d->rules.long_state, cfg->alerts.long_state, sizeof(d->rules.long_state));
 	sched_configure(d->sched, &s);
 }
 
@@ -324,7 +325,10 @@ static struct agent_state *find_state(void *ctx, uint64_t key)
 	return w ? &(*w)->state : NULL;
 }
 
-/* An alert still holds when its agent is watched and still has that call or is unreachable. */
+/*
+ * An alert still holds when its agent is watched and still has that call, is unreachable, or is
+ * still in the stint its agent.long_state was about.
+ */
 static bool alert_holds(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
 			const char *call_id)
 {
@@ -334,6 +338,8 @@ static bool alert_holds(void *ctx, const char *alertname, uint32_t cc, uint32_t 
 		return false;
 	if (strcmp(alertname, "AgentUnreachable") == 0)
 		return st->unreachable;
+	if (strcmp(alertname, "AgentLongState") == 0)
+		return st->cti.code != CMS_CODE_NONE && st->cti.long_reported;
 	for (uint32_t i = 0; call_id && i < st->ncalls; i++)
 		if (strcmp(st->calls[i].id, call_id) == 0)
 			return true;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmscodes.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -127,14 +128,85 @@ static void render_schedule(FILE *out, const struct sched_stats *st)
 	       (double)st->skipped);
 }
 
+/* A label value for a CMS code: its name, the number when it has none, "unknown" without. */
+static void code_label(FILE *out, int code, const char *(*name)(int))
+{
+	if (code == CMS_CODE_NONE)
+		fputs("unknown", out);
+	else if (name(code))
+		fputs(name(code), out);
+	else
+		fprintf(out, "%d", code);
+}
+
+/* Agents by CTI state: every state's name, and "unknown" (no state poll yet, or a code the
+ * table does not name). */
+static void render_states(FILE *out, const struct metrics_input *in)
+{
+	size_t n[CMS_STATE_COUNT + 1] = { 0 };
+
+	for (size_t i = 0; i < in->nagents; i++) {
+		int code = in->states[i]->cti.code;
+
+		n[code >= 0 && code < CMS_STATE_COUNT ? code : CMS_STATE_COUNT]++;
+	}
+	head(out, "agents", "gauge", "Agents by CTI state (unknown: no state known yet).");
+	for (int c = 0; c <= CMS_STATE_COUNT; c++)
+		sample_u64(out, "agents", "state", c < CMS_STATE_COUNT ? cmscodes_state_name(c) :
+			   "unknown", n[c]);
+}
+
+struct call_kind {
+	int direction, media;		/* codes, CMS_CODE_NONE without detail */
+	uint64_t n;
+};
+
+/* Calls by direction and media, in code order: only the kinds there are (a handful). */
+static void render_calls(FILE *out, const struct metrics_input *in)
+{
+	struct call_kind *kinds = NULL;
+	size_t nkinds = 0, k;
+
+	for (size_t i = 0; i < in->nagents; i++) {
+		for (uint32_t j = 0; j < in->states[i]->ncalls; j++) {
+			const struct agent_call *c = &in->states[i]->calls[j];
+
+			for (k = 0; k < nkinds; k++)
+				if (kinds[k].direction == c->direction && kinds[k].media == c->media)
+					break;
+			if (k == nkinds) {
+				/* Kept sorted: the same calls always render the same text. */
+				for (; k > 0 && (kinds[k - 1].direction > c->direction ||
+						 (kinds[k - 1].direction == c->direction &&
+						  kinds[k - 1].media > c->media)); k--)
+					;
+				kinds = xreallocarray(kinds, nkinds + 1, sizeof(*kinds));
+				memmove(kinds + k + 1, kinds + k, (nkinds - k) * sizeof(*kinds));
+				kinds[k] = (struct call_kind){ c->direction, c->media, 0 };
+				nkinds++;
+			}
+			kinds[k].n++;
+		}
+	}
+	head(out, "calls_active", "gauge",
+	     "Calls the agents are on, by direction and media (unknown: polled without detail).");
+	for (k = 0; k < nkinds; k++) {
+		fputs(P "calls_active{direction=\"", out);
+		code_label(out, kinds[k].direction, cmscodes_direction_name);
+		fputs("\",media=\"", out);
+		code_label(out, kinds[k].media, cmscodes_media_name);
+		fprintf(out, "\"} %llu\n", (unsigned long long)kinds[k].n);
+	}
+	free(kinds);
+}
+
 static void render_agents(FILE *out, const struct metrics_input *in)
 {
-	size_t busy = 0, unreachable = 0, calls = 0;
+	size_t busy = 0, unreachable = 0;
 
 	for (size_t i = 0; i < in->nagents; i++) {
 		busy += in->states[i]->ncalls > 0;
 		unreachable += in->states[i]->unreachable;
-		calls += in->states[i]->ncalls;
 	}
 	head(out, "events_total", "counter", "Events emitted, by type.");
 	for (int t = 0; t < EVENT_TYPE_COUNT; t++)
@@ -144,7 +216,8 @@ static void render_agents(FILE *out, const struct metrics_input *in)
 	single(out, "agents_busy", "gauge", "Agents with at least one call.", (double)busy);
 	single(out, "agents_unreachable", "gauge", "Agents reported unreachable.",
 	       (double)unreachable);
-	single(out, "calls_active", "gauge", "Calls the agents are on.", (double)calls);
+	render_states(out, in);
+	render_calls(out, in);
 }
 
 /* cc, vdn, agent, name: the labels of per-agent series. */
@@ -168,6 +241,13 @@ static void render_per_agent(FILE *out, const struct metrics_input *in)
 		fputs(P "agent_reachable", out);
 		agent_labels(out, in->states[i]->cfg);
 		fprintf(out, " %d\n", !in->states[i]->unreachable);
+	}
+	head(out, "agent_state_code", "gauge",
+	     "The agent's CTI state code (cms-api.md 2.2), -1 before its first state poll.");
+	for (size_t i = 0; i < in->nagents; i++) {
+		fputs(P "agent_state_code", out);
+		agent_labels(out, in->states[i]->cfg);
+		fprintf(out, " %d\n", in->states[i]->cti.code);
 	}
 }
 

@@ -50,7 +50,10 @@ struct replybatch {
 /*
  * Parses a queryagentcalls answer to a request for asked[0..nasked) (sorted, unique). An entry
  * with a wrong type, a bad call ID or an unknown shape gets its own error; an agentId listed
- * twice makes both entries errors. out must be released with replybatch_free.
+ * twice makes both entries errors. An element no agent can own (not an object, agentId missing
+ * or not an integer 0..4294967295) and more than 2 * nasked elements make the whole answer
+ * REPLY_INVALID, with no entries. out must be released with replybatch_free, which keeps
+ * status and reason.
  */
 void replybatch_parse_calls(const char *body, size_t len, const uint32_t *asked, size_t nasked,
 			    struct replybatch *out);

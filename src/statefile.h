@@ -1,4 +1,4 @@
-/* statefile: the agents' call sets saved in state_dir, so that a restart repeats nothing. */
+/* statefile: the agents' calls and CTI states saved in state_dir, so that a restart repeats nothing. */
 #ifndef AW_STATEFILE_H
 #define AW_STATEFILE_H
 

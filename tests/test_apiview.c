@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../src/apiview.h"
+#include "../src/cmscodes.h"
 #include "../src/event.h"
 #include "../src/util.h"
 #include "check.h"
@@ -23,6 +24,11 @@ static struct cfg_label billing[] = { { "team", "billing" } };
 static const struct cfg_group alice_group = { .name = "alice", .labels = billing, .nlabels = 1 };
 static const struct cfg_agent alice = { .cc = 1, .vdn = 170, .id = 1099, .group = &alice_group };
 static const struct cfg_agent bob = { .cc = 1, .vdn = 170, .id = 1100 };
+static const struct cfg_agent carol = { .cc = 1, .vdn = 171, .id = 2000 };
+
+/* No detail, no state: what per-agent polling and an agent without a state poll leave. */
+#define NO_DETAIL .status = CMS_CODE_NONE, .direction = CMS_CODE_NONE, .media = CMS_CODE_NONE
+#define NO_STATE .cti = { .code = CMS_CODE_NONE, .reason = CMS_CODE_NONE }
 
 static void test_agent_id(void)
 {
@@ -76,9 +82,11 @@ static char *agents_text(struct agent_state *const *states, size_t n, const char
 static void test_agents(void)
 {
 	struct agent_call calls[] = { { .id = "c1", .first_seen_us = T0 + 500000,
-					.first_seen_boot_us = BOOT0 + 500000 } };
-	struct agent_state a = { .cfg = &alice, .calls = calls, .ncalls = 1, .baselined = true };
-	struct agent_state b = { .cfg = &bob, .failures = 4, .unreachable = true, .reason = "HTTP 503" };
+					.first_seen_boot_us = BOOT0 + 500000, NO_DETAIL } };
+	struct agent_state a = { .cfg = &alice, .calls = calls, .ncalls = 1, .baselined = true,
+				 NO_STATE };
+	struct agent_state b = { .cfg = &bob, .failures = 4, .unreachable = true, .reason = "HTTP 503",
+				 NO_STATE };
 	struct agent_state *states[] = { &a, &b };
 	static const char *const busy[] = { "busy", "1", NULL };
 	static const char *const unreachable[] = { "unreachable", "true", NULL };
@@ -92,10 +100,14 @@ static void test_agents(void)
 	CHECK_STR(text, "{\"agents\":["
 		  "{\"cc\":1,\"vdn\":170,\"id\":1099,\"name\":\"alice\",\"labels\":{\"team\":\"billing\"},"
 		  "\"agent\":\"1:170:1099\",\"reachable\":true,\"failures\":0,\"reason\":null,"
-		  "\"polled\":true,\"calls\":[{\"id\":\"c1\",\"since\":\"2025-11-24T16:00:00.500Z\","
-		  "\"duration\":90.000}]},"
+		  "\"polled\":true,\"state\":null,\"state_code\":null,\"state_since\":null,"
+		  "\"state_duration\":null,\"long_state\":false,"
+		  "\"calls\":[{\"id\":\"c1\",\"since\":\"2025-11-24T16:00:00.500Z\","
+		  "\"duration\":90.000,\"long\":false}]},"
 		  "{\"cc\":1,\"vdn\":170,\"id\":1100,\"agent\":\"1:170:1100\",\"reachable\":false,"
-		  "\"failures\":4,\"reason\":\"HTTP 503\",\"polled\":false,\"calls\":[]}]}\n");
+		  "\"failures\":4,\"reason\":\"HTTP 503\",\"polled\":false,\"state\":null,"
+		  "\"state_code\":null,\"state_since\":null,\"state_duration\":null,"
+		  "\"long_state\":false,\"calls\":[]}]}\n");
 	free(text);
 	text = agents_text(states, 2, busy);
 	CHECK(strstr(text, "1:170:1099") && !strstr(text, "1:170:1100"));
@@ -116,9 +128,77 @@ static void test_agents(void)
 	api_filter_init(&f);
 	CHECK(api_filter_add(&f, "busy", "yes") != NULL);
 	CHECK(api_filter_add(&f, "busy", NULL) != NULL);
-	CHECK(api_filter_add(&f, "state", "idle") != NULL);
+	CHECK(api_filter_add(&f, "state", "unreachable") != NULL);
+	CHECK(api_filter_add(&f, "stat", "idle") != NULL);
 	CHECK(api_filter_add(&f, "label.", "x") != NULL);
 	CHECK(api_filter_add(&f, "label.team", NULL) != NULL);
+	api_filter_clear(&f);
+}
+
+/* Call detail and CTI state from the batch and state interfaces; ?state=NAME. */
+static void test_state(void)
+{
+	struct agent_call calls[] = {
+		{ .id = "d1", .first_seen_us = T0, .first_seen_boot_us = BOOT0, .status = 5,
+		  .direction = 0, .media = 5, .long_reported = true },
+		{ .id = "d2", .first_seen_us = T0 + 1000, .first_seen_boot_us = BOOT0 + 1000,
+		  .status = 42, .direction = 7, .media = 77, .submedia = "Wh\"atsApp" },
+	};
+	/* In rest since 30 s before start (wall), 30 s of boot clock before it too. */
+	struct agent_state c = { .cfg = &carol, .calls = calls, .ncalls = 2, .baselined = true,
+				 .cti = { .code = 8, .reason = 258, .since_us = T0 - 30 * SEC,
+					  .since_boot_us = BOOT0 - 30 * (int64_t)SEC } };
+	struct agent_state d = { .cfg = &bob, .baselined = true,
+				 .cti = { .code = 1, .reason = CMS_CODE_NONE, .since_us = T0,
+					  .since_boot_us = BOOT0 + 200 * (int64_t)SEC,
+					  .long_reported = true } };
+	struct agent_state e = { .cfg = &alice, .baselined = true, .cti = { .code = 99, .reason = 0 } };
+	struct agent_state *states[] = { &c, &d, &e };
+	static const char *const rest[] = { "state", "rest", NULL };
+	static const char *const idle[] = { "state", "idle", NULL };
+	static const char *const talking[] = { "state", "talking", NULL };
+	struct api_filter f;
+	char *text;
+
+	text = agents_text(states, 1, NULL);
+	CHECK_STR(text, "{\"agents\":[{\"cc\":1,\"vdn\":171,\"id\":2000,\"agent\":\"1:171:2000\","
+		  "\"reachable\":true,\"failures\":0,\"reason\":null,\"polled\":true,"
+		  "\"state\":\"rest\",\"state_code\":8,\"state_since\":\"2025-11-24T15:59:30.000Z\","
+		  "\"state_duration\":120.500,\"state_reason\":258,\"long_state\":false,"
+		  "\"calls\":[{\"id\":\"d1\",\"since\":\"2025-11-24T16:00:00.000Z\",\"duration\":90.500,"
+		  "\"status\":\"talking\",\"status_code\":5,\"direction\":\"inbound\","
+		  "\"media\":\"phone\",\"media_type\":5,\"long\":true},"
+		  "{\"id\":\"d2\",\"since\":\"2025-11-24T16:00:00.001Z\",\"duration\":90.499,"
+		  "\"status\":42,\"status_code\":42,\"direction\":7,\"media\":77,\"media_type\":77,"
+		  "\"submedia\":\"Wh\\\"atsApp\",\"long\":false}]}]}\n");
+	free(text);
+	/* A stint that began after now on the boot clock lasts 0 s, not less; a code without a
+	 * name shows as itself; reason 0 is a reason. */
+	text = agents_text(states + 1, 2, NULL);
+	CHECK(strstr(text, "\"state\":\"idle\",\"state_code\":1,\"state_since\":"
+		  "\"2025-11-24T16:00:00.000Z\",\"state_duration\":0.000,\"long_state\":true,"));
+	CHECK(strstr(text, "\"state\":99,\"state_code\":99,"));
+	CHECK(strstr(text, "\"state_reason\":0,"));
+	free(text);
+
+	text = agents_text(states, 3, rest);
+	CHECK(strstr(text, "1:171:2000") && !strstr(text, "1:170:1100") && !strstr(text, "1:170:1099"));
+	free(text);
+	text = agents_text(states, 3, idle);
+	CHECK(!strstr(text, "1:171:2000") && strstr(text, "1:170:1100"));
+	free(text);
+	text = agents_text(states, 3, talking);
+	CHECK_STR(text, "{\"agents\":[]}\n");
+	free(text);
+
+	api_filter_init(&f);
+	CHECK_STR(api_filter_add(&f, "state", "lunch"), "'lunch' is not an agent state (signed_out, "
+		  "idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, "
+		  "adjusting)");
+	CHECK(api_filter_add(&f, "state", NULL) != NULL);
+	CHECK(api_filter_add(&f, "state", "8") != NULL);
+	CHECK_STR(api_filter_add(&f, "nope", "1"), "is not a filter (busy, unreachable, state, "
+		  "label.NAME)");
 	api_filter_clear(&f);
 }
 
@@ -129,9 +209,9 @@ static void test_escaping(void)
 	struct cfg_group g = { .name = "a\"b\\c/d\n\x01\x1f\x7f é\r\b\f", .labels = tricky_labels,
 			       .nlabels = 1 };
 	struct cfg_agent agent = { .cc = 3, .vdn = 4, .id = 70001, .group = &g };
-	struct agent_call call = { .id = "id\"1\\" };
+	struct agent_call call = { .id = "id\"1\\", NO_DETAIL, .submedia = "sub\"\n" };
 	struct agent_state st = { .cfg = &agent, .calls = &call, .ncalls = 1, .failures = 1,
-				  .reason = "HTTP 503: \"busy\"\n" };
+				  .reason = "HTTP 503: \"busy\"\n", NO_STATE };
 	struct json_object *ident = event_agent_json(&agent), *parsed;
 	const char *want = json_object_to_json_string_ext(ident, JSON_C_TO_STRING_PLAIN |
 							  JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -155,6 +235,8 @@ static void test_escaping(void)
 		CHECK(json_object_object_get_ex(parsed, "calls", &v));
 		CHECK_STR(json_object_get_string(json_object_object_get(json_object_array_get_idx(v, 0),
 			  "id")), call.id);
+		CHECK_STR(json_object_get_string(json_object_object_get(json_object_array_get_idx(v, 0),
+			  "submedia")), call.submedia);
 		json_object_put(parsed);
 	}
 	json_object_put(ident);
@@ -241,13 +323,33 @@ static void test_health(void)
 	CHECK(health(&h, 44 * SEC, NULL, buf, sizeof buf) == NULL);
 }
 
+/* A webhook receiver past its max_backlog, or cut back to it and not caught up since. */
+static void test_backlog(void)
+{
+	char buf[256];
+
+	CHECK(!api_backlog_problem("https://h", 100, 0, 100, buf, sizeof buf));
+	CHECK(api_backlog_problem("https://h", 101, 0, 100, buf, sizeof buf));
+	CHECK_STR(buf, "webhook https://h: backlog past max_backlog = 100 (101 events behind, "
+		  "0 dropped since start)");
+	/* Cut back to 90 after a drop: still falling behind until it gets below that. */
+	CHECK(api_backlog_problem("https://h#2", 90, 21, 100, buf, sizeof buf));
+	CHECK_STR(buf, "webhook https://h#2: backlog past max_backlog = 100 (90 events behind, "
+		  "21 dropped since start)");
+	CHECK(!api_backlog_problem("https://h", 89, 21, 100, buf, sizeof buf));
+	CHECK(!api_backlog_problem("https://h", 95, 0, 100, buf, sizeof buf));
+	CHECK(!api_backlog_problem("https://h", 1000000, 5, 0, buf, sizeof buf));
+}
+
 int main(void)
 {
 	test_agent_id();
 	test_seq();
 	test_agents();
+	test_state();
 	test_escaping();
 	test_events();
 	test_health();
+	test_backlog();
 	return check_done("test_apiview");
 }

@@ -52,7 +52,8 @@ check "the config is a conffile" \
 expect_eq "the config is the shipped example" \
     "$(cmp "$root/etc/agentwatchd/agentwatchd.conf" "$AW_SRC/etc/agentwatchd.conf" && echo same)" same
 missing=
-for f in /usr/sbin/agentwatchd /lib/systemd/system/agentwatchd.service \
+for f in /usr/sbin/agentwatchd /usr/bin/agentwatchctl /usr/share/man/man8/agentwatchctl.8.gz \
+    /lib/systemd/system/agentwatchd.service \
     /lib/systemd/system/agentwatchd@.service /usr/share/man/man8/agentwatchd.8.gz \
     /usr/share/man/man5/agentwatchd.conf.5.gz /usr/share/doc/agentwatchd/README.gz \
     /usr/share/doc/agentwatchd/copyright /usr/share/doc/agentwatchd/examples/agentwatchd.conf; do

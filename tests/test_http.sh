@@ -59,7 +59,10 @@ curl -sS -D "$AW_TMP/mh" "$U/metrics" > "$AW_TMP/metrics"
 expect_grep "/metrics: exposition 0.0.4 content type" 'Content-Type: text/plain; version=0.0.4' "$AW_TMP/mh"
 check "/metrics: promtool check metrics accepts it" promtool check metrics < "$AW_TMP/metrics"
 expect_grep "/metrics: polls by result" '^agentwatchd_polls_total\{api="agent",result="ok"\} [1-9]' "$AW_TMP/metrics"
-expect_grep "/metrics: calls_active" '^agentwatchd_calls_active 3$' "$AW_TMP/metrics"
+expect_eq "/metrics: calls_active by direction and media" \
+    "$(awk '/^agentwatchd_calls_active\{direction="[a-z0-9_]*",media="[a-z0-9_]*"\} / { n += $2 } END { print n }' "$AW_TMP/metrics")" 3
+expect_eq "/metrics: agents by state: every state and unknown, each agent once" \
+    "$(grep -c '^agentwatchd_agents{state="[a-z_]*"} [0-9]*$' "$AW_TMP/metrics") $(awk '/^agentwatchd_agents\{state=/ { n += $2 } END { print n }' "$AW_TMP/metrics")" "12 3"
 expect_grep "/metrics: per-agent series with agent_metrics" \
     '^agentwatchd_agent_calls\{cc="1",vdn="170",agent="1099",name="alice"\} 2$' "$AW_TMP/metrics"
 expect_grep "/metrics: events by type" '^agentwatchd_events_total\{type="call.started"\} 3$' "$AW_TMP/metrics"
@@ -70,8 +73,11 @@ expect_eq "?busy=0" "$(json_agents "$U/api/v1/agents?busy=0")" "$B"
 expect_eq "?label.team=billing" "$(json_agents "$U/api/v1/agents?label.team=billing")" "$A,$B"
 expect_eq "?label.team=billing&busy=1" "$(json_agents "$U/api/v1/agents?label.team=billing&busy=1")" "$A"
 expect_eq "?unreachable=1: none yet" "$(json_agents "$U/api/v1/agents?unreachable=1")" ""
-expect_eq "unknown filter: 400 with the reason" "$(get "$U/api/v1/agents?state=idle")" \
-    "400 400 state: is not a filter (busy, unreachable, label.NAME)"
+expect_eq "unknown filter: 400 with the reason" "$(get "$U/api/v1/agents?status=idle")" \
+    "400 400 status: is not a filter (busy, unreachable, state, label.NAME)"
+expect_eq "?state=NAME not a CTI state: 400 naming it" "$(get "$U/api/v1/agents?state=lunch")" \
+    "400 400 state: 'lunch' is not an agent state (signed_out, idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting)"
+expect_eq "?state=unreachable is no CTI state: 400" "$(status "$U/api/v1/agents?state=unreachable")" 400
 expect_eq "bad flag: 400" "$(status "$U/api/v1/agents?busy=maybe")" 400
 curl -sS "$U/api/v1/agents/$A" > "$AW_TMP/one"
 expect_eq "one agent: its calls" "$("$AW_PYTHON" -c '

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/cmscodes.h"
 #include "../src/metrics.h"
 #include "../src/util.h"
 #include "check.h"
@@ -12,6 +13,8 @@
 static const struct cfg_group alice_group = { .name = "al\"i\\ce\nX" };
 static const struct cfg_agent alice = { .cc = 1, .vdn = 170, .id = 1099, .group = &alice_group };
 static const struct cfg_agent bob = { .cc = 2, .vdn = 5000, .id = 70000 };
+static const struct cfg_agent carol = { .cc = 2, .vdn = 5000, .id = 70001 };
+static const struct cfg_agent dave = { .cc = 2, .vdn = 5000, .id = 70002 };
 
 static bool has_line(const char *text, const char *line)
 {
@@ -97,16 +100,24 @@ static void test_escape(void)
 
 static void test_render(void)
 {
-	struct metrics_counters c = { 0 };
+	struct metrics_counters counters = { 0 }, *cp = &counters;
 	struct sched_stats *st = xcalloc(1, sizeof(*st));
-	struct agent_state a = { .cfg = &alice, .ncalls = 2 }, b = { .cfg = &bob, .unreachable = true };
-	struct agent_state *states[] = { &a, &b };
+	/* Two calls from the batch interface (inbound phone, outbound media 77), one without. */
+	struct agent_call acalls[] = { { .id = "1", .direction = 0, .media = 5 },
+				       { .id = "2", .direction = 1, .media = 77 } };
+	struct agent_call ccalls[] = { { .id = "3", .direction = 0, .media = 5 },
+				       { .id = "4", .direction = CMS_CODE_NONE, .media = CMS_CODE_NONE } };
+	struct agent_state a = { .cfg = &alice, .calls = acalls, .ncalls = 2, .cti = { .code = 5 } };
+	struct agent_state b = { .cfg = &bob, .unreachable = true, .cti = { .code = CMS_CODE_NONE } };
+	struct agent_state c = { .cfg = &carol, .calls = ccalls, .ncalls = 2, .cti = { .code = 5 } };
+	struct agent_state d = { .cfg = &dave, .cti = { .code = 42 } };
+	struct agent_state *states[] = { &a, &b, &c, &d };
 	struct metrics_webhook hooks[] = {
 		{ "https://hooks.example/x", 7, { .delivered = 5, .attempts_failed = 1,
 						  .dead_lettered = 2, .lost = 3 } },
 	};
 	struct metrics_input in = {
-		.version = "1.2.3", .counters = &c, .sched = st, .states = states, .nagents = 2,
+		.version = "1.2.3", .counters = cp, .sched = st, .states = states, .nagents = 4,
 		.webhooks = hooks, .nwebhooks = 1, .evlog_bytes = 4096, .evlog_last_seq = 42,
 		.output = { .events = 9, .stdout_dropped = 4, .journal_failed = 1, .syslog_dropped = 6 },
 		.evlog = { .appended = 42, .write_failures = 8, .syncs = 3 },
@@ -115,11 +126,11 @@ static void test_render(void)
 	size_t len;
 	char *text;
 
-	metrics_count_poll(&c, METRICS_API_AGENT, CMS_OK, 0.004);
-	metrics_count_poll(&c, METRICS_API_AGENT, CMS_OK, 0.2);
-	metrics_count_poll(&c, METRICS_API_AGENT, CMS_ERR_TIMEOUT, 30);
-	metrics_count_event(&c, EVENT_CALL_STARTED);
-	metrics_count_event(&c, EVENT_CALL_STARTED);
+	metrics_count_poll(cp, METRICS_API_AGENT, CMS_OK, 0.004);
+	metrics_count_poll(cp, METRICS_API_AGENT, CMS_OK, 0.2);
+	metrics_count_poll(cp, METRICS_API_AGENT, CMS_ERR_TIMEOUT, 30);
+	metrics_count_event(cp, EVENT_CALL_STARTED);
+	metrics_count_event(cp, EVENT_CALL_STARTED);
 	st->started = 3;
 	st->late_ms[0] = 2;
 	st->late_ms[7] = 1;
@@ -146,10 +157,20 @@ static void test_render(void)
 	CHECK_LINE(text, "agentwatchd_poll_slots_skipped_total 5");
 	CHECK_LINE(text, "agentwatchd_events_total{type=\"call.started\"} 2");
 	CHECK_LINE(text, "agentwatchd_events_total{type=\"agent.reachable\"} 0");
-	CHECK_LINE(text, "agentwatchd_agents_watched 2");
-	CHECK_LINE(text, "agentwatchd_agents_busy 1");
+	CHECK_LINE(text, "agentwatchd_agents_watched 4");
+	CHECK_LINE(text, "agentwatchd_agents_busy 2");
 	CHECK_LINE(text, "agentwatchd_agents_unreachable 1");
-	CHECK_LINE(text, "agentwatchd_calls_active 2");
+	CHECK_LINE(text, "# TYPE agentwatchd_agents gauge");
+	CHECK_LINE(text, "agentwatchd_agents{state=\"talking\"} 2");
+	CHECK_LINE(text, "agentwatchd_agents{state=\"unknown\"} 2");
+	CHECK_LINE(text, "agentwatchd_agents{state=\"signed_out\"} 0");
+	CHECK_LINE(text, "agentwatchd_agents{state=\"adjusting\"} 0");
+	CHECK_LINE(text, "agentwatchd_agents{state=\"rest\"} 0");
+	CHECK_LINE(text, "# TYPE agentwatchd_calls_active gauge");
+	CHECK(strstr(text, "agentwatchd_calls_active{direction=\"unknown\",media=\"unknown\"} 1\n"
+		  "agentwatchd_calls_active{direction=\"inbound\",media=\"phone\"} 2\n"
+		  "agentwatchd_calls_active{direction=\"outbound\",media=\"77\"} 1\n# HELP") != NULL);
+	CHECK(!strstr(text, "agentwatchd_agent_state_code"));
 	CHECK_LINE(text, "agentwatchd_webhook_queue_events{webhook=\"https://hooks.example/x\"} 7");
 	CHECK_LINE(text, "agentwatchd_webhook_deliveries_total{webhook=\"https://hooks.example/x\","
 			 "result=\"delivered\"} 5");
@@ -179,6 +200,11 @@ static void test_render(void)
 	CHECK_LINE(text, "agentwatchd_agent_reachable{cc=\"2\",vdn=\"5000\",agent=\"70000\",name=\"\"} 0");
 	CHECK_LINE(text, "agentwatchd_agent_reachable{cc=\"1\",vdn=\"170\",agent=\"1099\","
 			 "name=\"al\\\"i\\\\ce\\nX\"} 1");
+	CHECK_LINE(text, "# TYPE agentwatchd_agent_state_code gauge");
+	CHECK_LINE(text, "agentwatchd_agent_state_code{cc=\"1\",vdn=\"170\",agent=\"1099\","
+			 "name=\"al\\\"i\\\\ce\\nX\"} 5");
+	CHECK_LINE(text, "agentwatchd_agent_state_code{cc=\"2\",vdn=\"5000\",agent=\"70000\",name=\"\"} -1");
+	CHECK_LINE(text, "agentwatchd_agent_state_code{cc=\"2\",vdn=\"5000\",agent=\"70002\",name=\"\"} 42");
 	check_families(text);
 	check_promtool(text);
 	free(text);

@@ -62,14 +62,15 @@ positive() { "$AW_PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1] or 0) 
 
 check "Prometheus scrapes the daemon: up == 1" until_ok 30 is 'up{job="agentwatchd"}' 1
 check "polls_total by result" until_ok 10 positive 'agentwatchd_polls_total{result="ok"}'
-check "calls_active" until_ok 10 is 'agentwatchd_calls_active' 2
+check "calls_active" until_ok 10 is 'sum(agentwatchd_calls_active)' 2
+check "agents by state" until_ok 10 is 'count(agentwatchd_agents)' 12
 check "per-agent calls" until_ok 10 is 'agentwatchd_agent_calls{agent="1099",name="alice"}' 2
 check "events by type" until_ok 10 is 'agentwatchd_events_total{type="call.started"}' 2
 check "build_info" until_ok 10 is 'count(agentwatchd_build_info{version!=""})' 1
 check "poll_duration_seconds is a histogram Prometheus can take quantiles of" \
     until_ok 10 positive 'histogram_quantile(0.99, rate(agentwatchd_poll_duration_seconds_bucket[10s]))'
 sim_set $B '"calls":["b1"]'
-check "a new call shows within a few scrapes" until_ok 15 is 'agentwatchd_calls_active' 3
+check "a new call shows within a few scrapes" until_ok 15 is 'sum(agentwatchd_calls_active)' 3
 curl -sS --max-time 3 "$P/api/v1/targets" > "$AW_TMP/targets"
 expect_grep "no scrape error" '"lastError":""' "$AW_TMP/targets"
 aw_done

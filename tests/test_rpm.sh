@@ -42,6 +42,7 @@ expect_file "rpm -qlp: the files, the config %config(noreplace), the licence %li
 /etc/agentwatchd/agentwatchd.conf cn -rw-r--r--
 $units/agentwatchd.service  -rw-r--r--
 $units/agentwatchd@.service  -rw-r--r--
+/usr/bin/agentwatchctl  -rwxr-xr-x
 /usr/sbin/agentwatchd  -rwxr-xr-x
 /usr/share/doc/agentwatchd  drwxr-xr-x
 /usr/share/doc/agentwatchd/README d -rw-r--r--
@@ -49,6 +50,7 @@ $units/agentwatchd@.service  -rw-r--r--
 /usr/share/licenses/agentwatchd  drwxr-xr-x
 /usr/share/licenses/agentwatchd/COPYING l -rw-r--r--
 /usr/share/man/man5/agentwatchd.conf.5.gz d -rw-r--r--
+/usr/share/man/man8/agentwatchctl.8.gz d -rw-r--r--
 /usr/share/man/man8/agentwatchd.8.gz d -rw-r--r--"
 rpm2cpio "$rpm" | (mkdir "$AW_TMP/x" && cd "$AW_TMP/x" && cpio -idm --quiet)
 check "the packaged unit runs /usr/sbin/agentwatchd on /etc/agentwatchd/agentwatchd.conf" \
