@@ -82,7 +82,7 @@ shoot() {
 settle 1 $A $B $C
 cdp header Authorization "Basic $(printf 'sup:%s' "$PW" | base64)" >/dev/null
 r=$(cdp open "$U/?group=team" 1280 720)
-[[ $r == ok* ]] || { fail "the browser opens the page: $r"; cat "$AW_TMP/cdp.err" | tail -5; aw_done; }
+[[ $r == ok* ]] || { fail "the browser opens the page: $r"; tail -5 "$AW_TMP/cdp.err"; shoot; aw_done; }
 see "the page follows the stream" 10 "wallboard.connected && document.querySelector('#conn').textContent === 'live'"
 see "three tiles" 5 "document.querySelectorAll('.tile').length === 3"
 expect_eq "grouped by team (?group=team)" \
