@@ -1,4 +1,4 @@
-/* api: the HTTP paths: / (the wallboard), /healthz, /metrics, /api/v1/agents, /api/v1/events[/stream]. */
+/* api: the HTTP paths: /, /healthz, /metrics, /api/v1/agents, /api/v1/events and its SSE stream. */
 #include "config.h"
 
 #include <dirent.h>
