@@ -1,24 +1,68 @@
 #!/usr/bin/env python3
-"""cmssim.py: a Huawei CC-CMS queryagentcalls simulator (auth-v2, faults, scripting API) for tests and benches.
+"""cmssim.py: a Huawei CC-CMS simulator (auth-v2, faults, scripting API) for tests and benches.
+
+Serves the per-agent path agent/queryagentcalls and both batch paths, agentgroup/queryagentcalls
+("batch", up to 3000 agentIds) and agentgroup/agentstatusinfobyagentids ("state", up to 6000), all
+with the same auth-v2 check (cms-api.md).
 
 Usage:
   cmssim.py --selftest
   cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
             [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
-            [--workers N]
+            [--served FILE] [--workers N]
 
-Scenario: {"agents": {"CC:VDN:ID": {"calls": [...], "fault": "..."|null}}, "default": {"calls": [...],
-"fault": ...}, "unknown_agents": "empty"|"missing"}. A key missing from an agent's entry falls back
-to "default" (for calls: to random activity under --random); "fault": null means no fault.
-Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang.
+Scenario: {"agents": {"CC:VDN:ID": AGENT}, "default": AGENT, "unknown_agents": "empty"|"missing",
+"config": CONFIG}. AGENT is {"calls": [...], "fault": "..."|null, "state": {...}|null, "absent": bool};
+a key missing from an agent's entry falls back to "default" (calls and state: to random activity under
+--random); "fault": null means no fault.
+- "calls": call IDs (strings; any JSON value is answered verbatim by the per-agent path) or objects
+  {"callId":..,"callStatus":5,"callInOut":0,"mediaType":5,"submediaType":".."}. The batch path fills a
+  missing callStatus/callInOut/mediaType with 5 talking / 0 inbound / 5 phone and leaves out keys set to
+  null; the per-agent path answers the callIds.
+- "state": fields of a state entry, at least currentState, e.g. {"currentState":8,
+  "currentStateTime":100,"currentStateReason":258}; the others get defaults (not-set markers when
+  currentState is 0). currentStateTime counts on from the moment the state was set.
+  Without "state" (and without --random, or with scripted calls): talking (5) while the agent has
+  calls, else idle (1), timed from the change the simulator saw.
+- "absent": true leaves the agent out of both batch answers (the per-agent path is unaffected).
+- "unknown_agents": "missing" makes agents without an entry unknown: 0101002 on the per-agent path,
+  absent from batch answers.
+Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang,
+and for the batch paths also unasked (an extra entry for an agent not asked for) and duplicate (an
+entry twice). A per-agent "fault" applies to the per-agent path only; a batch path's fault is set for
+the whole path with CONFIG batch_fault / state_fault (legacy, unasked and slow still answer).
 
-Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099","calls":[..],"fault":..},
-GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S, POST /sim/reset-stats.
-Per-agent polls count authenticated, well-formed CMS requests when answered (for hang: when received).
+CONFIG (scenario "config" or POST /sim/config; keys given replace the current value):
+  batch_404: true|false|[[cc,vdn],...]   the batch calls path answers HTTP 404 (for those groups)
+  state_404: same                        the state path answers HTTP 404
+  state_permission: same                 the state path answers resultCode 0101003 (insufficient
+                                         permission, cms-api.md section 1)
+  batch_fault, state_fault: FAULT|null   a fault for every request on that path
+Batch requests are checked as the CMS would: ccId 1..65535, vdn 1..5000, agentIds a list of 1..3000
+(state: 1..6000) unique valid agent IDs, else resultCode 0100002. Entries come in an order that does
+not follow the request (a fixed permutation): clients must key them by agentId.
+
+--random SEED: random activity for unscripted agents (cmsmodel.py): calls that ring (4), are talked
+(5), held (6) and now and then three-party (9), inbound or outbound, mostly phone; agent states that
+follow them (answering, talking, wrap_up, then idle; rest and busy episodes; 2% signed out with the
+4294967295/65535 markers). The per-agent path answers the same call IDs as the batch path.
+
+--served FILE: one JSON line per answered CMS request, at the time it was answered (judge.py reads it):
+  {"t":UNIX,"path":"batch"|"state"|"agent","cc":1,"vdn":170[,"fault":NAME][,"delay":S],
+   "agents":{"1099":{"calls":[objects]} | {"state":{entry}} | "absent" | "failed" | "refused"}}
+"failed": the request failed for that agent (fault, 401, invalid request, 0101002); "refused": the
+batch_404/state_404/state_permission switch; per-agent calls carry only callId; "delay": a slow fault.
+
+Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099", AGENT keys},
+POST /sim/config CONFIG, GET /sim/config, GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S,
+POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), and per agent
+polls (calls requests on either path), state_polls and both counted since the agent was last set.
+Polls count authenticated, well-formed CMS requests when answered (for hang: when received).
 
 --workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
-across them, but scenario overrides and stats are per process: with N > 1 the control API reaches
-whichever worker takes that connection, so use it only with N = 1 (benchmarks need no control API).
+across them, but overrides, /sim/config and stats are per process: with N > 1 the control API reaches
+whichever worker takes that connection, so use it only with N = 1 (a scenario's "config" applies to
+all). --served lines of all workers go to one file.
 """
 
 import argparse
