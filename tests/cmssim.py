@@ -73,9 +73,7 @@ import hashlib
 import hmac
 import http
 import json
-import math
 import os
-import random
 import re
 import signal
 import socket

@@ -358,7 +358,8 @@ class Verdict:
     def report(agent, label, groups, i, actual, pos, errors):
         out = ["MISMATCH agent %s (%s stream):" % (agent, label)]
         for obs, group in groups[max(0, i - 2):i + 1]:
-            out.append("  served t=%.3f %s: %s" % (obs.t, obs.path, json.dumps(obs.value)))
+            what = json.dumps(obs.value) if obs.kind != "failed" else "FAILED (%s)" % obs.value
+            out.append("  served t=%.3f %s: %s" % (obs.t, obs.path, what))
             out.append("    want: %s" % (" | ".join(describe_want(w) for w in group) or "-"))
         out += ["  " + e for e in errors]
         got = actual[pos:pos + 6]
