@@ -847,6 +847,13 @@ class Sim:
             else:
                 entries = ['{"agentId":%d,"currentState":"5"}' % a for a in ids]
             return batch_reply(entries, None, name)
+        if kind_f == "huge":
+            # 64 KiB past the cap the client scales with the batch (64 KiB + 4 KiB per agent).
+            call = '{"callId":"1600000000-00000000","callStatus":5,"callInOut":0,"mediaType":5},'
+            n = (128 * 1024 + 4 * 1024 * len(ids)) // len(call) + 1
+            body = ('{"result":"0","resultCode":"0100000","resultDesc":[{"agentId":%d,"callList":[%s]}]}'
+                    % (ids[0], (call * n)[:-1]))
+            return Reply(200, body.encode(), outcome=name)
         if kind_f in ("truncated", "duplicate"):
             entries, _ = self.batch_entries(kind, cc, vdn, ids, time.time())
             if kind_f == "duplicate":
