@@ -304,6 +304,16 @@ expect_eq "batch_fault unasked adds an agent not asked for" "$(json_get "$tmp/re
 ctl /sim/config '{"batch_fault":"duplicate"}' >/dev/null
 at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
 expect_eq "batch_fault duplicate repeats an entry" "$(json_get "$tmp/resp" '[e["agentId"] for e in d["resultDesc"]]')" '[1099,1099]'
+ctl /sim/config '{"batch_fault":"huge"}' >/dev/null
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099,1100]}'
+check "batch_fault huge: past 64 KiB + 4 KiB per agent asked" [ "$(stat -c %s "$tmp/resp")" -gt $((65536 + 2 * 4096)) ]
+ctl /sim/config '{"batch_fault":"badids","state_fault":"badids"}' >/dev/null
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "batch_fault badids: a number, a 100-digit and a control-character call ID" \
+    "$(json_get "$tmp/resp" '[(type(c["callId"]).__name__, len(str(c["callId"]))) for c in d["resultDesc"][0]["callList"]] + [chr(1) in d["resultDesc"][0]["callList"][2]["callId"]]')" '[["int",10],["str",100],["str",16],true]'
+at "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "state_fault badids: currentState a string" "$(json_get "$tmp/resp" 'd["resultDesc"][0]["currentState"]')" '"5"'
+ctl /sim/config '{"state_fault":null}' >/dev/null
 expect_eq "config: unknown key -> 400" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tmp/certs/ca.pem" --data-binary '{"batch_4040":true}' "https://127.0.0.1:$port/sim/config")" 400
 ctl /sim/config '{"batch_fault":null}' >/dev/null
 expect_eq "control: set a state and absent" "$(ctl /sim/agent '{"agent":"1:170:1099","state":{"currentState":7,"currentStateTime":5},"absent":true}')" '{"ok":true}'
@@ -329,7 +339,7 @@ expect_eq "served: per-agent calls as objects" "$(served_check '[l["agents"]["11
 expect_eq "served: state entries" "$(served_check '[l["agents"]["1103"]["state"]["currentState"] for l in lines if l["path"] == "state" and isinstance(l["agents"].get("1103"), dict)][0]')" 8
 expect_eq "served: the 404 switch is refused, faults failed" \
     "$(served_check 'sorted({(l.get("fault"), v) for l in lines for v in l["agents"].values() if isinstance(v, str) and v != "absent"})')" \
-    '[["batch_404","refused"],["cmserror:0100999","failed"],["duplicate","failed"],["http:401","failed"],["http:503","failed"],["invalid","failed"],["nonjson","failed"],["reset","failed"],["state_404","refused"],["state_permission","refused"]]'
+    '[["badids","failed"],["batch_404","refused"],["cmserror:0100999","failed"],["duplicate","failed"],["http:401","failed"],["http:503","failed"],["huge","failed"],["invalid","failed"],["nonjson","failed"],["reset","failed"],["state_404","refused"],["state_permission","refused"]]'
 
 # --- The random model, two workers, over plain HTTP without signatures ---
 
