@@ -29,7 +29,7 @@ a key missing from an agent's entry falls back to "default" (calls and state: to
   absent from batch answers.
 Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang,
 and for the batch paths also unasked (an extra entry for an agent not asked for) and duplicate (an
-entry twice). A per-agent "fault" applies to the per-agent path only; a batch path's fault is set for
+entry twice: that agent's poll fails, the others' answer). A per-agent "fault" applies to the per-agent path only; a batch path's fault is set for
 the whole path with CONFIG batch_fault / state_fault (legacy, unasked and slow still answer).
 
 CONFIG (scenario "config" or POST /sim/config; keys given replace the current value):
@@ -572,7 +572,7 @@ INVALID = {"resultCode": "0100002", "resultDesc": CMS_ERRORS["0100002"]}
 MISSING = {"resultCode": "0101002", "resultDesc": CMS_ERRORS["0101002"]}
 PERMISSION = {"resultCode": "0101003", "resultDesc": CMS_ERRORS["0101003"]}
 # Faults after which the client still has a usable answer (the served log records the answer).
-ANSWERING_FAULTS = {"legacy", "unasked", "slow"}
+ANSWERING_FAULTS = {"legacy", "unasked", "slow", "duplicate"}
 
 
 def valid_ids(cc, vdn):
@@ -747,7 +747,7 @@ class Sim:
             reply = self.batch_fault_reply(kind, cc, vdn, ids, fault)
             reply.served = failed_served(kind, cc, vdn, ids, fault_name(fault))
             return reply, where
-        entries, members = self.batch_entries(kind, cc, vdn, ids, time.time())
+        entries, answered, members = self.batch_entries(kind, cc, vdn, ids, time.time())
         extra = ""
         if fault:
             extra = ',"fault":%s' % compact(fault_name(fault))
@@ -755,15 +755,19 @@ class Sim:
                 extra += ',"delay":%s' % fault[1]
             if fault[0] == "unasked":
                 entries.append(self.unasked_entry(kind, cc, vdn, ids))
+            if fault[0] == "duplicate" and entries:
+                # The client cannot tell which of the two to believe: that agent's poll fails.
+                entries.append(entries[0])
+                members[answered[0]] = '"%d":"failed"' % answered[0]
         reply = batch_reply(entries, fault[0] if fault else None)
         reply.outcome = fault_name(fault) if fault else "ok"
-        reply.served = (kind, cc, vdn, members, extra)
+        reply.served = (kind, cc, vdn, ",".join(members.values()), extra)
         return reply, where
 
     def batch_entries(self, kind, cc, vdn, ids, now):
-        """The answer's entries (JSON texts, in an order that does not follow the request) and
-        the served log's members for them."""
-        entries, members = [], []
+        """The answer's entries (JSON texts, in an order that does not follow the request), the
+        agent IDs they are for, and the served log's member of every agent asked (by ID)."""
+        entries, answered, members = [], [], {}
         prefix = "%d:%d:" % (cc, vdn)
         for aid in stable_order(ids):
             agent = prefix + str(aid)
@@ -774,16 +778,17 @@ class Sim:
                     calls = self.calls_json(agent, e, now)
                     if calls is not None:
                         text = '{"agentId":%d,"callList":%s}' % (aid, calls)
-                        members.append('"%d":{"calls":%s}' % (aid, calls))
+                        members[aid] = '"%d":{"calls":%s}' % (aid, calls)
                 else:
                     text = self.state_json(agent, aid, e, now)
                     if text is not None:
-                        members.append('"%d":{"state":%s}' % (aid, text))
+                        members[aid] = '"%d":{"state":%s}' % (aid, text)
             if text is None:
-                members.append('"%d":"absent"' % aid)
+                members[aid] = '"%d":"absent"' % aid
             else:
                 entries.append(text)
-        return entries, ",".join(members)
+                answered.append(aid)
+        return entries, answered, members
 
     def unasked_entry(self, kind, cc, vdn, ids):
         """An entry for an agent that was not asked for (Huawei's own sample has one)."""
@@ -854,10 +859,8 @@ class Sim:
             body = ('{"result":"0","resultCode":"0100000","resultDesc":[{"agentId":%d,"callList":[%s]}]}'
                     % (ids[0], (call * n)[:-1]))
             return Reply(200, body.encode(), outcome=name)
-        if kind_f in ("truncated", "duplicate"):
-            entries, _ = self.batch_entries(kind, cc, vdn, ids, time.time())
-            if kind_f == "duplicate":
-                return batch_reply(entries + entries[:1], None, name)
+        if kind_f == "truncated":
+            entries = self.batch_entries(kind, cc, vdn, ids, time.time())[0]
             return Reply(200, batch_reply(entries, None).body, action="truncated", outcome=name)
         return self.fault_reply(None, fault)
 

@@ -302,8 +302,10 @@ ctl /sim/config '{"state_404":false,"batch_fault":"unasked"}' >/dev/null
 at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
 expect_eq "batch_fault unasked adds an agent not asked for" "$(json_get "$tmp/resp" '[e["agentId"] for e in d["resultDesc"]]')" '[1099,1100]'
 ctl /sim/config '{"batch_fault":"duplicate"}' >/dev/null
-at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
-expect_eq "batch_fault duplicate repeats an entry" "$(json_get "$tmp/resp" '[e["agentId"] for e in d["resultDesc"]]')" '[1099,1099]'
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099,1100]}'
+expect_eq "batch_fault duplicate repeats an entry" "$(json_get "$tmp/resp" 'sorted(e["agentId"] for e in d["resultDesc"])')" '[1099,1099,1100]'
+expect_eq "served: duplicate fails that agent's poll only" \
+    "$(tail -1 "$tmp/served.jsonl" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["fault"], d["agents"]["1099"], d["agents"]["1100"])')" 'duplicate failed {'"'"'calls'"'"': []}'
 ctl /sim/config '{"batch_fault":"huge"}' >/dev/null
 at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099,1100]}'
 check "batch_fault huge: past 64 KiB + 4 KiB per agent asked" [ "$(stat -c %s "$tmp/resp")" -gt $((65536 + 2 * 4096)) ]
