@@ -2,7 +2,8 @@
 """judge.py: judges agentwatchd's events, agent by agent, against what the CMS simulator served.
 
 Usage:
-  judge.py [options] SERVED.jsonl EVENTS.jsonl
+  judge.py [--threshold N] [--timeout S] [--tail S] [--since-slack S] [--long-call S]
+           [--api auto|batch|agent] [--show N] SERVED.jsonl EVENTS.jsonl
   judge.py --selftest
 
 SERVED is cmssim.py --served; EVENTS is the daemon's stdout (JSON lines; a half-written last line is
