@@ -3,7 +3,8 @@
 
 Serves the per-agent path agent/queryagentcalls and both batch paths, agentgroup/queryagentcalls
 ("batch", up to 3000 agentIds) and agentgroup/agentstatusinfobyagentids ("state", up to 6000), all
-with the same auth-v2 check (cms-api.md).
+with the same auth-v2 check (cms-api.md). Beside this file: cmsbatch.py (the batch paths),
+cmsscenario.py (faults, scripted agents, switches), cmsmodel.py (--random), cmshttp.py (HTTP).
 
 Usage:
   cmssim.py --selftest
@@ -71,28 +72,28 @@ import asyncio
 import datetime
 import hashlib
 import hmac
-import http
 import json
 import os
 import re
 import signal
 import socket
 import ssl
-import struct
 import sys
 import time
 import urllib.parse
 
-from cmsmodel import NOT_SET16, NOT_SET32, RandomActivity, compact, stable_order
+from cmsbatch import BatchPaths, failed_served, served_from_body
+from cmshttp import (MAX_HEADER, BadRequest, Reply, json_reply, read_request, reason,
+                     response_head, set_linger_zero, text_reply)
+from cmsmodel import RandomActivity, compact
+from cmsscenario import (CMS_ERRORS, INVALID, MISSING, UNSET, Agent, Scenario, agent_key,
+                         agent_update, call_id, fault_name, ok_payload)
 
 CMS_PATH = "/rest/cmsapp/v1/openapi/agent/queryagentcalls"
 BATCH_PATH = "/rest/cmsapp/v1/openapi/agentgroup/queryagentcalls"
 STATE_PATH = "/rest/cmsapp/v1/openapi/agentgroup/agentstatusinfobyagentids"
 PATH_KIND = {CMS_PATH: "agent", BATCH_PATH: "batch", STATE_PATH: "state"}
-BATCH_MAX = {"batch": 3000, "state": 6000}
 SIGNED_HEADERS = "content-length;content-type;host"
-MAX_HEADER = 16 * 1024
-MAX_BODY = 1024 * 1024            # 6000 agent IDs of 7 digits fit
 HUGE_SIZE = 8 * 1024 * 1024
 
 # ---------------------------------------------------------------------------
@@ -165,215 +166,6 @@ def parse_timestamp(ts):
     return dt.timestamp() + ms / 1000.0
 
 
-# ---------------------------------------------------------------------------
-# Faults
-
-FAULT_KINDS = {"http", "nonjson", "wrongshape", "badids", "cmserror", "legacy",
-               "slow", "reset", "huge", "truncated", "hang", "unasked", "duplicate"}
-CMS_ERRORS = {
-    "0100001": "The interface failed to be invoked",
-    "0100002": "Invalid parameter",
-    "0100003": "The interface requires CTI V300R008",
-    "0100999": "Unknown error",
-    "0101001": "Inspection relationship interface abnormal",
-    "0101002": "The number queried does not exist on the UAP",
-    "0101003": "Insufficient permission",
-}
-
-
-def parse_fault(spec):
-    """'kind[:arg]' -> (kind, arg), None for no fault; ValueError if malformed."""
-    if spec is None:
-        return None
-    if not isinstance(spec, str):
-        raise ValueError("fault must be a string or null")
-    kind, _, arg = spec.partition(":")
-    if kind not in FAULT_KINDS:
-        raise ValueError("unknown fault %r" % spec)
-    if kind == "http":
-        code = int(arg)
-        if not 200 <= code <= 599:
-            raise ValueError("http fault code out of range: %r" % spec)
-        return (kind, code)
-    if kind == "slow":
-        secs = float(arg)
-        if not 0 <= secs < 86400:
-            raise ValueError("slow fault seconds out of range: %r" % spec)
-        return (kind, secs)
-    if kind == "cmserror":
-        if not arg:
-            raise ValueError("cmserror needs a code: %r" % spec)
-        return (kind, arg)
-    if arg:
-        raise ValueError("fault %r takes no argument" % kind)
-    return (kind, None)
-
-
-def fault_name(fault):
-    kind, arg = fault
-    return kind if arg is None else "%s:%s" % (kind, arg)
-
-
-# ---------------------------------------------------------------------------
-# Simulated CMS state: scenario, per-agent overrides, statistics
-
-UNSET = object()
-
-
-class Agent:
-    """What the simulator answers for one agent. calls/state None, fault UNSET fall back to defaults.
-    state is [entry fields, unix time they were set]; absent leaves it out of batch answers."""
-    __slots__ = ("calls", "fault", "state", "absent")
-
-    def __init__(self, calls=None, fault=UNSET, state=None, absent=False):
-        self.calls = calls
-        self.fault = fault
-        self.state = state
-        self.absent = absent
-
-    def copy(self):
-        return Agent(self.calls, self.fault, self.state, self.absent)
-
-
-def agent_key(text):
-    """'cc:vdn:id' -> canonical 'cc:vdn:id' (ints), ValueError if malformed."""
-    parts = str(text).split(":")
-    if len(parts) != 3:
-        raise ValueError("agent must be CC:VDN:ID, got %r" % text)
-    return "%d:%d:%d" % tuple(int(p) for p in parts)
-
-
-DEFAULT_DETAIL = (("callStatus", 5), ("callInOut", 0), ("mediaType", 5))
-
-
-def check_calls(calls):
-    """A scripted call list: items are call IDs (any JSON value: the per-agent path answers them
-    verbatim) or objects with a callId; None falls back to the default."""
-    if calls is None:
-        return None
-    if not isinstance(calls, list):
-        raise ValueError("calls must be a list or null")
-    for c in calls:
-        if isinstance(c, dict) and "callId" not in c:
-            raise ValueError("a call object needs a callId: %r" % (c,))
-    return calls
-
-
-def call_object(item):
-    """A scripted call as the batch path answers it: missing detail keys get talking/inbound/phone,
-    keys set to null are left out."""
-    obj = dict(item) if isinstance(item, dict) else {"callId": item}
-    for key, value in DEFAULT_DETAIL:
-        obj.setdefault(key, value)
-    return {k: v for k, v in obj.items() if v is not None}
-
-
-def call_id(item):
-    return item["callId"] if isinstance(item, dict) else item
-
-
-STATE_KEYS = ("prevState", "agentId", "logonTime", "agentRelease", "locationId",
-              "currentPrivateCallNum", "currentStateTime", "currentStateReason", "prevStateTime",
-              "currentState")
-
-
-def check_state(state):
-    """A scripted state entry (fields of STATE_KEYS), stamped with the time it was set."""
-    if state is None:
-        return None
-    if not isinstance(state, dict) or "currentState" not in state:
-        raise ValueError("state must be an object with currentState, or null")
-    unknown = set(state) - set(STATE_KEYS)
-    if unknown:
-        raise ValueError("unknown state keys: %s" % ", ".join(sorted(unknown)))
-    return [dict(state), time.time()]
-
-
-def agent_update(agent, obj):
-    """Applies the keys of obj (calls, fault, state, absent) to agent."""
-    if not isinstance(obj, dict):
-        raise ValueError("agent entry must be an object")
-    if "calls" in obj:
-        agent.calls = check_calls(obj["calls"])
-    if "fault" in obj:
-        agent.fault = parse_fault(obj["fault"])
-    if "state" in obj:
-        agent.state = check_state(obj["state"])
-    if "absent" in obj:
-        if not isinstance(obj["absent"], bool):
-            raise ValueError("absent must be true or false")
-        agent.absent = obj["absent"]
-    return agent
-
-
-def agent_from_json(obj):
-    return agent_update(Agent(), obj)
-
-
-def check_groups(value, key):
-    """A /sim/config switch: True, False or a list of [cc, vdn] -> True, False or a set."""
-    if isinstance(value, bool):
-        return value
-    if not isinstance(value, list):
-        raise ValueError("%s must be true, false or a list of [cc, vdn]" % key)
-    groups = set()
-    for g in value:
-        if not isinstance(g, list) or len(g) != 2:
-            raise ValueError("%s: %r is not [cc, vdn]" % (key, g))
-        groups.add((int(g[0]), int(g[1])))
-    return groups
-
-
-class Config:
-    """Switches of the batch paths, set by the scenario's "config" or POST /sim/config."""
-    SWITCHES = ("batch_404", "state_404", "state_permission")
-    FAULTS = ("batch_fault", "state_fault")
-
-    def __init__(self):
-        self.batch_404 = self.state_404 = self.state_permission = False
-        self.batch_fault = self.state_fault = None
-
-    def update(self, obj):
-        if not isinstance(obj, dict):
-            raise ValueError("config must be a JSON object")
-        unknown = set(obj) - set(self.SWITCHES) - set(self.FAULTS)
-        if unknown:
-            raise ValueError("unknown config keys: %s" % ", ".join(sorted(unknown)))
-        new = {k: check_groups(v, k) for k, v in obj.items() if k in self.SWITCHES}
-        new.update({k: parse_fault(v) for k, v in obj.items() if k in self.FAULTS})
-        for k, v in new.items():
-            setattr(self, k, v)
-
-    @staticmethod
-    def applies(switch, cc, vdn):
-        return switch is True or (isinstance(switch, set) and (cc, vdn) in switch)
-
-    def json(self):
-        out = {k: sorted(list(g) for g in v) if isinstance(v, set) else v
-               for k, v in ((k, getattr(self, k)) for k in self.SWITCHES)}
-        out.update({k: fault_name(getattr(self, k)) if getattr(self, k) else None
-                    for k in self.FAULTS})
-        return out
-
-
-class Scenario:
-    def __init__(self, obj=None):
-        obj = obj or {}
-        if not isinstance(obj, dict):
-            raise ValueError("scenario must be a JSON object")
-        self.agents = {agent_key(k): agent_from_json(v)
-                       for k, v in (obj.get("agents") or {}).items()}
-        default = obj.get("default") or {}
-        self.default_calls = check_calls(default.get("calls")) or []
-        self.default_fault = parse_fault(default.get("fault"))
-        self.default_state = check_state(default.get("state"))
-        self.config = Config()
-        self.config.update(obj.get("config") or {})
-        self.unknown = obj.get("unknown_agents", "empty")
-        if self.unknown not in ("empty", "missing"):
-            raise ValueError("unknown_agents must be \"empty\" or \"missing\"")
-
-
 class Stats:
     def __init__(self):
         self.reset()
@@ -433,204 +225,9 @@ class Stats:
                 "mean_per_window": len(arr) / nwin, "max_window": max(counts.values())}
 
 
-# ---------------------------------------------------------------------------
-# HTTP plumbing
-
-
-class BadRequest(Exception):
-    def __init__(self, status, why):
-        super().__init__(why)
-        self.status = status
-
-
-class Request:
-    __slots__ = ("method", "path", "query", "version", "headers", "body", "keep_alive")
-
-
-class Reply:
-    """A response, or an action standing in for one (reset, hang, truncated)."""
-    __slots__ = ("status", "body", "ctype", "extra", "action", "outcome", "served")
-
-    def __init__(self, status, body, ctype="application/json", extra="", action="send",
-                 outcome="ok"):
-        self.status, self.body, self.ctype = status, body, ctype
-        self.extra, self.action, self.outcome = extra, action, outcome
-        self.served = None      # (path kind, cc, vdn, agents JSON members, extra members)
-
-
-def json_reply(obj, status=200, outcome="ok"):
-    return Reply(status, json.dumps(obj, separators=(",", ":")).encode(), outcome=outcome)
-
-
-def text_reply(status, text, outcome, ctype="text/plain; charset=utf-8", extra=""):
-    return Reply(status, text.encode(), ctype, extra, outcome=outcome)
-
-
-def reason(status):
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-def response_head(status, ctype, length, close, extra=""):
-    return ("HTTP/1.1 %d %s\r\nServer: cmssim\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s%s\r\n"
-            % (status, reason(status), ctype, length, extra,
-               "Connection: close\r\n" if close else "")).encode("latin-1")
-
-
-TOKEN_RE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
-
-
-def parse_head(head):
-    """Parse request line and headers (bytes, without the final CRLFCRLF) into a Request."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or not TOKEN_RE.match(parts[0]) or not parts[1].startswith(b"/"):
-        raise BadRequest(400, "bad request line")
-    if parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise BadRequest(505 if parts[2].startswith(b"HTTP/") else 400, "bad HTTP version")
-    req = Request()
-    req.method = parts[0].decode("ascii")
-    target = parts[1].decode("latin-1")
-    req.path, _, req.query = target.partition("?")
-    req.version = parts[2]
-    req.headers = parse_headers(lines[1:])
-    conn = req.headers.get("connection", "").lower()
-    if req.version == b"HTTP/1.1":
-        req.keep_alive = "close" not in conn
-    else:
-        req.keep_alive = "keep-alive" in conn
-    return req
-
-
-def parse_headers(lines):
-    headers = {}
-    for line in lines:
-        name, sep, value = line.partition(b":")
-        if not sep or not TOKEN_RE.match(name):
-            raise BadRequest(400, "bad header line")    # also rejects obsolete line folding
-        name = name.decode("ascii").lower()
-        value = value.strip(b" \t").decode("latin-1")
-        if name in headers:
-            # Repeated framing or signed headers are ambiguous: refuse them.
-            if name in ("content-length", "host", "content-type", "transfer-encoding",
-                        "authorization"):
-                raise BadRequest(400, "repeated %s header" % name)
-            value = headers[name] + ", " + value
-        headers[name] = value
-    return headers
-
-
-def body_length(req):
-    if "transfer-encoding" in req.headers:
-        raise BadRequest(501, "transfer-encoding is not supported")
-    cl = req.headers.get("content-length")
-    if cl is None:
-        return 0
-    if not cl.isdigit() or not cl.isascii():
-        raise BadRequest(400, "bad content-length")
-    n = int(cl)
-    if n > MAX_BODY:
-        raise BadRequest(413, "body too large")
-    return n
-
-
-async def read_request(reader, writer):
-    """Next request from the connection, or None on a clean end of stream."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as e:
-        if e.partial.strip():
-            raise BadRequest(400, "truncated request head")
-        return None
-    except asyncio.LimitOverrunError:
-        raise BadRequest(431, "request head too large")
-    req = parse_head(head[:-4])
-    n = body_length(req)
-    if n and req.headers.get("expect", "").lower() == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    req.body = await reader.readexactly(n) if n else b""
-    return req
-
-
-def set_linger_zero(writer):
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
 
 # ---------------------------------------------------------------------------
 # The simulator
-
-
-def ok_payload(calls):
-    return {"result": "0", "resultCode": "0100000", "resultDatas": calls, "resultDesc": calls}
-
-
-INVALID = {"resultCode": "0100002", "resultDesc": CMS_ERRORS["0100002"]}
-MISSING = {"resultCode": "0101002", "resultDesc": CMS_ERRORS["0101002"]}
-PERMISSION = {"resultCode": "0101003", "resultDesc": CMS_ERRORS["0101003"]}
-# Faults after which the client still has a usable answer (the served log records the answer).
-ANSWERING_FAULTS = {"legacy", "unasked", "slow", "duplicate"}
-
-
-def valid_ids(cc, vdn):
-    return (type(cc) is int and type(vdn) is int     # bool is not an int here
-            and 1 <= cc <= 65535 and 1 <= vdn <= 5000)
-
-
-def valid_agent_id(aid):
-    return type(aid) is int and (101 <= aid <= 59999 or 70000 <= aid <= 999999)
-
-
-def parse_batch(body, limit):
-    """Batch request body -> (cc, vdn, [agent ids]), or None if invalid (a list of 1..limit
-    unique, valid agent IDs of one ccId and vdn)."""
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(obj, dict):
-        return None
-    cc, vdn, ids = obj.get("ccId"), obj.get("vdn"), obj.get("agentIds")
-    if not valid_ids(cc, vdn) or not isinstance(ids, list) or not 1 <= len(ids) <= limit:
-        return None
-    if not all(valid_agent_id(a) for a in ids) or len(set(ids)) != len(ids):
-        return None
-    return cc, vdn, ids
-
-
-def request_agents(body):
-    """Best effort for the served log of a refused request: (cc, vdn, [agent ids]) or None."""
-    try:
-        obj = json.loads(body)
-        cc, vdn = int(obj["ccId"]), int(obj["vdn"])
-        ids = obj["agentIds"] if "agentIds" in obj else [obj["agentId"]]
-        return cc, vdn, sorted({int(a) for a in ids})
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def failed_served(kind, cc, vdn, ids, why, value="failed"):
-    members = ",".join('"%d":"%s"' % (a, value) for a in ids)
-    return (kind, cc, vdn, members, ',"fault":%s' % compact(why))
-
-
-def served_from_body(kind, body, why):
-    q = request_agents(body)
-    return failed_served(kind, q[0], q[1], q[2], why) if q else (kind, None, None, "",
-        ',"fault":%s' % compact(why))
-
-
-def batch_reply(entries, fault_kind, outcome="ok"):
-    """The success envelope around entries (JSON texts); "legacy" has resultDatas only."""
-    arr = "[%s]" % ",".join(entries)
-    if fault_kind == "legacy":
-        body = '{"result":"0","resultCode":"0100000","resultDatas":%s}' % arr
-    else:
-        body = '{"result":"0","resultCode":"0100000","resultDatas":%s,"resultDesc":%s}' % (arr, arr)
-    return Reply(200, body.encode(), outcome=outcome)
 
 
 def parse_query(body):
@@ -651,7 +248,7 @@ def parse_query(body):
     return "%d:%d:%d" % (cc, vdn, aid)
 
 
-class Sim:
+class Sim(BatchPaths):
     def __init__(self, args, sk, scenario, randcalls, log, served=None):
         self.ak = args.ak
         self.sk = sk
@@ -715,154 +312,6 @@ class Sim:
         else:
             reply.served = failed_served(kind, cc, vdn, [aid], reply.outcome)
         return reply, agent
-
-    async def handle_batch(self, req, kind):
-        """Answer one request on a batch path (kind "batch" or "state")."""
-        q = parse_batch(req.body, BATCH_MAX[kind])
-        if q is None:
-            reply = json_reply(INVALID, outcome="invalid")
-            reply.served = served_from_body(kind, req.body, "invalid")
-            return reply, "-"
-        cc, vdn, ids = q
-        where = "%d:%d" % (cc, vdn)
-        self.stats.asked(kind, len(ids))
-        cfg = self.config
-        switch = cfg.batch_404 if kind == "batch" else cfg.state_404
-        fault = cfg.batch_fault if kind == "batch" else cfg.state_fault
-        prefix = where + ":"
-        for a in ids:
-            self.stats.polled(prefix + str(a), kind)
-        if cfg.applies(switch, cc, vdn):
-            reply = self.fault_reply(None, ("http", 404))
-            reply.outcome = kind + "_404"
-            reply.served = failed_served(kind, cc, vdn, ids, reply.outcome, "refused")
-            return reply, where
-        if kind == "state" and cfg.applies(cfg.state_permission, cc, vdn):
-            reply = json_reply(PERMISSION, outcome="state_permission")
-            reply.served = failed_served(kind, cc, vdn, ids, reply.outcome, "refused")
-            return reply, where
-        if fault and fault[0] == "slow":
-            await asyncio.sleep(fault[1])
-        if fault and fault[0] not in ANSWERING_FAULTS:
-            reply = self.batch_fault_reply(kind, cc, vdn, ids, fault)
-            reply.served = failed_served(kind, cc, vdn, ids, fault_name(fault))
-            return reply, where
-        entries, answered, members = self.batch_entries(kind, cc, vdn, ids, time.time())
-        extra = ""
-        if fault:
-            extra = ',"fault":%s' % compact(fault_name(fault))
-            if fault[0] == "slow":
-                extra += ',"delay":%s' % fault[1]
-            if fault[0] == "unasked":
-                entries.append(self.unasked_entry(kind, cc, vdn, ids))
-            if fault[0] == "duplicate" and entries:
-                # The client cannot tell which of the two to believe: that agent's poll fails.
-                entries.append(entries[0])
-                members[answered[0]] = '"%d":"failed"' % answered[0]
-        reply = batch_reply(entries, fault[0] if fault else None)
-        reply.outcome = fault_name(fault) if fault else "ok"
-        reply.served = (kind, cc, vdn, ",".join(members.values()), extra)
-        return reply, where
-
-    def batch_entries(self, kind, cc, vdn, ids, now):
-        """The answer's entries (JSON texts, in an order that does not follow the request), the
-        agent IDs they are for, and the served log's member of every agent asked (by ID)."""
-        entries, answered, members = [], [], {}
-        prefix = "%d:%d:" % (cc, vdn)
-        for aid in stable_order(ids):
-            agent = prefix + str(aid)
-            e = self.entry(agent)
-            text = None
-            if e is None or not e.absent:
-                if kind == "batch":
-                    calls = self.calls_json(agent, e, now)
-                    if calls is not None:
-                        text = '{"agentId":%d,"callList":%s}' % (aid, calls)
-                        members[aid] = '"%d":{"calls":%s}' % (aid, calls)
-                else:
-                    text = self.state_json(agent, aid, e, now)
-                    if text is not None:
-                        members[aid] = '"%d":{"state":%s}' % (aid, text)
-            if text is None:
-                members[aid] = '"%d":"absent"' % aid
-            else:
-                entries.append(text)
-                answered.append(aid)
-        return entries, answered, members
-
-    def unasked_entry(self, kind, cc, vdn, ids):
-        """An entry for an agent that was not asked for (Huawei's own sample has one)."""
-        aid = max(ids) + 1
-        if kind == "batch":
-            return '{"agentId":%d,"callList":[]}' % aid
-        return self.state_json("%d:%d:%d" % (cc, vdn, aid), aid, None, time.time()) or "{}"
-
-    def calls_json(self, agent, e, now):
-        """callList of agent as JSON text, or None when the CMS does not know the agent."""
-        if e is not None and e.calls is not None:
-            return compact([call_object(c) for c in e.calls])
-        if e is None and self.scenario.unknown == "missing":
-            return None
-        if self.random is not None:
-            return self.random.answer(agent, now)[1]
-        return compact([call_object(c) for c in self.scenario.default_calls])
-
-    def state_json(self, agent, aid, e, now):
-        """The agent's state entry as JSON text, or None when the CMS does not know the agent."""
-        scripted = e.state if e is not None and e.state is not None else self.scenario.default_state
-        if e is None and self.scenario.unknown == "missing":
-            return None
-        if scripted is None and self.random is not None and (e is None or e.calls is None):
-            return self.random.answer(agent, now)[2]
-        entry = self.derived_state(agent, aid, e, now)
-        if scripted is not None:
-            fields, set_at = scripted
-            entry.update(fields)
-            if fields.get("currentState") == 0 and "logonTime" not in fields:
-                entry.update(logonTime=NOT_SET32 * 1000, locationId=NOT_SET16,
-                             prevStateTime=NOT_SET32)
-            cst = fields.get("currentStateTime")
-            if type(cst) is int and cst not in (NOT_SET32, NOT_SET16):
-                entry["currentStateTime"] = cst + max(0, int(now - set_at))
-        return compact(entry)
-
-    def derived_state(self, agent, aid, e, now):
-        """An unscripted agent's state without --random: talking on a call, else idle."""
-        calls = e.calls if e is not None and e.calls is not None else self.scenario.default_calls
-        code = 5 if calls else 1
-        d = self.derived.get(agent)
-        if d is None:
-            d = self.derived[agent] = [code, int(now), 0, NOT_SET32]
-        elif d[0] != code:
-            d[:] = [code, int(now), d[0], int(now) - d[1]]
-        return {"prevState": d[2], "agentId": aid, "logonTime": int(self.started) * 1000,
-                "agentRelease": 0, "locationId": 1, "currentPrivateCallNum": 0,
-                "currentStateTime": max(0, int(now) - d[1]), "currentStateReason": NOT_SET16,
-                "prevStateTime": d[3], "currentState": code}
-
-    def batch_fault_reply(self, kind, cc, vdn, ids, fault):
-        """A failing answer on a batch path."""
-        kind_f, _ = fault
-        name = fault_name(fault)
-        if kind_f == "badids":
-            if kind == "batch":
-                bad = '[{"callId":1605492949},{"callId":"%s"},{"callId":"1605492949-14\\u000147"}]' \
-                    % ("9" * 100)
-                entries = ['{"agentId":%d,"callList":%s}' % (a, bad) for a in ids]
-            else:
-                entries = ['{"agentId":%d,"currentState":"5"}' % a for a in ids]
-            return batch_reply(entries, None, name)
-        if kind_f == "huge":
-            # 64 KiB past the cap the client scales with the batch (64 KiB + 4 KiB per agent).
-            call = '{"callId":"1600000000-00000000","callStatus":5,"callInOut":0,"mediaType":5},'
-            n = (128 * 1024 + 4 * 1024 * len(ids)) // len(call) + 1
-            body = ('{"result":"0","resultCode":"0100000","resultDesc":[{"agentId":%d,"callList":[%s]}]}'
-                    % (ids[0], (call * n)[:-1]))
-            return Reply(200, body.encode(), outcome=name)
-        if kind_f == "truncated":
-            entries = self.batch_entries(kind, cc, vdn, ids, time.time())[0]
-            return Reply(200, batch_reply(entries, None).body, action="truncated", outcome=name)
-        return self.fault_reply(None, fault)
 
     def check_auth(self, req):
         """Reason the request's auth-v2 signature is not acceptable, or None."""
