@@ -2,7 +2,7 @@
 """judge.py: judges agentwatchd's events, agent by agent, against what the CMS simulator served.
 
 Usage:
-  judge.py [--threshold N] [--timeout S] [--tail S] [--since-slack S] [--long-call S]
+  judge.py [--threshold N] [--timeout S] [--tail S] [--since-slack S] [--lag S] [--long-call S]
            [--api auto|batch|agent] [--show N] SERVED.jsonl EVENTS.jsonl
   judge.py --selftest
 
@@ -26,6 +26,8 @@ agent may complete in either order. The rules:
 - agent.state: "initial" at the first state answer, then one per change of currentState, with state,
   state_code, previous_state (not when initial), reason_code when currentStateReason is not a not-set
   marker, and state_since within --since-slack of (served time - currentStateTime).
+- Each event's time lies within --lag seconds after the answer it follows (--lag + --timeout after a
+  failure), so events shifted by a poll do not pass.
 - call.long and agent.long_state are checked apart (their timing is the daemon's): call.long for an open
   call, once, duration >= --long-call when given; agent.long_state for the current state, at most once
   per stint (a stint also restarts when currentStateTime goes back), duration >= its threshold.
@@ -322,9 +324,21 @@ def describe_want(w):
 
 
 class Verdict:
-    def __init__(self, tail_from, slack):
-        self.tail_from, self.slack = tail_from, slack
+    def __init__(self, tail_from, slack, lag, timeout):
+        self.tail_from, self.slack, self.lag, self.timeout = tail_from, slack, lag, timeout
         self.checked = self.tolerated = 0
+
+    def late(self, obs, ev):
+        """Why ev's time does not fit the answer it came from (events matched one poll off), or
+        None. A failure may be seen only at the daemon's timeout (a hang)."""
+        try:
+            t = parse_time(ev.get("time"))
+        except (TypeError, ValueError):
+            return "time %r" % ev.get("time")
+        limit = self.lag + (self.timeout if obs.kind == "failed" else 0)
+        if not obs.t - 0.5 <= t <= obs.t + limit:
+            return "time %s is %+.3f s from the answer it follows" % (ev.get("time"), t - obs.t)
+        return None
 
     def stream(self, agent, label, groups, actual):
         """Compares one stream; returns None or a report of its first mismatch."""
@@ -340,7 +354,7 @@ class Verdict:
             if len(got) < len(group):
                 errors.append("the daemon wrote %d of these %d events" % (len(got), len(group)))
             for w, ev in zip(sort_runs(group), sort_runs(got)):
-                why = problems(w, ev, self.slack)
+                why = problems(w, ev, self.slack) + [x for x in [self.late(obs, ev)] if x]
                 if why:
                     errors.append("want %s: %s" % (describe_want(w), "; ".join(why)))
             if errors:
@@ -409,7 +423,7 @@ def check_longs(agent, events, state_model, long_call):
 def judge(served, events, opts, out=sys.stdout):
     """Returns (mismatching agents, Verdict, agents judged)."""
     by_agent, end = observations(served, opts.timeout, opts.api)
-    verdict = Verdict(end - opts.tail, opts.since_slack)
+    verdict = Verdict(end - opts.tail, opts.since_slack, opts.lag, opts.timeout)
     ev_by_agent = {}
     for ev in events:
         ev_by_agent.setdefault(agent_key(ev), []).append(ev)
@@ -493,7 +507,7 @@ def selftest_case():
         ev(2, "call.started", call_id="2-2", **det(5, 1, 53, "WhatsApp")),
         ev(2.4, "agent.state", state="talking", state_code=5, previous_state="answering",
            state_since=ts(T + 1.4)),
-        ev(2.5, "agent.unreachable", agent=1100, failures=3, reason=ABSENT_REASON),
+        ev(3, "agent.unreachable", agent=1100, failures=3, reason=ABSENT_REASON),
         ev(4, "call.ended", call_id="1-1", duration=4.0, **det(6)),
         ev(4, "agent.reachable", agent=1100),
         ev(4.4, "agent.state", state="rest", state_code=8, previous_state="talking",
@@ -540,13 +554,14 @@ def mutations(events, tail):
         ("an extra event", events + [dict(events[13])]),
         ("half the tail", events + tail[:1] + [dict(tail[1], type="agent.busy", calls=1)]),
         ("call.long twice", events[:5] + [events[4]] + events[5:]),
+        ("call.status a poll late", changed(3, time=ts(1800000002.01))),
         ("an unknown event type", events + [dict(events[13], type="agent.bogus")]),
     ]
 
 
 def selftest(opts):
     served, events, tail = selftest_case()
-    opts.tail = 1.0
+    opts.tail, opts.lag = 1.0, 0.5
     ok = True
     sink = open("/dev/null", "w")
     for what, evs in (("the hand-written run passes", events),
@@ -574,6 +589,8 @@ def main(argv=None):
                    help="seconds at the end of SERVED whose events may be missing (3)")
     p.add_argument("--since-slack", type=float, default=2.5,
                    help="allowed error of state_since, seconds (2.5)")
+    p.add_argument("--lag", type=float, default=3.0,
+                   help="an event's time may follow its answer's by this much, seconds (3)")
     p.add_argument("--long-call", type=float, help="alerts.long_call, to check call.long")
     p.add_argument("--api", choices=("auto", "batch", "agent"), default="auto",
                    help="cms.api: with batch, a batch_404 refusal is a failed poll (auto)")
