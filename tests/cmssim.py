@@ -1,24 +1,69 @@
 #!/usr/bin/env python3
-"""cmssim.py: a Huawei CC-CMS queryagentcalls simulator (auth-v2, faults, scripting API) for tests and benches.
+"""cmssim.py: a Huawei CC-CMS simulator (auth-v2, faults, scripting API) for tests and benches.
+
+Serves the per-agent path agent/queryagentcalls and both batch paths, agentgroup/queryagentcalls
+("batch", up to 3000 agentIds) and agentgroup/agentstatusinfobyagentids ("state", up to 6000), all
+with the same auth-v2 check (cms-api.md). Beside this file: cmsbatch.py (the batch paths),
+cmsscenario.py (faults, scripted agents, switches), cmsmodel.py (--random), cmshttp.py (HTTP).
 
 Usage:
   cmssim.py --selftest
   cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
             [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
-            [--workers N]
+            [--served FILE] [--workers N]
 
-Scenario: {"agents": {"CC:VDN:ID": {"calls": [...], "fault": "..."|null}}, "default": {"calls": [...],
-"fault": ...}, "unknown_agents": "empty"|"missing"}. A key missing from an agent's entry falls back
-to "default" (for calls: to random activity under --random); "fault": null means no fault.
-Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang.
+Scenario: {"agents": {"CC:VDN:ID": AGENT}, "default": AGENT, "unknown_agents": "empty"|"missing",
+"config": CONFIG}. AGENT is {"calls": [...], "fault": "..."|null, "state": {...}|null, "absent": bool};
+a key missing from an agent's entry falls back to "default" (calls and state: to random activity under
+--random); "fault": null means no fault.
+- "calls": call IDs (strings; any JSON value is answered verbatim by the per-agent path) or objects
+  {"callId":..,"callStatus":5,"callInOut":0,"mediaType":5,"submediaType":".."}. The batch path fills a
+  missing callStatus/callInOut/mediaType with 5 talking / 0 inbound / 5 phone and leaves out keys set to
+  null; the per-agent path answers the callIds.
+- "state": fields of a state entry, at least currentState, e.g. {"currentState":8,
+  "currentStateTime":100,"currentStateReason":258}; the others get defaults (not-set markers when
+  currentState is 0). currentStateTime counts on from the moment the state was set.
+  Without "state" (and without --random, or with scripted calls): talking (5) while the agent has
+  calls, else idle (1), timed from the change the simulator saw.
+- "absent": true leaves the agent out of both batch answers (the per-agent path is unaffected).
+- "unknown_agents": "missing" makes agents without an entry unknown: 0101002 on the per-agent path,
+  absent from batch answers.
+Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang,
+and for the batch paths also unasked (an extra entry for an agent not asked for) and duplicate (an
+entry twice: that agent's poll fails, the others' answer). A per-agent "fault" applies to the per-agent path only; a batch path's fault is set for
+the whole path with CONFIG batch_fault / state_fault (legacy, unasked and slow still answer).
 
-Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099","calls":[..],"fault":..},
-GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S, POST /sim/reset-stats.
-Per-agent polls count authenticated, well-formed CMS requests when answered (for hang: when received).
+CONFIG (scenario "config" or POST /sim/config; keys given replace the current value):
+  batch_404: true|false|[[cc,vdn],...]   the batch calls path answers HTTP 404 (for those groups)
+  state_404: same                        the state path answers HTTP 404
+  state_permission: same                 the state path answers resultCode 0101003 (insufficient
+                                         permission, cms-api.md section 1)
+  batch_fault, state_fault: FAULT|null   a fault for every request on that path
+Batch requests are checked as the CMS would: ccId 1..65535, vdn 1..5000, agentIds a list of 1..3000
+(state: 1..6000) unique valid agent IDs, else resultCode 0100002. Entries come in an order that does
+not follow the request (a fixed permutation): clients must key them by agentId.
+
+--random SEED: random activity for unscripted agents (cmsmodel.py): calls that ring (4), are talked
+(5), held (6) and now and then three-party (9), inbound or outbound, mostly phone; agent states that
+follow them (answering, talking, wrap_up, then idle; rest and busy episodes; 2% signed out with the
+4294967295/65535 markers). The per-agent path answers the same call IDs as the batch path.
+
+--served FILE: one JSON line per answered CMS request, at the time it was answered (judge.py reads it):
+  {"t":UNIX,"path":"batch"|"state"|"agent","cc":1,"vdn":170[,"fault":NAME][,"delay":S],
+   "agents":{"1099":{"calls":[objects]} | {"state":{entry}} | "absent" | "failed" | "refused"}}
+"failed": the request failed for that agent (fault, 401, invalid request, 0101002); "refused": the
+batch_404/state_404/state_permission switch; per-agent calls carry only callId; "delay": a slow fault.
+
+Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099", AGENT keys},
+POST /sim/config CONFIG, GET /sim/config, GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S,
+POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), and per agent
+polls (calls requests on either path), state_polls and both counted since the agent was last set.
+Polls count authenticated, well-formed CMS requests when answered (for hang: when received).
 
 --workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
-across them, but scenario overrides and stats are per process: with N > 1 the control API reaches
-whichever worker takes that connection, so use it only with N = 1 (benchmarks need no control API).
+across them, but overrides, /sim/config and stats are per process: with N > 1 the control API reaches
+whichever worker takes that connection, so use it only with N = 1 (a scenario's "config" applies to
+all). --served lines of all workers go to one file.
 """
 
 import argparse
@@ -27,24 +72,28 @@ import asyncio
 import datetime
 import hashlib
 import hmac
-import http
 import json
-import math
 import os
-import random
 import re
 import signal
 import socket
 import ssl
-import struct
 import sys
 import time
 import urllib.parse
 
+from cmsbatch import BatchPaths, failed_served, served_from_body
+from cmshttp import (MAX_HEADER, BadRequest, Reply, json_reply, read_request, reason,
+                     response_head, set_linger_zero, text_reply)
+from cmsmodel import RandomActivity, compact
+from cmsscenario import (CMS_ERRORS, INVALID, MISSING, UNSET, Agent, Scenario, agent_key,
+                         agent_update, call_id, fault_name, ok_payload)
+
 CMS_PATH = "/rest/cmsapp/v1/openapi/agent/queryagentcalls"
+BATCH_PATH = "/rest/cmsapp/v1/openapi/agentgroup/queryagentcalls"
+STATE_PATH = "/rest/cmsapp/v1/openapi/agentgroup/agentstatusinfobyagentids"
+PATH_KIND = {CMS_PATH: "agent", BATCH_PATH: "batch", STATE_PATH: "state"}
 SIGNED_HEADERS = "content-length;content-type;host"
-MAX_HEADER = 16 * 1024
-MAX_BODY = 64 * 1024
 HUGE_SIZE = 8 * 1024 * 1024
 
 # ---------------------------------------------------------------------------
@@ -117,149 +166,6 @@ def parse_timestamp(ts):
     return dt.timestamp() + ms / 1000.0
 
 
-# ---------------------------------------------------------------------------
-# Faults
-
-FAULT_KINDS = {"http", "nonjson", "wrongshape", "badids", "cmserror", "legacy",
-               "slow", "reset", "huge", "truncated", "hang"}
-CMS_ERRORS = {
-    "0100001": "The interface failed to be invoked",
-    "0100002": "Invalid parameter",
-    "0100003": "The interface requires CTI V300R008",
-    "0100999": "Unknown error",
-    "0101001": "Inspection relationship interface abnormal",
-    "0101002": "The number queried does not exist on the UAP",
-    "0101003": "Insufficient permission",
-}
-
-
-def parse_fault(spec):
-    """'kind[:arg]' -> (kind, arg), None for no fault; ValueError if malformed."""
-    if spec is None:
-        return None
-    if not isinstance(spec, str):
-        raise ValueError("fault must be a string or null")
-    kind, _, arg = spec.partition(":")
-    if kind not in FAULT_KINDS:
-        raise ValueError("unknown fault %r" % spec)
-    if kind == "http":
-        code = int(arg)
-        if not 200 <= code <= 599:
-            raise ValueError("http fault code out of range: %r" % spec)
-        return (kind, code)
-    if kind == "slow":
-        secs = float(arg)
-        if not 0 <= secs < 86400:
-            raise ValueError("slow fault seconds out of range: %r" % spec)
-        return (kind, secs)
-    if kind == "cmserror":
-        if not arg:
-            raise ValueError("cmserror needs a code: %r" % spec)
-        return (kind, arg)
-    if arg:
-        raise ValueError("fault %r takes no argument" % kind)
-    return (kind, None)
-
-
-def fault_name(fault):
-    kind, arg = fault
-    return kind if arg is None else "%s:%s" % (kind, arg)
-
-
-# ---------------------------------------------------------------------------
-# Random calls: each agent has its own timeline drawn from random.Random(seed/agent),
-# generated forward from a fixed anchor time. It depends only on (seed, agent, anchor),
-# so forked workers sharing the anchor give identical answers for an agent.
-
-
-class RandomCalls:
-    START_P = 1 / 20        # chance per second that an idle agent starts a call
-    MIN_DUR, MAX_DUR = 5, 40
-    OVERLAP_P = 0.1         # chance that a busy period holds a second, overlapping call
-
-    def __init__(self, seed, anchor):
-        self.seed = seed
-        self.anchor = int(anchor)
-        self.lines = {}     # agent -> [rng, next idle second, [(start, end, id)]]
-
-    def calls(self, agent, now):
-        line = self.lines.get(agent)
-        if line is None:
-            line = [random.Random("%s/%s" % (self.seed, agent)), self.anchor, []]
-            self.lines[agent] = line
-        self._extend(line, now)
-        return [cid for start, end, cid in line[2] if start <= now < end]
-
-    def _extend(self, line, now):
-        rng, idle_from, spans = line
-        while idle_from <= now:
-            gap = int(math.log(1.0 - rng.random()) / math.log(1.0 - self.START_P))
-            start = idle_from + gap
-            ends = [self._add_call(rng, spans, start)]
-            if rng.random() < self.OVERLAP_P:
-                ends.append(self._add_call(rng, spans, start + rng.randint(1, ends[0] - start - 1)))
-            idle_from = max(ends)
-        line[1] = idle_from
-        # Old calls can go; a little slack covers polls that arrive slightly out of order.
-        line[2] = [s for s in spans if s[1] > now - 60]
-
-    def _add_call(self, rng, spans, start):
-        end = start + rng.randint(self.MIN_DUR, self.MAX_DUR)
-        spans.append((start, end, "%d-%d" % (start, rng.randrange(1000, 1000000))))
-        return end
-
-
-# ---------------------------------------------------------------------------
-# Simulated CMS state: scenario, per-agent overrides, statistics
-
-UNSET = object()
-
-
-class Agent:
-    """What the simulator answers for one agent. calls None / fault UNSET fall back to defaults."""
-    __slots__ = ("calls", "fault")
-
-    def __init__(self, calls=None, fault=UNSET):
-        self.calls = calls
-        self.fault = fault
-
-
-def agent_key(text):
-    """'cc:vdn:id' -> canonical 'cc:vdn:id' (ints), ValueError if malformed."""
-    parts = str(text).split(":")
-    if len(parts) != 3:
-        raise ValueError("agent must be CC:VDN:ID, got %r" % text)
-    return "%d:%d:%d" % tuple(int(p) for p in parts)
-
-
-def check_calls(calls):
-    if calls is not None and not isinstance(calls, list):
-        raise ValueError("calls must be a list or null")
-    return calls
-
-
-def agent_from_json(obj):
-    if not isinstance(obj, dict):
-        raise ValueError("agent entry must be an object")
-    fault = parse_fault(obj["fault"]) if "fault" in obj else UNSET
-    return Agent(check_calls(obj.get("calls")), fault)
-
-
-class Scenario:
-    def __init__(self, obj=None):
-        obj = obj or {}
-        if not isinstance(obj, dict):
-            raise ValueError("scenario must be a JSON object")
-        self.agents = {agent_key(k): agent_from_json(v)
-                       for k, v in (obj.get("agents") or {}).items()}
-        default = obj.get("default") or {}
-        self.default_calls = check_calls(default.get("calls")) or []
-        self.default_fault = parse_fault(default.get("fault"))
-        self.unknown = obj.get("unknown_agents", "empty")
-        if self.unknown not in ("empty", "missing"):
-            raise ValueError("unknown_agents must be \"empty\" or \"missing\"")
-
-
 class Stats:
     def __init__(self):
         self.reset()
@@ -267,29 +173,40 @@ class Stats:
     def reset(self):
         self.requests = 0
         self.auth_failures = 0
-        self.by_agent = {}                  # agent -> [polls, polls_since_set]
+        # agent -> [polls, polls_since_set, state_polls, state_polls_since_set]; a poll is an
+        # answered calls request (either path) that asked for the agent.
+        self.by_agent = {}
+        self.by_path = {k: [0, 0] for k in ("agent", "batch", "state")}    # [requests, agents]
         self.arrivals = array.array("d")    # monotonic arrival time of each CMS request
 
-    def arrive(self):
+    def arrive(self, kind):
         self.requests += 1
+        self.by_path[kind][0] += 1
         self.arrivals.append(time.monotonic())
 
-    def polled(self, agent):
+    def polled(self, agent, kind="agent"):
         entry = self.by_agent.get(agent)
         if entry is None:
-            entry = self.by_agent[agent] = [0, 0]
-        entry[0] += 1
-        entry[1] += 1
+            entry = self.by_agent[agent] = [0, 0, 0, 0]
+        i = 2 if kind == "state" else 0
+        entry[i] += 1
+        entry[i + 1] += 1
+
+    def asked(self, kind, n):
+        self.by_path[kind][1] += n
 
     def agent_set(self, agent):
-        self.by_agent.setdefault(agent, [0, 0])[1] = 0
+        entry = self.by_agent.setdefault(agent, [0, 0, 0, 0])
+        entry[1] = entry[3] = 0
 
     def agent_json(self, agent):
-        polls, since = self.by_agent.get(agent, (0, 0))
-        return {"polls": polls, "polls_since_set": since}
+        polls, since, spolls, ssince = self.by_agent.get(agent, (0, 0, 0, 0))
+        return {"polls": polls, "polls_since_set": since, "state_polls": spolls,
+                "state_polls_since_set": ssince}
 
     def json(self):
         return {"requests": self.requests, "auth_failures": self.auth_failures,
+                "by_path": {k: {"requests": r, "agents": a} for k, (r, a) in self.by_path.items()},
                 "by_agent": {a: self.agent_json(a) for a in self.by_agent}}
 
     def windows(self, width):
@@ -308,142 +225,9 @@ class Stats:
                 "mean_per_window": len(arr) / nwin, "max_window": max(counts.values())}
 
 
-# ---------------------------------------------------------------------------
-# HTTP plumbing
-
-
-class BadRequest(Exception):
-    def __init__(self, status, why):
-        super().__init__(why)
-        self.status = status
-
-
-class Request:
-    __slots__ = ("method", "path", "query", "version", "headers", "body", "keep_alive")
-
-
-class Reply:
-    """A response, or an action standing in for one (reset, hang, truncated)."""
-    __slots__ = ("status", "body", "ctype", "extra", "action", "outcome")
-
-    def __init__(self, status, body, ctype="application/json", extra="", action="send",
-                 outcome="ok"):
-        self.status, self.body, self.ctype = status, body, ctype
-        self.extra, self.action, self.outcome = extra, action, outcome
-
-
-def json_reply(obj, status=200, outcome="ok"):
-    return Reply(status, json.dumps(obj, separators=(",", ":")).encode(), outcome=outcome)
-
-
-def text_reply(status, text, outcome, ctype="text/plain; charset=utf-8", extra=""):
-    return Reply(status, text.encode(), ctype, extra, outcome=outcome)
-
-
-def reason(status):
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-def response_head(status, ctype, length, close, extra=""):
-    return ("HTTP/1.1 %d %s\r\nServer: cmssim\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s%s\r\n"
-            % (status, reason(status), ctype, length, extra,
-               "Connection: close\r\n" if close else "")).encode("latin-1")
-
-
-TOKEN_RE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
-
-
-def parse_head(head):
-    """Parse request line and headers (bytes, without the final CRLFCRLF) into a Request."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or not TOKEN_RE.match(parts[0]) or not parts[1].startswith(b"/"):
-        raise BadRequest(400, "bad request line")
-    if parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise BadRequest(505 if parts[2].startswith(b"HTTP/") else 400, "bad HTTP version")
-    req = Request()
-    req.method = parts[0].decode("ascii")
-    target = parts[1].decode("latin-1")
-    req.path, _, req.query = target.partition("?")
-    req.version = parts[2]
-    req.headers = parse_headers(lines[1:])
-    conn = req.headers.get("connection", "").lower()
-    if req.version == b"HTTP/1.1":
-        req.keep_alive = "close" not in conn
-    else:
-        req.keep_alive = "keep-alive" in conn
-    return req
-
-
-def parse_headers(lines):
-    headers = {}
-    for line in lines:
-        name, sep, value = line.partition(b":")
-        if not sep or not TOKEN_RE.match(name):
-            raise BadRequest(400, "bad header line")    # also rejects obsolete line folding
-        name = name.decode("ascii").lower()
-        value = value.strip(b" \t").decode("latin-1")
-        if name in headers:
-            # Repeated framing or signed headers are ambiguous: refuse them.
-            if name in ("content-length", "host", "content-type", "transfer-encoding",
-                        "authorization"):
-                raise BadRequest(400, "repeated %s header" % name)
-            value = headers[name] + ", " + value
-        headers[name] = value
-    return headers
-
-
-def body_length(req):
-    if "transfer-encoding" in req.headers:
-        raise BadRequest(501, "transfer-encoding is not supported")
-    cl = req.headers.get("content-length")
-    if cl is None:
-        return 0
-    if not cl.isdigit() or not cl.isascii():
-        raise BadRequest(400, "bad content-length")
-    n = int(cl)
-    if n > MAX_BODY:
-        raise BadRequest(413, "body too large")
-    return n
-
-
-async def read_request(reader, writer):
-    """Next request from the connection, or None on a clean end of stream."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as e:
-        if e.partial.strip():
-            raise BadRequest(400, "truncated request head")
-        return None
-    except asyncio.LimitOverrunError:
-        raise BadRequest(431, "request head too large")
-    req = parse_head(head[:-4])
-    n = body_length(req)
-    if n and req.headers.get("expect", "").lower() == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    req.body = await reader.readexactly(n) if n else b""
-    return req
-
-
-def set_linger_zero(writer):
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
 
 # ---------------------------------------------------------------------------
 # The simulator
-
-
-def ok_payload(calls):
-    return {"result": "0", "resultCode": "0100000", "resultDatas": calls, "resultDesc": calls}
-
-
-INVALID = {"resultCode": "0100002", "resultDesc": CMS_ERRORS["0100002"]}
-MISSING = {"resultCode": "0101002", "resultDesc": CMS_ERRORS["0101002"]}
 
 
 def parse_query(body):
@@ -464,8 +248,8 @@ def parse_query(body):
     return "%d:%d:%d" % (cc, vdn, aid)
 
 
-class Sim:
-    def __init__(self, args, sk, scenario, randcalls, log):
+class Sim(BatchPaths):
+    def __init__(self, args, sk, scenario, randcalls, log, served=None):
         self.ak = args.ak
         self.sk = sk
         self.skew = args.skew
@@ -477,30 +261,56 @@ class Sim:
         self.log = log
         self.sig_complaints = 0
         self._huge = None
+        self.served = served        # file descriptor of --served, or None
+        self.config = scenario.config
+        self.derived = {}           # agent -> [code, since, previous code, its seconds]
+        self.started = time.time()
 
     # -- CMS endpoint ------------------------------------------------------
 
-    async def handle_cms(self, req):
-        """Answer one queryagentcalls request: (Reply, agent key or "-")."""
-        self.stats.arrive()
+    async def handle_cms(self, req, kind):
+        """Answer one request on a CMS path: (Reply, agent key, "CC:VDN" of a batch, or "-")."""
+        self.stats.arrive(kind)
         if req.method != "POST":
             return text_reply(405, "Method Not Allowed\n", "bad-method",
                               extra="Allow: POST\r\n"), "-"
         why = self.check_auth(req) if self.verify else None
         if why:
             self.stats.auth_failures += 1
-            return text_reply(401, "Unauthorized\n", "auth:" + why), "-"
+            reply = text_reply(401, "Unauthorized\n", "auth:" + why)
+            reply.served = served_from_body(kind, req.body, "http:401")
+            return reply, "-"
+        if kind != "agent":
+            return await self.handle_batch(req, kind)
         agent = parse_query(req.body)
         if agent is None:
-            return json_reply(INVALID, outcome="invalid"), "-"
+            reply = json_reply(INVALID, outcome="invalid")
+            reply.served = served_from_body(kind, req.body, "invalid")
+            return reply, "-"
         fault = self.fault_for(agent)
+        delay = None
         if fault and fault[0] == "slow":
             await asyncio.sleep(fault[1])
             reply = self.answer(agent)      # computed after the wait: reflects the state then
             reply.outcome = fault_name(fault) + "+" + reply.outcome
+            delay = fault[1]
         else:
             reply = self.fault_reply(agent, fault) if fault else self.answer(agent)
         self.stats.polled(agent)
+        self.stats.asked(kind, 1)
+        cc, vdn, aid = (int(x) for x in agent.split(":"))
+        if reply.outcome == "ok" or delay is not None or (fault and fault[0] == "legacy"):
+            calls = self.calls_for(agent)
+            if calls is None:
+                reply.served = failed_served(kind, cc, vdn, [aid], "missing")
+            else:
+                ids = compact([{"callId": call_id(c)} for c in calls])
+                extra = ',"delay":%s' % delay if delay is not None else ""
+                if fault:
+                    extra += ',"fault":%s' % compact(fault_name(fault))
+                reply.served = (kind, cc, vdn, '"%d":{"calls":%s}' % (aid, ids), extra)
+        else:
+            reply.served = failed_served(kind, cc, vdn, [aid], reply.outcome)
         return reply, agent
 
     def check_auth(self, req):
@@ -567,7 +377,7 @@ class Sim:
         calls = self.calls_for(agent)
         if calls is None:
             return json_reply(MISSING, outcome="missing")
-        return json_reply(ok_payload(calls))
+        return json_reply(ok_payload([call_id(c) for c in calls]))
 
     def fault_reply(self, agent, fault):
         kind, arg = fault
@@ -581,7 +391,7 @@ class Sim:
         if kind == "cmserror":
             return json_reply({"resultCode": arg, "resultDesc": CMS_ERRORS.get(arg, "Error")},
                               outcome=name)
-        calls = self.calls_for(agent) or []
+        calls = [call_id(c) for c in (self.calls_for(agent) or [])] if agent else []
         if kind == "wrongshape":
             return json_reply({"result": "0", "resultCode": "0100000",
                                "resultDatas": 42, "resultDesc": 42}, outcome=name)
@@ -614,6 +424,11 @@ class Sim:
         try:
             if route == ("POST", "/sim/agent"):
                 return self.ctl_agent(req.body)
+            if route == ("POST", "/sim/config"):
+                self.config.update(json.loads(req.body))
+                return json_reply({"ok": True})
+            if route == ("GET", "/sim/config"):
+                return json_reply(self.config.json())
             if route == ("GET", "/sim/stats"):
                 if "agent" in params:
                     return json_reply(self.stats.agent_json(agent_key(params["agent"])))
@@ -636,12 +451,7 @@ class Sim:
             raise ValueError("body must be a JSON object")
         agent = agent_key(obj["agent"])
         old = self.entry(agent)
-        new = Agent(old.calls, old.fault) if old else Agent()
-        if "calls" in obj:
-            new.calls = check_calls(obj["calls"])
-        if "fault" in obj:
-            new.fault = parse_fault(obj["fault"])
-        self.overrides[agent] = new
+        self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
         self.stats.agent_set(agent)
         return json_reply({"ok": True})
 
@@ -671,14 +481,25 @@ class Sim:
         if req is None:
             return False
         agent = "-"
-        if req.path == CMS_PATH:
-            reply, agent = await self.handle_cms(req)
+        kind = PATH_KIND.get(req.path)
+        if kind:
+            reply, agent = await self.handle_cms(req, kind)
         elif req.path.startswith("/sim/"):
             reply = self.handle_control(req)
         else:
             reply = text_reply(404, "Not Found\n", "not-found")
         self.write_log(agent, reply.status or "-", reply.outcome)
+        if reply.served and self.served is not None:
+            self.write_served(reply.served)
         return await self.act(reply, req, reader, writer)
+
+    def write_served(self, served):
+        """One --served line, written whole by a single O_APPEND write (workers share the file)."""
+        kind, cc, vdn, members, extra = served
+        line = ('{"t":%.3f,"path":"%s","cc":%s,"vdn":%s%s,"agents":{%s}}\n'
+                % (time.time(), kind, compact(cc), compact(vdn), extra, members)).encode()
+        while line:
+            line = line[os.write(self.served, line):]
 
     async def act(self, reply, req, reader, writer):
         if reply.action == "reset":
@@ -847,6 +668,7 @@ def parse_args(argv):
     p.add_argument("--port-file", help="write the bound port here once listening")
     p.add_argument("--no-verify", action="store_true", help="skip auth-v2 checking")
     p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--served", help="append one JSON line per answered CMS request (for judge.py)")
     p.add_argument("--workers", type=int, default=1,
                    help="forked server processes (SO_REUSEPORT); state is per process")
     args = p.parse_args(argv)
@@ -879,6 +701,8 @@ def main(argv=None):
         scenario = load_scenario(args.scenario)
         ctx = make_ssl(args)
         log = open(args.log, "a", buffering=1) if args.log else None
+        served = (os.open(args.served, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+                  if args.served else None)
         host, port = args.listen
         socks = bind_sockets(host, port, args.workers)
     except (OSError, ValueError, ssl.SSLError) as e:
@@ -886,8 +710,8 @@ def main(argv=None):
         return 2
     # The random timelines start a minute before now so some agents are busy at once.
     # Built before any fork, so every worker shares the anchor and gives the same answers.
-    randcalls = RandomCalls(args.random, time.time() - 60) if args.random is not None else None
-    sim = Sim(args, sk, scenario, randcalls, log)
+    randcalls = RandomActivity(args.random, time.time() - 60) if args.random is not None else None
+    sim = Sim(args, sk, scenario, randcalls, log, served)
     announce(args, host, socks[0].getsockname()[1])
     if args.workers > 1:
         return run_workers(sim, socks, ctx)
