@@ -57,6 +57,12 @@ static void plan_batches(struct plan *pl, enum pollunit_kind kind, const struct 
 	}
 }
 
+/* cfg keeps sizes within the interface's limit; anything else (0 too) is taken as the limit. */
+static size_t clamp_size(size_t size, size_t max)
+{
+	return size == 0 || size > max ? max : size;
+}
+
 static bool marked(pollunit_group_fn fn, void *ctx, const struct cfg_agent *a)
 {
 	return fn && fn(ctx, a->cc, a->vdn);
@@ -66,6 +72,8 @@ size_t pollunit_plan(const struct cfg_agent *agents, size_t n, const struct poll
 		     struct pollunit_spec **out)
 {
 	struct plan pl = { NULL, 0, 0 };
+	size_t calls = clamp_size(p->batch_size, REPLYBATCH_CALLS_MAX);
+	size_t states = clamp_size(p->state_size, REPLYBATCH_STATES_MAX);
 
 	for (size_t first = 0, end; first < n; first = end) {
 		const struct cfg_agent *a = &agents[first];
@@ -77,10 +85,10 @@ size_t pollunit_plan(const struct cfg_agent *agents, size_t n, const struct poll
 				*plan_add(&pl) = (struct pollunit_spec){ POLLUNIT_AGENT, a->cc, a->vdn,
 									 agents[i].id, 0, i, 1, 0 };
 		} else {
-			plan_batches(&pl, POLLUNIT_BATCH, a, first, end - first, p->batch_size);
+			plan_batches(&pl, POLLUNIT_BATCH, a, first, end - first, calls);
 		}
 		if (p->state && !marked(p->state_off, p->ctx, a))
-			plan_batches(&pl, POLLUNIT_STATE, a, first, end - first, p->state_size);
+			plan_batches(&pl, POLLUNIT_STATE, a, first, end - first, states);
 	}
 	*out = pl.units;
 	return pl.n;

@@ -33,9 +33,9 @@ typedef bool (*pollunit_group_fn)(void *ctx, uint32_t cc, uint32_t vdn);
 
 struct pollunit_params {
 	bool batch;		/* cms.api is not "agent" */
-	size_t batch_size;	/* agents per calls batch, 1..3000 */
+	size_t batch_size;	/* agents per calls batch, 1..3000 (0 or more: 3000) */
 	bool state;		/* poll.agent_state */
-	size_t state_size;	/* agents per state batch, 1..6000 */
+	size_t state_size;	/* agents per state batch, 1..6000 (0 or more: 6000) */
 	pollunit_group_fn per_agent;	/* a batch group polled per agent (auto's 404); may be NULL */
 	pollunit_group_fn state_off;	/* no state polling for this group; may be NULL */
 	void *ctx;

@@ -115,6 +115,15 @@ static void test_groups(void)
 	free(u);
 	CHECK_INT(pollunit_plan(agents, 0, &p, &u), 0);
 	free(u);
+
+	/* A size of 0 or past the interface's limit is the limit: 3000 calls, 6000 states. */
+	n = add_group(0, 1, 170, 1000, 6001);
+	p = params(0, true, true);
+	p.state_size = 7000;
+	nu = pollunit_plan(agents, n, &p, &u);
+	CHECK_INT(nu, 3 + 2);
+	check_plan(u, nu, n, true);
+	free(u);
 }
 
 /* cms.api = "agent": one unit per agent (its phase the hash of its key, as in 1.0). */
