@@ -30,9 +30,11 @@ static const struct key root_keys[] = {
 	[R_HTTP] = { .name = "http", .kind = K_GROUP },
 };
 
+enum { ALERTS_LONG_CALL, ALERTS_LONG_STATE, ALERTS_N };
 static const struct key alerts_keys[] = {
-	{ .name = "long_call", .kind = K_SECS, .min = 0, .max = LONG_CALL_MAX,
-	  AT(struct cfg_alerts, long_call) },
+	[ALERTS_LONG_CALL] = { .name = "long_call", .kind = K_SECS, .min = 0, .max = LONG_CALL_MAX,
+			       AT(struct cfg_alerts, long_call) },
+	[ALERTS_LONG_STATE] = { .name = "long_state", .kind = K_GROUP },
 };
 
 /* Paths in the file are relative to its directory, like @include, not to the daemon's cwd. */
@@ -141,6 +143,37 @@ cfg_bad(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* alerts.long_state: seconds per CTI state, named as cmscodes names them. */
+static void parse_long_state(struct ctx *c, const config_setting_t *group, double *seconds)
+{
+	char names[160];
+
+	for (int i = 0; i < config_setting_length(group); i++) {
+		const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+		int code = cmscodes_state_from_name(config_setting_name(m));
+		const struct key k = { .name = config_setting_name(m), .kind = K_SECS, .min = 0,
+				       .max = LONG_CALL_MAX, .store = true,
+				       .off = (size_t)code * sizeof(*seconds) };
+
+		if (code != CMS_CODE_NONE) {
+			cfg_take(c, m, &k, seconds);
+			continue;
+		}
+		cfg_join_names(names, sizeof(names), cmscodes_state_name, CMS_STATE_COUNT);
+		cfg_error_at(c, m, "unknown state '%s' in alerts.long_state (the states are %s)",
+			     config_setting_name(m), names);
+	}
+}
+
+static void parse_alerts(struct ctx *c, const config_setting_t *s, struct cfg_alerts *alerts)
+{
+	const config_setting_t *f[ALERTS_N];
+
+	cfg_check_group(c, s, alerts_keys, ALERTS_N, alerts, f);
+	if (f[ALERTS_LONG_STATE])
+		parse_long_state(c, f[ALERTS_LONG_STATE], alerts->long_state);
+}
+
 static void parse_root(struct ctx *c, const config_setting_t *root, struct cfg *cfg)
 {
 	const config_setting_t *f[R_N];
@@ -150,9 +183,9 @@ static void parse_root(struct ctx *c, const config_setting_t *root, struct cfg *
 		cfg_parse_cms(c, f[R_CMS], &cfg->cms);
 	if (f[R_POLL])
 		cfg_parse_poll(c, f[R_POLL], &cfg->poll);
+	cfg_default_agent_state(f[R_POLL], cfg);
 	if (f[R_ALERTS])
-		cfg_check_group(c, f[R_ALERTS], alerts_keys, ARRAY_SIZE(alerts_keys), &cfg->alerts,
-				NULL);
+		parse_alerts(c, f[R_ALERTS], &cfg->alerts);
 	if (f[R_AGENTS])
 		cfg_parse_agents(c, f[R_AGENTS], cfg);
 	if (f[R_OUTPUTS])
@@ -180,9 +213,12 @@ static void set_defaults(struct cfg *cfg)
 	cfg->cms.timeout = 5;
 	cfg->cms.max_in_flight = 32;
 	cfg->cms.tls.verify = true;
+	cfg->cms.api = CFG_API_AUTO;
+	cfg->cms.batch_size = 1000;
 	cfg->poll.interval = 5;
 	cfg->poll.failure_threshold = 3;
 	cfg->poll.backoff_max = 60;
+	cfg->poll.agent_state = true;
 	cfg->alerts.long_call = 900;
 	cfg->outputs.journal = true;
 	cfg->outputs.deadletter_max = CFG_DEADLETTER_MAX_DEFAULT;

@@ -10,7 +10,7 @@
 #include "util.h"
 
 enum { CMS_URL, CMS_APP_KEY, CMS_SECRET_FILE, CMS_TIMEOUT, CMS_MAX_IN_FLIGHT, CMS_MAX_RATE,
-       CMS_INSECURE, CMS_TLS, CMS_N };
+       CMS_INSECURE, CMS_TLS, CMS_API, CMS_BATCH_SIZE, CMS_N };
 static const struct key cms_keys[] = {
 	[CMS_URL] = { .name = "url", .kind = K_STR, .required = true },
 	[CMS_APP_KEY] = { .name = "app_key", .kind = K_STR, .required = true,
@@ -25,6 +25,13 @@ static const struct key cms_keys[] = {
 	[CMS_INSECURE] = { .name = "allow_insecure_http", .kind = K_BOOL,
 			   AT(struct cfg_cms, allow_insecure_http) },
 	[CMS_TLS] = { .name = "tls", .kind = K_GROUP },
+	[CMS_API] = { .name = "api", .kind = K_STR },
+	[CMS_BATCH_SIZE] = { .name = "batch_size", .kind = K_INT, .min = 1, .max = CFG_BATCH_SIZE_MAX,
+			     AT(struct cfg_cms, batch_size) },
+};
+
+static const struct name_value apis[] = {
+	{ "auto", CFG_API_AUTO }, { "batch", CFG_API_BATCH }, { "agent", CFG_API_AGENT },
 };
 
 static const struct key tls_keys[] = {
@@ -34,7 +41,7 @@ static const struct key tls_keys[] = {
 	{ .name = "client_key", .kind = K_FILE, AT(struct cfg_tls, client_key) },
 };
 
-enum { POLL_INTERVAL, POLL_FAILURE_THRESHOLD, POLL_BACKOFF_MAX, POLL_N };
+enum { POLL_INTERVAL, POLL_FAILURE_THRESHOLD, POLL_BACKOFF_MAX, POLL_AGENT_STATE, POLL_N };
 static const struct key poll_keys[] = {
 	[POLL_INTERVAL] = { .name = "interval", .kind = K_SECS, .min = 0.1, .max = 86400,
 			    AT(struct cfg_poll, interval) },
@@ -42,6 +49,7 @@ static const struct key poll_keys[] = {
 				     AT(struct cfg_poll, failure_threshold) },
 	[POLL_BACKOFF_MAX] = { .name = "backoff_max", .kind = K_SECS, .min = 0.1, .max = 86400,
 			       AT(struct cfg_poll, backoff_max) },
+	[POLL_AGENT_STATE] = { .name = "agent_state", .kind = K_BOOL, AT(struct cfg_poll, agent_state) },
 };
 
 /* Without app_secret_file, systemd's LoadCredential=cms.secret:... supplies the secret. */
@@ -83,6 +91,7 @@ void cfg_parse_cms(struct ctx *c, const config_setting_t *s, struct cfg_cms *cms
 {
 	const config_setting_t *f[CMS_N];
 	const char *url;
+	int api;
 
 	cfg_check_group(c, s, cms_keys, CMS_N, cms, f);
 	if (f[CMS_URL] && cfg_check_url(c, f[CMS_URL], false, cms->allow_insecure_http, &cms->https,
@@ -98,6 +107,16 @@ void cfg_parse_cms(struct ctx *c, const config_setting_t *s, struct cfg_cms *cms
 		cms_credential(c, s, cms);
 	if (f[CMS_TLS])
 		cfg_parse_tls(c, f[CMS_TLS], &cms->tls);
+	if (f[CMS_API] && cfg_lookup_name(c, f[CMS_API], apis, ARRAY_SIZE(apis),
+					  "auto, batch or agent", &api))
+		cms->api = (enum cfg_cms_api)api;
+}
+
+/* One request per agent was 1.0's whole behaviour: state polling is opted into there. */
+void cfg_default_agent_state(const config_setting_t *poll, struct cfg *cfg)
+{
+	if (cfg->cms.api == CFG_API_AGENT && !(poll && config_setting_get_member(poll, "agent_state")))
+		cfg->poll.agent_state = false;
 }
 
 void cfg_parse_poll(struct ctx *c, const config_setting_t *s, struct cfg_poll *poll)

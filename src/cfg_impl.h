@@ -104,6 +104,8 @@ bool cfg_is_kind(struct ctx *c, const config_setting_t *s, enum kind k);
 /* The value of the name s holds; reports it, with the choices, when the table lacks it. */
 bool cfg_lookup_name(struct ctx *c, const config_setting_t *s, const struct name_value *table,
 		     size_t n, const char *choices, int *value);
+/* "a, b, c": name(0) to name(count - 1) joined for a message, cut to fit size. */
+void cfg_join_names(char *buf, size_t size, const char *(*name)(int), int count);
 bool cfg_in_list(const char *name, const char *const *list, size_t n,
 		 int (*cmp)(const char *, const char *));
 /* Printable ASCII, no spaces, and none of the characters in reject. */
@@ -131,6 +133,8 @@ char *cfg_secret_file(struct ctx *c, const config_setting_t *s, size_t *len);
 void cfg_parse_tls(struct ctx *c, const config_setting_t *s, struct cfg_tls *tls);
 void cfg_parse_cms(struct ctx *c, const config_setting_t *s, struct cfg_cms *cms);
 void cfg_parse_poll(struct ctx *c, const config_setting_t *s, struct cfg_poll *poll);
+/* poll.agent_state's default depends on cms.api; poll is the poll group, NULL when absent. */
+void cfg_default_agent_state(const config_setting_t *poll, struct cfg *cfg);
 void cfg_parse_outputs(struct ctx *c, const config_setting_t *s, struct cfg_outputs *out);
 void cfg_parse_agents(struct ctx *c, const config_setting_t *list, struct cfg *cfg);
 void cfg_parse_http(struct ctx *c, const config_setting_t *s, struct cfg_http *http);

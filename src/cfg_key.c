@@ -282,6 +282,15 @@ bool cfg_in_list(const char *name, const char *const *list, size_t n,
 	return false;
 }
 
+void cfg_join_names(char *buf, size_t size, const char *(*name)(int), int count)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < count && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", name(i));
+}
+
 /* Printable ASCII, no spaces, and none of the characters in reject. */
 bool cfg_visible_ascii(const char *s, const char *reject)
 {

@@ -141,22 +141,16 @@ static bool matches_event(const char *pattern)
 	return false;
 }
 
-/* "call.started, call.ended, ...", for messages. */
-static void list_event_types(char *buf, size_t size)
+static const char *event_name(int type)
 {
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (int t = 0; t < EVENT_TYPE_COUNT && n < size; t++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", t ? ", " : "",
-				      event_type_name((enum event_type)t));
+	return event_type_name((enum event_type)type);
 }
 
 static void parse_events(struct ctx *c, const config_setting_t *s, struct cfg_webhook *w)
 {
 	const config_setting_t *e;
 	const char *pattern;
-	char types[160];
+	char types[256];
 
 	if (config_setting_length(s) == 0) {
 		cfg_bad(c, s, "is empty: leave it out to send every event");
@@ -172,7 +166,7 @@ static void parse_events(struct ctx *c, const config_setting_t *s, struct cfg_we
 			w->events[w->nevents++] = xstrdup(pattern);
 			continue;
 		}
-		list_event_types(types, sizeof types);
+		cfg_join_names(types, sizeof types, event_name, EVENT_TYPE_COUNT);
 		cfg_bad(c, e, "'%s' matches no event type (%s)", pattern, types);
 	}
 }

@@ -11,6 +11,7 @@
 
 #include "cmscodes.h"
 #include "reply.h"
+#include "reply_impl.h"
 #include "utf8.h"
 
 #define RESULT_SUCCESS "0100000"
@@ -84,7 +85,7 @@ static void fail(struct reply *out, enum reply_status status, const char *fmt, .
 	va_end(ap);
 }
 
-static const char *type_name(struct json_object *v)
+const char *reply_type_name(struct json_object *v)
 {
 	return v ? json_type_to_name(json_object_get_type(v)) : "missing";
 }
@@ -97,34 +98,69 @@ static bool has_control_char(const char *s, size_t len)
 	return false;
 }
 
-static int compare_ids(const void *a, const void *b)
+/* The tokener has checked UTF-8 (json-c turns a lone \uD800 into U+FFFD). */
+const char *reply_text_problem(const char *where, const char *what, const char *s, size_t len,
+			       size_t max, char *buf, size_t size)
 {
-	return strcmp(((const struct reply_call *)a)->id, ((const struct reply_call *)b)->id);
+	char shown[REPLY_CALL_ID_MAX + 8];
+
+	reply_sanitize(s, len, shown, sizeof(shown));
+	if (len == 0 || len > max)
+		snprintf(buf, size, "%s %s \"%s\" is %zu bytes long (allowed 1..%zu)", where, what,
+			 shown, len, max);
+	else if (has_control_char(s, len))
+		snprintf(buf, size, "%s %s \"%s\" holds a control character", where, what, shown);
+	else
+		return NULL;
+	return buf;
+}
+
+/* By id, then by detail: which of two listings of one call is kept must not depend on qsort. */
+static int compare_calls(const void *a, const void *b)
+{
+	const struct reply_call *x = a, *y = b;
+	int r = strcmp(x->id, y->id);
+
+	if (r == 0)
+		r = (x->status > y->status) - (x->status < y->status);
+	if (r == 0)
+		r = (x->direction > y->direction) - (x->direction < y->direction);
+	if (r == 0)
+		r = (x->media > y->media) - (x->media < y->media);
+	return r;
+}
+
+size_t reply_calls_unique(struct reply_call *calls, size_t n)
+{
+	size_t unique = 0;
+
+	qsort(calls, n, sizeof(calls[0]), compare_calls);
+	/* A CMS listing a call twice still means one call. */
+	for (size_t i = 0; i < n; i++)
+		if (unique == 0 || strcmp(calls[unique - 1].id, calls[i].id) != 0)
+			calls[unique++] = calls[i];
+	return unique;
 }
 
 /* Checks one element of the call list and stores it; false after fail(). */
 static bool add_call(struct reply *out, const char *field, size_t index, struct json_object *v)
 {
-	char shown[REPLY_CALL_ID_MAX + 8];
+	char where[32];
 	const char *id;
 	size_t len;
 
 	if (!json_object_is_type(v, json_type_string)) {
 		fail(out, REPLY_INVALID, "%s[%zu] is %s, not a call ID string", field, index,
-		     type_name(v));
+		     reply_type_name(v));
 		return false;
 	}
 	id = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	reply_sanitize(id, len, shown, sizeof(shown));
-	if (len == 0 || len > REPLY_CALL_ID_MAX) {
-		fail(out, REPLY_INVALID, "%s[%zu] call ID \"%s\" is %zu bytes long (allowed 1..%d)",
-		     field, index, shown, len, REPLY_CALL_ID_MAX);
-		return false;
-	}
-	if (has_control_char(id, len)) {
-		fail(out, REPLY_INVALID, "%s[%zu] call ID \"%s\" holds a control character", field,
-		     index, shown);
+	snprintf(where, sizeof(where), "%s[%zu]", field, index);
+	if (reply_text_problem(where, "call ID", id, len, REPLY_CALL_ID_MAX, out->reason,
+			       sizeof(out->reason))) {
+		out->status = REPLY_INVALID;
+		out->ncalls = 0;
 		return false;
 	}
 	memcpy(out->ids[out->ncalls], id, len + 1);
@@ -139,27 +175,35 @@ static bool add_call(struct reply *out, const char *field, size_t index, struct 
 static void parse_calls(struct reply *out, const char *field, struct json_object *list)
 {
 	size_t n = json_object_array_length(list);
-	size_t unique = 0;
 
 	if (n > REPLY_MAX_CALLS) {
-		fail(out, REPLY_INVALID, "%s lists %zu calls, more than the %d one agent can have",
-		     field, n, REPLY_MAX_CALLS);
+		fail(out, REPLY_INVALID, REPLY_TOO_MANY_CALLS, field, n, REPLY_MAX_CALLS);
 		return;
 	}
 	out->ncalls = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!add_call(out, field, i, json_object_array_get_idx(list, i)))
 			return;
-	qsort(out->calls, out->ncalls, sizeof(out->calls[0]), compare_ids);
-	/* A CMS listing a call twice still means one call. */
-	for (size_t i = 0; i < out->ncalls; i++)
-		if (unique == 0 || strcmp(out->calls[unique - 1].id, out->calls[i].id) != 0)
-			out->calls[unique++] = out->calls[i];
-	out->ncalls = unique;
+	out->ncalls = reply_calls_unique(out->calls, out->ncalls);
 	out->status = REPLY_OK;
 }
 
-static void parse_failure(struct reply *out, const char *code, struct json_object *desc)
+static enum reply_status envelope_fail(char *reason, size_t size, enum reply_status status,
+				       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum reply_status envelope_fail(char *reason, size_t size, enum reply_status status,
+				       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, size, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static enum reply_status parse_failure(const char *code, struct json_object *desc, char *reason,
+				       size_t size)
 {
 	const char *meaning = reply_result_meaning(code);
 	char shown_code[32], shown_desc[128] = "";
@@ -168,52 +212,56 @@ static void parse_failure(struct reply *out, const char *code, struct json_objec
 	if (json_object_is_type(desc, json_type_string))
 		reply_sanitize(json_object_get_string(desc), (size_t)json_object_get_string_len(desc),
 			       shown_desc, sizeof(shown_desc));
-	fail(out, strcmp(code, RESULT_UNKNOWN_ERROR) == 0 ? REPLY_CMS_BUSY : REPLY_CMS_ERROR,
-	     "CMS resultCode %s (%s)%s%s%s", shown_code, meaning ? meaning : "not a documented code",
-	     *shown_desc ? ": \"" : "", shown_desc, *shown_desc ? "\"" : "");
+	return envelope_fail(reason, size,
+			     strcmp(code, RESULT_UNKNOWN_ERROR) == 0 ? REPLY_CMS_BUSY : REPLY_CMS_ERROR,
+			     "CMS resultCode %s (%s)%s%s%s", shown_code,
+			     meaning ? meaning : "not a documented code", *shown_desc ? ": \"" : "",
+			     shown_desc, *shown_desc ? "\"" : "");
 }
 
-static void parse_object(struct reply *out, struct json_object *root)
+enum reply_status reply_envelope(struct json_object *root, const char *what,
+				 struct json_object **list, const char **field, char *reason,
+				 size_t size)
 {
 	struct json_object *code = NULL, *desc = NULL, *datas = NULL;
 
-	if (!json_object_is_type(root, json_type_object)) {
-		fail(out, REPLY_INVALID, "the response is a JSON %s, not an object", type_name(root));
-		return;
-	}
+	if (!json_object_is_type(root, json_type_object))
+		return envelope_fail(reason, size, REPLY_INVALID,
+				     "the response is a JSON %s, not an object", reply_type_name(root));
 	json_object_object_get_ex(root, "resultCode", &code);
 	json_object_object_get_ex(root, "resultDesc", &desc);
 	json_object_object_get_ex(root, "resultDatas", &datas);
-	if (!json_object_is_type(code, json_type_string)) {
-		fail(out, REPLY_INVALID, "resultCode is %s, not a string", type_name(code));
-		return;
-	}
-	if (strcmp(json_object_get_string(code), RESULT_SUCCESS) != 0) {
-		parse_failure(out, json_object_get_string(code), desc);
-		return;
-	}
+	if (!json_object_is_type(code, json_type_string))
+		return envelope_fail(reason, size, REPLY_INVALID, "resultCode is %s, not a string",
+				     reply_type_name(code));
+	if (strcmp(json_object_get_string(code), RESULT_SUCCESS) != 0)
+		return parse_failure(json_object_get_string(code), desc, reason, size);
 	/* resultDesc is authoritative; resultDatas is the legacy copy for 8.13-and-earlier. */
-	if (json_object_is_type(desc, json_type_array))
-		parse_calls(out, "resultDesc", desc);
-	else if (json_object_is_type(datas, json_type_array))
-		parse_calls(out, "resultDatas", datas);
-	else
-		fail(out, REPLY_INVALID,
-		     "success response without a call list (resultDesc is %s, resultDatas is %s)",
-		     type_name(desc), type_name(datas));
+	if (json_object_is_type(desc, json_type_array)) {
+		*list = desc;
+		*field = "resultDesc";
+	} else if (json_object_is_type(datas, json_type_array)) {
+		*list = datas;
+		*field = "resultDatas";
+	} else {
+		return envelope_fail(reason, size, REPLY_INVALID,
+				     "success response without %s (resultDesc is %s, resultDatas is %s)",
+				     what, reply_type_name(desc), reply_type_name(datas));
+	}
+	return REPLY_OK;
 }
 
-void reply_parse(const char *body, size_t len, struct reply *out)
+struct json_object *reply_json_parse(const char *body, size_t len, char *reason, size_t size)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct json_tokener *tok;
 	struct json_object *root;
 	size_t used;
 
 	if (len == 0) {
-		fail(out, REPLY_INVALID, "the response body is empty");
-		json_tokener_free(tok);
-		return;
+		snprintf(reason, size, "the response body is empty");
+		return NULL;
 	}
+	tok = json_tokener_new();
 	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	used = json_tokener_get_parse_end(tok);
@@ -221,19 +269,35 @@ void reply_parse(const char *body, size_t len, struct reply *out)
 		enum json_tokener_error err = json_tokener_get_error(tok);
 
 		if (err == json_tokener_continue)
-			fail(out, REPLY_INVALID, "the response is truncated JSON (%zu bytes)", len);
+			snprintf(reason, size, "the response is truncated JSON (%zu bytes)", len);
 		else
-			fail(out, REPLY_INVALID, "the response is not JSON (%s at byte %zu)",
-			     json_tokener_error_desc(err), used);
+			snprintf(reason, size, "the response is not JSON (%s at byte %zu)",
+				 json_tokener_error_desc(err), used);
 	} else {
 		while (used < len && strchr(" \t\r\n", body[used]))
 			used++;
-		if (used < len)
-			fail(out, REPLY_INVALID, "the response has data after the JSON value (byte %zu)",
-			     used);
-		else
-			parse_object(out, root);
+		if (used < len) {
+			snprintf(reason, size, "the response has data after the JSON value (byte %zu)",
+				 used);
+			json_object_put(root);
+			root = NULL;
+		}
 	}
-	json_object_put(root);
 	json_tokener_free(tok);
+	return root;
+}
+
+void reply_parse(const char *body, size_t len, struct reply *out)
+{
+	struct json_object *root = reply_json_parse(body, len, out->reason, sizeof(out->reason));
+	struct json_object *list = NULL;
+	const char *field = NULL;
+
+	out->ncalls = 0;
+	if (!root)
+		out->status = REPLY_INVALID;
+	else if ((out->status = reply_envelope(root, "a call list", &list, &field, out->reason,
+					       sizeof(out->reason))) == REPLY_OK)
+		parse_calls(out, field, list);
+	json_object_put(root);
 }

@@ -55,6 +55,11 @@ static void check_defaults(const struct cfg *cfg)
 	CHECK(cfg->poll.interval == 5 && cfg->poll.failure_threshold == 3);
 	CHECK(cfg->poll.backoff_max == 60);
 	CHECK(cfg->alerts.long_call == 900);
+	CHECK_INT(cfg->cms.api, CFG_API_AUTO);
+	CHECK_INT(cfg->cms.batch_size, 1000);
+	CHECK(cfg->poll.agent_state);
+	for (int s = 0; s < CMS_STATE_COUNT; s++)
+		CHECK(cfg->alerts.long_state[s] == 0);
 	CHECK(cfg->outputs.journal && !cfg->outputs.to_stdout);
 	CHECK(!cfg->outputs.syslog.enabled && cfg->outputs.syslog.facility == LOG_DAEMON);
 	CHECK_STR(cfg->outputs.syslog.ident, "agentwatchd");
@@ -107,6 +112,45 @@ static void check_retention(const struct cfg *cfg)
 	CHECK(cfg->outputs.deadletter_max == 8192);
 	CHECK(cfg->outputs.nwebhooks == 2 && cfg->outputs.webhooks[0].max_backlog == 500 &&
 	      cfg->outputs.webhooks[1].max_backlog == CFG_MAX_BACKLOG_DEFAULT);
+}
+
+static void check_batch(const struct cfg *cfg)
+{
+	CHECK_INT(cfg->cms.api, CFG_API_BATCH);
+	CHECK_INT(cfg->cms.batch_size, 3000);
+	CHECK(!cfg->poll.agent_state);
+	for (int s = 0; s < CMS_STATE_COUNT; s++)
+		CHECK(cfg->alerts.long_state[s] == (s == 8 ? 900 : s == 6 ? 300.5 : s == 7 ? 600 :
+						     s == 10 ? 0.001 : 0));
+}
+
+static void check_api_agent(const struct cfg *cfg)
+{
+	CHECK_INT(cfg->cms.api, CFG_API_AGENT);
+	CHECK_INT(cfg->cms.batch_size, 1);
+	CHECK(!cfg->poll.agent_state);
+}
+
+static void check_api_agent_with_state(const struct cfg *cfg)
+{
+	CHECK_INT(cfg->cms.api, CFG_API_AGENT);
+	CHECK(cfg->poll.agent_state);
+}
+
+static void check_api_auto_state(const struct cfg *cfg)
+{
+	CHECK_INT(cfg->cms.api, CFG_API_AUTO);
+	CHECK(cfg->poll.agent_state && cfg->poll.interval == 2);
+}
+
+static void check_new_event_filters(const struct cfg *cfg)
+{
+	const struct cfg_webhook *w = &cfg->outputs.webhooks[0];
+
+	CHECK_INT(w->nevents, 4);
+	CHECK(w->nevents == 4 && strcmp(w->events[0], "call.status") == 0 &&
+	      strcmp(w->events[1], "agent.state") == 0 && strcmp(w->events[2], "agent.long_state") == 0 &&
+	      strcmp(w->events[3], "agent.*_state") == 0);
 }
 
 static void check_backoff_follows_interval(const struct cfg *cfg)
@@ -250,6 +294,71 @@ static const struct tcase cases[] = {
 	  .expect = { NULL }, .check = check_everything },
 	{ "backoff_max defaults to interval above 60", BASE "poll = { interval = 120; };\n",
 	  .expect = { NULL }, .check = check_backoff_follows_interval },
+
+	/* batch polling and agent state */
+	{ "batch keys",
+	  "cms = { url = \"https://cms.example.net:28443\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  api = \"batch\"; batch_size = 3000; };\n"
+	  AGENT
+	  "poll = { agent_state = false; };\n"
+	  "alerts = { long_state = { rest = 900; wrap_up = 300.5; busy = 600.0; signed_out = 0;\n"
+	  "  adjusting = 0.001; }; };\n",
+	  .expect = { NULL }, .check = check_batch },
+	{ "api agent: agent_state off unless set",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; api = \"agent\";\n"
+	  "  batch_size = 1; };\n" AGENT,
+	  .expect = { NULL }, .check = check_api_agent },
+	{ "api agent: agent_state set",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; api = \"agent\"; };\n"
+	  AGENT "poll = { agent_state = true; };\n",
+	  .expect = { NULL }, .check = check_api_agent_with_state },
+	{ "api auto: agent_state on with a poll group without it",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\"; api = \"auto\"; };\n"
+	  AGENT "poll = { interval = 2; };\n",
+	  .expect = { NULL }, .check = check_api_auto_state },
+	{ "batch keys wrong",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  api = \"bulk\"; batch_size = 0; };\n"
+	  AGENT
+	  "poll = { agent_state = \"yes\"; };\n"
+	  "alerts = { long_state = { lunch = 900; rest = -1; busy = \"600\";\n"
+	  "  wrap_up = 0.0001; idle = 31536001; Rest = 5; study = 4294967296; }; };\n",
+	  .expect = { "2: cms.batch_size 0 is out of range 1..3000",
+	    "2: cms.api 'bulk' must be auto, batch or agent",
+	    "4: poll.agent_state must be true or false",
+	    "5: unknown state 'lunch' in alerts.long_state (the states are signed_out, idle, "
+	    "preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting)",
+	    "5: alerts.long_state.rest -1 is out of range 0..31536000",
+	    "5: alerts.long_state.busy must be a number",
+	    "6: alerts.long_state.wrap_up 0.0001 is below 1 ms, which the daemon would count as 0: "
+	    "use 0 or at least 0.001",
+	    "6: alerts.long_state.idle 31536001 is out of range 0..31536000",
+	    "6: unknown state 'Rest' in alerts.long_state (the states are signed_out, idle, "
+	    "preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting)",
+	    "6: alerts.long_state.study 4294967296 is out of range 0..31536000" } },
+	{ "batch keys wrong types",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  api = 1; batch_size = 3001; };\n"
+	  AGENT
+	  "alerts = { long_state = 900; };\n"
+	  "poll = { agent_state = 1; };\n",
+	  .expect = { "2: cms.api must be a string",
+	    "2: cms.batch_size 3001 is out of range 1..3000",
+	    "4: alerts.long_state must be a group { ... }",
+	    "5: poll.agent_state must be true or false" } },
+	{ "batch_size not an integer, long_state not a group of numbers",
+	  "cms = { url = \"https://h\"; app_key = \"ak\"; app_secret_file = \"cms.secret\";\n"
+	  "  api = \"Batch\"; batch_size = 10.5; };\n"
+	  AGENT
+	  "alerts = { long_state = { rest = { a = 1; }; talking = [ 1 ]; }; };\n",
+	  .expect = { "2: cms.batch_size must be an integer",
+	    "2: cms.api 'Batch' must be auto, batch or agent",
+	    "4: alerts.long_state.rest must be a number",
+	    "4: alerts.long_state.talking must be a number" } },
+	{ "webhook events filters take the new event types",
+	  BASE "outputs = { webhooks = ( { url = \"https://h/\";\n"
+	  "  events = [ \"call.status\", \"agent.state\", \"agent.long_state\", \"agent.*_state\" ]; } ); };\n",
+	  .expect = { NULL }, .check = check_new_event_filters },
 
 	/* URLs */
 	{ "url default https port, trailing slash dropped",
@@ -700,7 +809,8 @@ static const struct tcase cases[] = {
 	  "  { url = \"https://h/\"; events = [ ]; } ); };\n",
 	  .expect = { "3: outputs.webhooks[0].format 'xml' must be json or alertmanager",
 	    "4: outputs.webhooks[0].events[1] 'cal.*' matches no event type (call.started, call.ended, "
-	    "call.long, agent.busy, agent.idle, agent.unreachable, agent.reachable)",
+	    "call.long, agent.busy, agent.idle, agent.unreachable, agent.reachable, call.status, "
+	    "agent.state, agent.long_state)",
 	    "5: outputs.webhooks[0].headers.content-type is set by the daemon and cannot be overridden",
 	    "5: outputs.webhooks[0].headers.CONTENT-LENGTH is set by the daemon and cannot be overridden",
 	    "5: outputs.webhooks[0].headers.Host is set by the daemon and cannot be overridden",
