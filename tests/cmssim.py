@@ -1,24 +1,68 @@
 #!/usr/bin/env python3
-"""cmssim.py: a Huawei CC-CMS queryagentcalls simulator (auth-v2, faults, scripting API) for tests and benches.
+"""cmssim.py: a Huawei CC-CMS simulator (auth-v2, faults, scripting API) for tests and benches.
+
+Serves the per-agent path agent/queryagentcalls and both batch paths, agentgroup/queryagentcalls
+("batch", up to 3000 agentIds) and agentgroup/agentstatusinfobyagentids ("state", up to 6000), all
+with the same auth-v2 check (cms-api.md).
 
 Usage:
   cmssim.py --selftest
   cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
             [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
-            [--workers N]
+            [--served FILE] [--workers N]
 
-Scenario: {"agents": {"CC:VDN:ID": {"calls": [...], "fault": "..."|null}}, "default": {"calls": [...],
-"fault": ...}, "unknown_agents": "empty"|"missing"}. A key missing from an agent's entry falls back
-to "default" (for calls: to random activity under --random); "fault": null means no fault.
-Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang.
+Scenario: {"agents": {"CC:VDN:ID": AGENT}, "default": AGENT, "unknown_agents": "empty"|"missing",
+"config": CONFIG}. AGENT is {"calls": [...], "fault": "..."|null, "state": {...}|null, "absent": bool};
+a key missing from an agent's entry falls back to "default" (calls and state: to random activity under
+--random); "fault": null means no fault.
+- "calls": call IDs (strings; any JSON value is answered verbatim by the per-agent path) or objects
+  {"callId":..,"callStatus":5,"callInOut":0,"mediaType":5,"submediaType":".."}. The batch path fills a
+  missing callStatus/callInOut/mediaType with 5 talking / 0 inbound / 5 phone and leaves out keys set to
+  null; the per-agent path answers the callIds.
+- "state": fields of a state entry, at least currentState, e.g. {"currentState":8,
+  "currentStateTime":100,"currentStateReason":258}; the others get defaults (not-set markers when
+  currentState is 0). currentStateTime counts on from the moment the state was set.
+  Without "state" (and without --random, or with scripted calls): talking (5) while the agent has
+  calls, else idle (1), timed from the change the simulator saw.
+- "absent": true leaves the agent out of both batch answers (the per-agent path is unaffected).
+- "unknown_agents": "missing" makes agents without an entry unknown: 0101002 on the per-agent path,
+  absent from batch answers.
+Faults: http:CODE nonjson wrongshape badids cmserror:CODE legacy slow:SECONDS reset huge truncated hang,
+and for the batch paths also unasked (an extra entry for an agent not asked for) and duplicate (an
+entry twice). A per-agent "fault" applies to the per-agent path only; a batch path's fault is set for
+the whole path with CONFIG batch_fault / state_fault (legacy, unasked and slow still answer).
 
-Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099","calls":[..],"fault":..},
-GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S, POST /sim/reset-stats.
-Per-agent polls count authenticated, well-formed CMS requests when answered (for hang: when received).
+CONFIG (scenario "config" or POST /sim/config; keys given replace the current value):
+  batch_404: true|false|[[cc,vdn],...]   the batch calls path answers HTTP 404 (for those groups)
+  state_404: same                        the state path answers HTTP 404
+  state_permission: same                 the state path answers resultCode 0101003 (insufficient
+                                         permission, cms-api.md section 1)
+  batch_fault, state_fault: FAULT|null   a fault for every request on that path
+Batch requests are checked as the CMS would: ccId 1..65535, vdn 1..5000, agentIds a list of 1..3000
+(state: 1..6000) unique valid agent IDs, else resultCode 0100002. Entries come in an order that does
+not follow the request (a fixed permutation): clients must key them by agentId.
+
+--random SEED: random activity for unscripted agents (cmsmodel.py): calls that ring (4), are talked
+(5), held (6) and now and then three-party (9), inbound or outbound, mostly phone; agent states that
+follow them (answering, talking, wrap_up, then idle; rest and busy episodes; 2% signed out with the
+4294967295/65535 markers). The per-agent path answers the same call IDs as the batch path.
+
+--served FILE: one JSON line per answered CMS request, at the time it was answered (judge.py reads it):
+  {"t":UNIX,"path":"batch"|"state"|"agent","cc":1,"vdn":170[,"fault":NAME][,"delay":S],
+   "agents":{"1099":{"calls":[objects]} | {"state":{entry}} | "absent" | "failed" | "refused"}}
+"failed": the request failed for that agent (fault, 401, invalid request, 0101002); "refused": the
+batch_404/state_404/state_permission switch; per-agent calls carry only callId; "delay": a slow fault.
+
+Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099", AGENT keys},
+POST /sim/config CONFIG, GET /sim/config, GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S,
+POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), and per agent
+polls (calls requests on either path), state_polls and both counted since the agent was last set.
+Polls count authenticated, well-formed CMS requests when answered (for hang: when received).
 
 --workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
-across them, but scenario overrides and stats are per process: with N > 1 the control API reaches
-whichever worker takes that connection, so use it only with N = 1 (benchmarks need no control API).
+across them, but overrides, /sim/config and stats are per process: with N > 1 the control API reaches
+whichever worker takes that connection, so use it only with N = 1 (a scenario's "config" applies to
+all). --served lines of all workers go to one file.
 """
 
 import argparse
@@ -41,10 +85,16 @@ import sys
 import time
 import urllib.parse
 
+from cmsmodel import NOT_SET16, NOT_SET32, RandomActivity, compact, stable_order
+
 CMS_PATH = "/rest/cmsapp/v1/openapi/agent/queryagentcalls"
+BATCH_PATH = "/rest/cmsapp/v1/openapi/agentgroup/queryagentcalls"
+STATE_PATH = "/rest/cmsapp/v1/openapi/agentgroup/agentstatusinfobyagentids"
+PATH_KIND = {CMS_PATH: "agent", BATCH_PATH: "batch", STATE_PATH: "state"}
+BATCH_MAX = {"batch": 3000, "state": 6000}
 SIGNED_HEADERS = "content-length;content-type;host"
 MAX_HEADER = 16 * 1024
-MAX_BODY = 64 * 1024
+MAX_BODY = 1024 * 1024            # 6000 agent IDs of 7 digits fit
 HUGE_SIZE = 8 * 1024 * 1024
 
 # ---------------------------------------------------------------------------
@@ -121,7 +171,7 @@ def parse_timestamp(ts):
 # Faults
 
 FAULT_KINDS = {"http", "nonjson", "wrongshape", "badids", "cmserror", "legacy",
-               "slow", "reset", "huge", "truncated", "hang"}
+               "slow", "reset", "huge", "truncated", "hang", "unasked", "duplicate"}
 CMS_ERRORS = {
     "0100001": "The interface failed to be invoked",
     "0100002": "Invalid parameter",
@@ -167,61 +217,24 @@ def fault_name(fault):
 
 
 # ---------------------------------------------------------------------------
-# Random calls: each agent has its own timeline drawn from random.Random(seed/agent),
-# generated forward from a fixed anchor time. It depends only on (seed, agent, anchor),
-# so forked workers sharing the anchor give identical answers for an agent.
-
-
-class RandomCalls:
-    START_P = 1 / 20        # chance per second that an idle agent starts a call
-    MIN_DUR, MAX_DUR = 5, 40
-    OVERLAP_P = 0.1         # chance that a busy period holds a second, overlapping call
-
-    def __init__(self, seed, anchor):
-        self.seed = seed
-        self.anchor = int(anchor)
-        self.lines = {}     # agent -> [rng, next idle second, [(start, end, id)]]
-
-    def calls(self, agent, now):
-        line = self.lines.get(agent)
-        if line is None:
-            line = [random.Random("%s/%s" % (self.seed, agent)), self.anchor, []]
-            self.lines[agent] = line
-        self._extend(line, now)
-        return [cid for start, end, cid in line[2] if start <= now < end]
-
-    def _extend(self, line, now):
-        rng, idle_from, spans = line
-        while idle_from <= now:
-            gap = int(math.log(1.0 - rng.random()) / math.log(1.0 - self.START_P))
-            start = idle_from + gap
-            ends = [self._add_call(rng, spans, start)]
-            if rng.random() < self.OVERLAP_P:
-                ends.append(self._add_call(rng, spans, start + rng.randint(1, ends[0] - start - 1)))
-            idle_from = max(ends)
-        line[1] = idle_from
-        # Old calls can go; a little slack covers polls that arrive slightly out of order.
-        line[2] = [s for s in spans if s[1] > now - 60]
-
-    def _add_call(self, rng, spans, start):
-        end = start + rng.randint(self.MIN_DUR, self.MAX_DUR)
-        spans.append((start, end, "%d-%d" % (start, rng.randrange(1000, 1000000))))
-        return end
-
-
-# ---------------------------------------------------------------------------
 # Simulated CMS state: scenario, per-agent overrides, statistics
 
 UNSET = object()
 
 
 class Agent:
-    """What the simulator answers for one agent. calls None / fault UNSET fall back to defaults."""
-    __slots__ = ("calls", "fault")
+    """What the simulator answers for one agent. calls/state None, fault UNSET fall back to defaults.
+    state is [entry fields, unix time they were set]; absent leaves it out of batch answers."""
+    __slots__ = ("calls", "fault", "state", "absent")
 
-    def __init__(self, calls=None, fault=UNSET):
+    def __init__(self, calls=None, fault=UNSET, state=None, absent=False):
         self.calls = calls
         self.fault = fault
+        self.state = state
+        self.absent = absent
+
+    def copy(self):
+        return Agent(self.calls, self.fault, self.state, self.absent)
 
 
 def agent_key(text):
@@ -232,17 +245,117 @@ def agent_key(text):
     return "%d:%d:%d" % tuple(int(p) for p in parts)
 
 
+DEFAULT_DETAIL = (("callStatus", 5), ("callInOut", 0), ("mediaType", 5))
+
+
 def check_calls(calls):
-    if calls is not None and not isinstance(calls, list):
+    """A scripted call list: items are call IDs (any JSON value: the per-agent path answers them
+    verbatim) or objects with a callId; None falls back to the default."""
+    if calls is None:
+        return None
+    if not isinstance(calls, list):
         raise ValueError("calls must be a list or null")
+    for c in calls:
+        if isinstance(c, dict) and "callId" not in c:
+            raise ValueError("a call object needs a callId: %r" % (c,))
     return calls
 
 
-def agent_from_json(obj):
+def call_object(item):
+    """A scripted call as the batch path answers it: missing detail keys get talking/inbound/phone,
+    keys set to null are left out."""
+    obj = dict(item) if isinstance(item, dict) else {"callId": item}
+    for key, value in DEFAULT_DETAIL:
+        obj.setdefault(key, value)
+    return {k: v for k, v in obj.items() if v is not None}
+
+
+def call_id(item):
+    return item["callId"] if isinstance(item, dict) else item
+
+
+STATE_KEYS = ("prevState", "agentId", "logonTime", "agentRelease", "locationId",
+              "currentPrivateCallNum", "currentStateTime", "currentStateReason", "prevStateTime",
+              "currentState")
+
+
+def check_state(state):
+    """A scripted state entry (fields of STATE_KEYS), stamped with the time it was set."""
+    if state is None:
+        return None
+    if not isinstance(state, dict) or "currentState" not in state:
+        raise ValueError("state must be an object with currentState, or null")
+    unknown = set(state) - set(STATE_KEYS)
+    if unknown:
+        raise ValueError("unknown state keys: %s" % ", ".join(sorted(unknown)))
+    return [dict(state), time.time()]
+
+
+def agent_update(agent, obj):
+    """Applies the keys of obj (calls, fault, state, absent) to agent."""
     if not isinstance(obj, dict):
         raise ValueError("agent entry must be an object")
-    fault = parse_fault(obj["fault"]) if "fault" in obj else UNSET
-    return Agent(check_calls(obj.get("calls")), fault)
+    if "calls" in obj:
+        agent.calls = check_calls(obj["calls"])
+    if "fault" in obj:
+        agent.fault = parse_fault(obj["fault"])
+    if "state" in obj:
+        agent.state = check_state(obj["state"])
+    if "absent" in obj:
+        if not isinstance(obj["absent"], bool):
+            raise ValueError("absent must be true or false")
+        agent.absent = obj["absent"]
+    return agent
+
+
+def agent_from_json(obj):
+    return agent_update(Agent(), obj)
+
+
+def check_groups(value, key):
+    """A /sim/config switch: True, False or a list of [cc, vdn] -> True, False or a set."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, list):
+        raise ValueError("%s must be true, false or a list of [cc, vdn]" % key)
+    groups = set()
+    for g in value:
+        if not isinstance(g, list) or len(g) != 2:
+            raise ValueError("%s: %r is not [cc, vdn]" % (key, g))
+        groups.add((int(g[0]), int(g[1])))
+    return groups
+
+
+class Config:
+    """Switches of the batch paths, set by the scenario's "config" or POST /sim/config."""
+    SWITCHES = ("batch_404", "state_404", "state_permission")
+    FAULTS = ("batch_fault", "state_fault")
+
+    def __init__(self):
+        self.batch_404 = self.state_404 = self.state_permission = False
+        self.batch_fault = self.state_fault = None
+
+    def update(self, obj):
+        if not isinstance(obj, dict):
+            raise ValueError("config must be a JSON object")
+        unknown = set(obj) - set(self.SWITCHES) - set(self.FAULTS)
+        if unknown:
+            raise ValueError("unknown config keys: %s" % ", ".join(sorted(unknown)))
+        new = {k: check_groups(v, k) for k, v in obj.items() if k in self.SWITCHES}
+        new.update({k: parse_fault(v) for k, v in obj.items() if k in self.FAULTS})
+        for k, v in new.items():
+            setattr(self, k, v)
+
+    @staticmethod
+    def applies(switch, cc, vdn):
+        return switch is True or (isinstance(switch, set) and (cc, vdn) in switch)
+
+    def json(self):
+        out = {k: sorted(list(g) for g in v) if isinstance(v, set) else v
+               for k, v in ((k, getattr(self, k)) for k in self.SWITCHES)}
+        out.update({k: fault_name(getattr(self, k)) if getattr(self, k) else None
+                    for k in self.FAULTS})
+        return out
 
 
 class Scenario:
@@ -255,6 +368,9 @@ class Scenario:
         default = obj.get("default") or {}
         self.default_calls = check_calls(default.get("calls")) or []
         self.default_fault = parse_fault(default.get("fault"))
+        self.default_state = check_state(default.get("state"))
+        self.config = Config()
+        self.config.update(obj.get("config") or {})
         self.unknown = obj.get("unknown_agents", "empty")
         if self.unknown not in ("empty", "missing"):
             raise ValueError("unknown_agents must be \"empty\" or \"missing\"")
@@ -267,29 +383,40 @@ class Stats:
     def reset(self):
         self.requests = 0
         self.auth_failures = 0
-        self.by_agent = {}                  # agent -> [polls, polls_since_set]
+        # agent -> [polls, polls_since_set, state_polls, state_polls_since_set]; a poll is an
+        # answered calls request (either path) that asked for the agent.
+        self.by_agent = {}
+        self.by_path = {k: [0, 0] for k in ("agent", "batch", "state")}    # [requests, agents]
         self.arrivals = array.array("d")    # monotonic arrival time of each CMS request
 
-    def arrive(self):
+    def arrive(self, kind):
         self.requests += 1
+        self.by_path[kind][0] += 1
         self.arrivals.append(time.monotonic())
 
-    def polled(self, agent):
+    def polled(self, agent, kind="agent"):
         entry = self.by_agent.get(agent)
         if entry is None:
-            entry = self.by_agent[agent] = [0, 0]
-        entry[0] += 1
-        entry[1] += 1
+            entry = self.by_agent[agent] = [0, 0, 0, 0]
+        i = 2 if kind == "state" else 0
+        entry[i] += 1
+        entry[i + 1] += 1
+
+    def asked(self, kind, n):
+        self.by_path[kind][1] += n
 
     def agent_set(self, agent):
-        self.by_agent.setdefault(agent, [0, 0])[1] = 0
+        entry = self.by_agent.setdefault(agent, [0, 0, 0, 0])
+        entry[1] = entry[3] = 0
 
     def agent_json(self, agent):
-        polls, since = self.by_agent.get(agent, (0, 0))
-        return {"polls": polls, "polls_since_set": since}
+        polls, since, spolls, ssince = self.by_agent.get(agent, (0, 0, 0, 0))
+        return {"polls": polls, "polls_since_set": since, "state_polls": spolls,
+                "state_polls_since_set": ssince}
 
     def json(self):
         return {"requests": self.requests, "auth_failures": self.auth_failures,
+                "by_path": {k: {"requests": r, "agents": a} for k, (r, a) in self.by_path.items()},
                 "by_agent": {a: self.agent_json(a) for a in self.by_agent}}
 
     def windows(self, width):
@@ -324,12 +451,13 @@ class Request:
 
 class Reply:
     """A response, or an action standing in for one (reset, hang, truncated)."""
-    __slots__ = ("status", "body", "ctype", "extra", "action", "outcome")
+    __slots__ = ("status", "body", "ctype", "extra", "action", "outcome", "served")
 
     def __init__(self, status, body, ctype="application/json", extra="", action="send",
                  outcome="ok"):
         self.status, self.body, self.ctype = status, body, ctype
         self.extra, self.action, self.outcome = extra, action, outcome
+        self.served = None      # (path kind, cc, vdn, agents JSON members, extra members)
 
 
 def json_reply(obj, status=200, outcome="ok"):
@@ -444,6 +572,66 @@ def ok_payload(calls):
 
 INVALID = {"resultCode": "0100002", "resultDesc": CMS_ERRORS["0100002"]}
 MISSING = {"resultCode": "0101002", "resultDesc": CMS_ERRORS["0101002"]}
+PERMISSION = {"resultCode": "0101003", "resultDesc": CMS_ERRORS["0101003"]}
+# Faults after which the client still has a usable answer (the served log records the answer).
+ANSWERING_FAULTS = {"legacy", "unasked", "slow"}
+
+
+def valid_ids(cc, vdn):
+    return (type(cc) is int and type(vdn) is int     # bool is not an int here
+            and 1 <= cc <= 65535 and 1 <= vdn <= 5000)
+
+
+def valid_agent_id(aid):
+    return type(aid) is int and (101 <= aid <= 59999 or 70000 <= aid <= 999999)
+
+
+def parse_batch(body, limit):
+    """Batch request body -> (cc, vdn, [agent ids]), or None if invalid (a list of 1..limit
+    unique, valid agent IDs of one ccId and vdn)."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    cc, vdn, ids = obj.get("ccId"), obj.get("vdn"), obj.get("agentIds")
+    if not valid_ids(cc, vdn) or not isinstance(ids, list) or not 1 <= len(ids) <= limit:
+        return None
+    if not all(valid_agent_id(a) for a in ids) or len(set(ids)) != len(ids):
+        return None
+    return cc, vdn, ids
+
+
+def request_agents(body):
+    """Best effort for the served log of a refused request: (cc, vdn, [agent ids]) or None."""
+    try:
+        obj = json.loads(body)
+        cc, vdn = int(obj["ccId"]), int(obj["vdn"])
+        ids = obj["agentIds"] if "agentIds" in obj else [obj["agentId"]]
+        return cc, vdn, sorted({int(a) for a in ids})
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def failed_served(kind, cc, vdn, ids, why, value="failed"):
+    members = ",".join('"%d":"%s"' % (a, value) for a in ids)
+    return (kind, cc, vdn, members, ',"fault":%s' % compact(why))
+
+
+def served_from_body(kind, body, why):
+    q = request_agents(body)
+    return failed_served(kind, q[0], q[1], q[2], why) if q else None
+
+
+def batch_reply(entries, fault_kind, outcome="ok"):
+    """The success envelope around entries (JSON texts); "legacy" has resultDatas only."""
+    arr = "[%s]" % ",".join(entries)
+    if fault_kind == "legacy":
+        body = '{"result":"0","resultCode":"0100000","resultDatas":%s}' % arr
+    else:
+        body = '{"result":"0","resultCode":"0100000","resultDatas":%s,"resultDesc":%s}' % (arr, arr)
+    return Reply(200, body.encode(), outcome=outcome)
 
 
 def parse_query(body):
@@ -465,7 +653,7 @@ def parse_query(body):
 
 
 class Sim:
-    def __init__(self, args, sk, scenario, randcalls, log):
+    def __init__(self, args, sk, scenario, randcalls, log, served=None):
         self.ak = args.ak
         self.sk = sk
         self.skew = args.skew
@@ -477,31 +665,195 @@ class Sim:
         self.log = log
         self.sig_complaints = 0
         self._huge = None
+        self.served = served        # file descriptor of --served, or None
+        self.config = scenario.config
+        self.derived = {}           # agent -> [code, since, previous code, its seconds]
+        self.started = time.time()
 
     # -- CMS endpoint ------------------------------------------------------
 
-    async def handle_cms(self, req):
-        """Answer one queryagentcalls request: (Reply, agent key or "-")."""
-        self.stats.arrive()
+    async def handle_cms(self, req, kind):
+        """Answer one request on a CMS path: (Reply, agent key, "CC:VDN" of a batch, or "-")."""
+        self.stats.arrive(kind)
         if req.method != "POST":
             return text_reply(405, "Method Not Allowed\n", "bad-method",
                               extra="Allow: POST\r\n"), "-"
         why = self.check_auth(req) if self.verify else None
         if why:
             self.stats.auth_failures += 1
-            return text_reply(401, "Unauthorized\n", "auth:" + why), "-"
+            reply = text_reply(401, "Unauthorized\n", "auth:" + why)
+            reply.served = served_from_body(kind, req.body, "http:401")
+            return reply, "-"
+        if kind != "agent":
+            return await self.handle_batch(req, kind)
         agent = parse_query(req.body)
         if agent is None:
-            return json_reply(INVALID, outcome="invalid"), "-"
+            reply = json_reply(INVALID, outcome="invalid")
+            reply.served = served_from_body(kind, req.body, "invalid")
+            return reply, "-"
         fault = self.fault_for(agent)
+        delay = None
         if fault and fault[0] == "slow":
             await asyncio.sleep(fault[1])
             reply = self.answer(agent)      # computed after the wait: reflects the state then
             reply.outcome = fault_name(fault) + "+" + reply.outcome
+            delay = fault[1]
         else:
             reply = self.fault_reply(agent, fault) if fault else self.answer(agent)
         self.stats.polled(agent)
+        self.stats.asked(kind, 1)
+        cc, vdn, aid = (int(x) for x in agent.split(":"))
+        if reply.outcome == "ok" or delay is not None or (fault and fault[0] == "legacy"):
+            calls = self.calls_for(agent)
+            if calls is None:
+                reply.served = failed_served(kind, cc, vdn, [aid], "missing")
+            else:
+                ids = compact([{"callId": call_id(c)} for c in calls])
+                extra = ',"delay":%s' % delay if delay is not None else ""
+                if fault:
+                    extra += ',"fault":%s' % compact(fault_name(fault))
+                reply.served = (kind, cc, vdn, '"%d":{"calls":%s}' % (aid, ids), extra)
+        else:
+            reply.served = failed_served(kind, cc, vdn, [aid], reply.outcome)
         return reply, agent
+
+    async def handle_batch(self, req, kind):
+        """Answer one request on a batch path (kind "batch" or "state")."""
+        q = parse_batch(req.body, BATCH_MAX[kind])
+        if q is None:
+            reply = json_reply(INVALID, outcome="invalid")
+            reply.served = served_from_body(kind, req.body, "invalid")
+            return reply, "-"
+        cc, vdn, ids = q
+        where = "%d:%d" % (cc, vdn)
+        self.stats.asked(kind, len(ids))
+        cfg = self.config
+        switch = cfg.batch_404 if kind == "batch" else cfg.state_404
+        fault = cfg.batch_fault if kind == "batch" else cfg.state_fault
+        prefix = where + ":"
+        for a in ids:
+            self.stats.polled(prefix + str(a), kind)
+        if cfg.applies(switch, cc, vdn):
+            reply = self.fault_reply(None, ("http", 404))
+            reply.outcome = kind + "_404"
+            reply.served = failed_served(kind, cc, vdn, ids, reply.outcome, "refused")
+            return reply, where
+        if kind == "state" and cfg.applies(cfg.state_permission, cc, vdn):
+            reply = json_reply(PERMISSION, outcome="state_permission")
+            reply.served = failed_served(kind, cc, vdn, ids, reply.outcome, "refused")
+            return reply, where
+        if fault and fault[0] == "slow":
+            await asyncio.sleep(fault[1])
+        if fault and fault[0] not in ANSWERING_FAULTS:
+            reply = self.batch_fault_reply(kind, cc, vdn, ids, fault)
+            reply.served = failed_served(kind, cc, vdn, ids, fault_name(fault))
+            return reply, where
+        entries, members = self.batch_entries(kind, cc, vdn, ids, time.time())
+        extra = ""
+        if fault:
+            extra = ',"fault":%s' % compact(fault_name(fault))
+            if fault[0] == "slow":
+                extra += ',"delay":%s' % fault[1]
+            if fault[0] == "unasked":
+                entries.append(self.unasked_entry(kind, cc, vdn, ids))
+        reply = batch_reply(entries, fault[0] if fault else None)
+        reply.outcome = fault_name(fault) if fault else "ok"
+        reply.served = (kind, cc, vdn, members, extra)
+        return reply, where
+
+    def batch_entries(self, kind, cc, vdn, ids, now):
+        """The answer's entries (JSON texts, in an order that does not follow the request) and
+        the served log's members for them."""
+        entries, members = [], []
+        prefix = "%d:%d:" % (cc, vdn)
+        for aid in stable_order(ids):
+            agent = prefix + str(aid)
+            e = self.entry(agent)
+            text = None
+            if e is None or not e.absent:
+                if kind == "batch":
+                    calls = self.calls_json(agent, e, now)
+                    if calls is not None:
+                        text = '{"agentId":%d,"callList":%s}' % (aid, calls)
+                        members.append('"%d":{"calls":%s}' % (aid, calls))
+                else:
+                    text = self.state_json(agent, aid, e, now)
+                    if text is not None:
+                        members.append('"%d":{"state":%s}' % (aid, text))
+            if text is None:
+                members.append('"%d":"absent"' % aid)
+            else:
+                entries.append(text)
+        return entries, ",".join(members)
+
+    def unasked_entry(self, kind, cc, vdn, ids):
+        """An entry for an agent that was not asked for (Huawei's own sample has one)."""
+        aid = max(ids) + 1
+        if kind == "batch":
+            return '{"agentId":%d,"callList":[]}' % aid
+        return self.state_json("%d:%d:%d" % (cc, vdn, aid), aid, None, time.time()) or "{}"
+
+    def calls_json(self, agent, e, now):
+        """callList of agent as JSON text, or None when the CMS does not know the agent."""
+        if e is not None and e.calls is not None:
+            return compact([call_object(c) for c in e.calls])
+        if e is None and self.scenario.unknown == "missing":
+            return None
+        if self.random is not None:
+            return self.random.answer(agent, now)[1]
+        return compact([call_object(c) for c in self.scenario.default_calls])
+
+    def state_json(self, agent, aid, e, now):
+        """The agent's state entry as JSON text, or None when the CMS does not know the agent."""
+        scripted = e.state if e is not None and e.state is not None else self.scenario.default_state
+        if e is None and self.scenario.unknown == "missing":
+            return None
+        if scripted is None and self.random is not None and (e is None or e.calls is None):
+            return self.random.answer(agent, now)[2]
+        entry = self.derived_state(agent, aid, e, now)
+        if scripted is not None:
+            fields, set_at = scripted
+            entry.update(fields)
+            if fields.get("currentState") == 0 and "logonTime" not in fields:
+                entry.update(logonTime=NOT_SET32 * 1000, locationId=NOT_SET16,
+                             prevStateTime=NOT_SET32)
+            cst = fields.get("currentStateTime")
+            if type(cst) is int and cst not in (NOT_SET32, NOT_SET16):
+                entry["currentStateTime"] = cst + max(0, int(now - set_at))
+        return compact(entry)
+
+    def derived_state(self, agent, aid, e, now):
+        """An unscripted agent's state without --random: talking on a call, else idle."""
+        calls = e.calls if e is not None and e.calls is not None else self.scenario.default_calls
+        code = 5 if calls else 1
+        d = self.derived.get(agent)
+        if d is None:
+            d = self.derived[agent] = [code, int(now), 0, NOT_SET32]
+        elif d[0] != code:
+            d[:] = [code, int(now), d[0], int(now) - d[1]]
+        return {"prevState": d[2], "agentId": aid, "logonTime": int(self.started) * 1000,
+                "agentRelease": 0, "locationId": 1, "currentPrivateCallNum": 0,
+                "currentStateTime": max(0, int(now) - d[1]), "currentStateReason": NOT_SET16,
+                "prevStateTime": d[3], "currentState": code}
+
+    def batch_fault_reply(self, kind, cc, vdn, ids, fault):
+        """A failing answer on a batch path."""
+        kind_f, _ = fault
+        name = fault_name(fault)
+        if kind_f == "badids":
+            if kind == "batch":
+                bad = '[{"callId":1605492949},{"callId":"%s"},{"callId":"1605492949-14\\u000147"}]' \
+                    % ("9" * 100)
+                entries = ['{"agentId":%d,"callList":%s}' % (a, bad) for a in ids]
+            else:
+                entries = ['{"agentId":%d,"currentState":"5"}' % a for a in ids]
+            return batch_reply(entries, None, name)
+        if kind_f in ("truncated", "duplicate"):
+            entries, _ = self.batch_entries(kind, cc, vdn, ids, time.time())
+            if kind_f == "duplicate":
+                return batch_reply(entries + entries[:1], None, name)
+            return Reply(200, batch_reply(entries, None).body, action="truncated", outcome=name)
+        return self.fault_reply(None, fault)
 
     def check_auth(self, req):
         """Reason the request's auth-v2 signature is not acceptable, or None."""
@@ -567,7 +919,7 @@ class Sim:
         calls = self.calls_for(agent)
         if calls is None:
             return json_reply(MISSING, outcome="missing")
-        return json_reply(ok_payload(calls))
+        return json_reply(ok_payload([call_id(c) for c in calls]))
 
     def fault_reply(self, agent, fault):
         kind, arg = fault
@@ -581,7 +933,7 @@ class Sim:
         if kind == "cmserror":
             return json_reply({"resultCode": arg, "resultDesc": CMS_ERRORS.get(arg, "Error")},
                               outcome=name)
-        calls = self.calls_for(agent) or []
+        calls = [call_id(c) for c in (self.calls_for(agent) or [])] if agent else []
         if kind == "wrongshape":
             return json_reply({"result": "0", "resultCode": "0100000",
                                "resultDatas": 42, "resultDesc": 42}, outcome=name)
@@ -614,6 +966,11 @@ class Sim:
         try:
             if route == ("POST", "/sim/agent"):
                 return self.ctl_agent(req.body)
+            if route == ("POST", "/sim/config"):
+                self.config.update(json.loads(req.body))
+                return json_reply({"ok": True})
+            if route == ("GET", "/sim/config"):
+                return json_reply(self.config.json())
             if route == ("GET", "/sim/stats"):
                 if "agent" in params:
                     return json_reply(self.stats.agent_json(agent_key(params["agent"])))
@@ -636,12 +993,7 @@ class Sim:
             raise ValueError("body must be a JSON object")
         agent = agent_key(obj["agent"])
         old = self.entry(agent)
-        new = Agent(old.calls, old.fault) if old else Agent()
-        if "calls" in obj:
-            new.calls = check_calls(obj["calls"])
-        if "fault" in obj:
-            new.fault = parse_fault(obj["fault"])
-        self.overrides[agent] = new
+        self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
         self.stats.agent_set(agent)
         return json_reply({"ok": True})
 
@@ -671,14 +1023,25 @@ class Sim:
         if req is None:
             return False
         agent = "-"
-        if req.path == CMS_PATH:
-            reply, agent = await self.handle_cms(req)
+        kind = PATH_KIND.get(req.path)
+        if kind:
+            reply, agent = await self.handle_cms(req, kind)
         elif req.path.startswith("/sim/"):
             reply = self.handle_control(req)
         else:
             reply = text_reply(404, "Not Found\n", "not-found")
         self.write_log(agent, reply.status or "-", reply.outcome)
+        if reply.served and self.served is not None:
+            self.write_served(reply.served)
         return await self.act(reply, req, reader, writer)
+
+    def write_served(self, served):
+        """One --served line, written whole by a single O_APPEND write (workers share the file)."""
+        kind, cc, vdn, members, extra = served
+        line = ('{"t":%.3f,"path":"%s","cc":%d,"vdn":%d%s,"agents":{%s}}\n'
+                % (time.time(), kind, cc, vdn, extra, members)).encode()
+        while line:
+            line = line[os.write(self.served, line):]
 
     async def act(self, reply, req, reader, writer):
         if reply.action == "reset":
@@ -847,6 +1210,7 @@ def parse_args(argv):
     p.add_argument("--port-file", help="write the bound port here once listening")
     p.add_argument("--no-verify", action="store_true", help="skip auth-v2 checking")
     p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--served", help="append one JSON line per answered CMS request (for judge.py)")
     p.add_argument("--workers", type=int, default=1,
                    help="forked server processes (SO_REUSEPORT); state is per process")
     args = p.parse_args(argv)
@@ -879,6 +1243,8 @@ def main(argv=None):
         scenario = load_scenario(args.scenario)
         ctx = make_ssl(args)
         log = open(args.log, "a", buffering=1) if args.log else None
+        served = (os.open(args.served, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+                  if args.served else None)
         host, port = args.listen
         socks = bind_sockets(host, port, args.workers)
     except (OSError, ValueError, ssl.SSLError) as e:
@@ -886,8 +1252,8 @@ def main(argv=None):
         return 2
     # The random timelines start a minute before now so some agents are busy at once.
     # Built before any fork, so every worker shares the anchor and gives the same answers.
-    randcalls = RandomCalls(args.random, time.time() - 60) if args.random is not None else None
-    sim = Sim(args, sk, scenario, randcalls, log)
+    randcalls = RandomActivity(args.random, time.time() - 60) if args.random is not None else None
+    sim = Sim(args, sk, scenario, randcalls, log, served)
     announce(args, host, socks[0].getsockname()[1])
     if args.workers > 1:
         return run_workers(sim, socks, ctx)

@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""judge.py: judges agentwatchd's events, agent by agent, against what the CMS simulator served.
+
+Usage:
+  judge.py [options] SERVED.jsonl EVENTS.jsonl
+  judge.py --selftest
+
+SERVED is cmssim.py --served; EVENTS is the daemon's stdout (JSON lines; a half-written last line is
+ignored). A reference model of product.md's rules replays, per agent, what was served in time order
+and derives the events the daemon must have written; they are compared with the daemon's, type by type
+and call by call, in two streams per agent: calls (call.*, agent.busy/idle/unreachable/reachable, from
+the batch and per-agent paths) and state (agent.state, from the state path), since the two polls of one
+agent may complete in either order. The rules:
+- The first successful calls poll is the baseline: call.started "initial" for each call, then agent.busy
+  "initial"; later polls: agent.reachable (if it was unreachable), call.ended, call.status (callStatus
+  changed), call.started, then agent.busy / agent.idle. Within a run of one type the call order is free.
+- A failed poll (a fault, a 401, an invalid request, an answer delayed by --timeout or more, an agent
+  absent from a batch answer: reason "absent from the CMS answer") counts toward --threshold; reaching
+  it gives agent.unreachable with that many failures. No call event while unreachable; the next success
+  is diffed against the last one. A batch_404/state_404/state_permission refusal ("refused") counts as
+  neither (the daemon falls back or turns the state poll off).
+- Batch answers give detail fields (call_status, call_status_code, direction, media, media_type,
+  submedia) equal to what was served (call.ended: the last served); per-agent answers give none; a call
+  first seen with detail and later without is not checked for detail.
+- agent.state: "initial" at the first state answer, then one per change of currentState, with state,
+  state_code, previous_state (not when initial), reason_code when currentStateReason is not a not-set
+  marker, and state_since within --since-slack of (served time - currentStateTime).
+- call.long and agent.long_state are checked apart (their timing is the daemon's): call.long for an open
+  call, once, duration >= --long-call when given; agent.long_state for the current state, at most once
+  per stint (a stint also restarts when currentStateTime goes back), duration >= its threshold.
+The daemon may not have received the last answers (in flight, or served after it stopped): missing
+events of answers served in the last --tail seconds of SERVED are tolerated.
+Prints the first mismatch of each agent (what was served, the events wanted and got) and a summary;
+exits 1 on any mismatch, 2 on unreadable input.
+"""
+
+import argparse
+import datetime
+import json
+import sys
+
+CALL_STATUS = ("idle", "occupied", "queued", "private_queued", "alerting", "talking", "held",
+               "suspended", "muted", "three_party")
+STATES = ("signed_out", "idle", "preoccupied", "occupied", "answering", "talking", "wrap_up",
+          "busy", "rest", "study", "adjusting")
+MEDIA = {1: "chat", 2: "webphone", 4: "callback", 5: "phone", 15: "predictive_outbound",
+         16: "preview_outbound", 17: "message", 19: "video", 51: "webchat", 53: "social",
+         55: "h5chat"}
+DIRECTION = {0: "inbound", 1: "outbound"}
+MARKERS = (4294967295, 65535)
+DETAIL_FIELDS = ("call_status", "call_status_code", "direction", "media", "media_type", "submedia")
+CALL_STREAM = {"call.started", "call.ended", "call.status", "agent.busy", "agent.idle",
+               "agent.unreachable", "agent.reachable"}
+STATE_STREAM = {"agent.state"}
+CALL_EVENTS = {"call.started", "call.ended", "call.status", "call.long"}
+ABSENT_REASON = "absent from the CMS answer"
+UNCHECKED = "?"     # a call's detail that the model cannot know
+
+
+def name_of(table, code):
+    """A code's name, or the number itself when the table has none (the daemon's rule)."""
+    if isinstance(table, dict):
+        return table.get(code, code)
+    return table[code] if type(code) is int and 0 <= code < len(table) else code
+
+
+def parse_time(stamp):
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+# ---------------------------------------------------------------------------
+# Input
+
+
+class Obs:
+    """One agent's part of one served answer."""
+    __slots__ = ("t", "path", "kind", "value", "line")
+
+    def __init__(self, t, path, kind, value, line):
+        self.t, self.path, self.kind, self.value, self.line = t, path, kind, value, line
+
+
+def read_lines(path):
+    with open(path, encoding="utf-8") as f:
+        data = f.read()
+    out = []
+    for n, text in enumerate(data.split("\n")[:-1], 1):   # the last piece may be half written
+        if text.strip():
+            try:
+                out.append(json.loads(text))
+            except ValueError as e:
+                raise SystemExit("judge: %s:%d: not JSON (%s)" % (path, n, e))
+    return out
+
+
+def observations(served, timeout):
+    """agent key -> [Obs] in time order, and the time of the last answer."""
+    by_agent = {}
+    end = 0.0
+    for n, line in enumerate(sorted(served, key=lambda x: x["t"])):
+        t, path = line["t"], line["path"]
+        end = max(end, t)
+        late = line.get("delay", 0) >= timeout
+        for aid, value in line["agents"].items():
+            key = "%d:%d:%s" % (line["cc"], line["vdn"], aid)
+            if value == "refused":
+                continue
+            if path == "state":
+                if isinstance(value, dict) and not late:
+                    obs = Obs(t, path, "state", value["state"], line)
+                else:
+                    continue        # a failed state poll changes nothing
+            elif isinstance(value, dict):
+                obs = (Obs(t, path, "failed", "timeout", line) if late
+                       else Obs(t, path, "calls", value["calls"], line))
+            elif value == "absent":
+                obs = Obs(t, path, "failed", ABSENT_REASON, line)
+            else:
+                obs = Obs(t, path, "failed", line.get("fault", "failed"), line)
+            by_agent.setdefault(key, []).append(obs)
+    return by_agent, end
+
+
+def agent_key(ev):
+    a = ev.get("agent") or {}
+    return "%s:%s:%s" % (a.get("cc"), a.get("vdn"), a.get("id"))
+
+
+# ---------------------------------------------------------------------------
+# The reference model: expected events, one group per observation
+
+
+def want(type_, **fields):
+    return dict(type=type_, **fields)
+
+
+def call_detail(call, batch):
+    if not batch:
+        return None
+    return (call.get("callStatus"), call.get("callInOut"), call.get("mediaType"),
+            call.get("submediaType"))
+
+
+class CallModel:
+    def __init__(self, threshold):
+        self.threshold = threshold
+        self.baselined = False
+        self.unreachable = False
+        self.failures = 0
+        self.calls = {}     # call id -> detail tuple, None (no detail) or UNCHECKED
+
+    def success(self, obs):
+        group = []
+        if self.unreachable:
+            group.append(want("agent.reachable"))
+        self.unreachable, self.failures = False, 0
+        initial = not self.baselined
+        batch = obs.path == "batch"
+        new = {c["callId"]: call_detail(c, batch) for c in obs.value}
+        old = self.calls
+        for cid in sorted(set(old) - set(new)):
+            group.append(want("call.ended", call_id=cid, detail=old[cid]))
+        for cid in sorted(set(old) & set(new)):
+            o, n = old[cid], new[cid]
+            if isinstance(o, tuple) and isinstance(n, tuple) and o[0] != n[0]:
+                group.append(want("call.status", call_id=cid, detail=n, previous=o[0]))
+        for cid in sorted(set(new) - set(old)):
+            group.append(want("call.started", call_id=cid, detail=new[cid], initial=initial))
+        if new and not old:
+            group.append(want("agent.busy", calls=len(new), initial=initial))
+        elif old and not new:
+            group.append(want("agent.idle"))
+        for cid in new:
+            if cid in old and new[cid] is None and old[cid] is not None:
+                new[cid] = UNCHECKED    # the daemon may keep or drop what it knew
+        self.calls = new
+        self.baselined = True
+        return group
+
+    def failure(self, reason):
+        self.failures += 1
+        if not self.unreachable and self.failures >= self.threshold:
+            self.unreachable = True
+            return [want("agent.unreachable", failures=self.failures, reason=reason)]
+        return []
+
+
+class StateModel:
+    def __init__(self):
+        self.code = None
+        self.last = None        # (served time, currentStateTime) of the last state answer
+        self.stints = []        # per expected agent.state: stints it covers (1 + silent restarts)
+
+    def answer(self, obs):
+        e = obs.value
+        code, cst, reason = e.get("currentState"), e.get("currentStateTime"), \
+            e.get("currentStateReason")
+        since = obs.t - cst if type(cst) is int and cst not in MARKERS else None
+        group = []
+        if self.code is None or code != self.code:
+            fields = dict(state=code, since=since, reason=reason, initial=self.code is None)
+            if self.code is not None:
+                fields["previous"] = self.code
+            group.append(want("agent.state", **fields))
+            self.stints.append(1)
+        elif self.last and type(cst) is int and type(self.last[1]) is int:
+            elapsed = obs.t - self.last[0]
+            if cst < self.last[1] + elapsed - 2 or self.last[1] - cst > elapsed + 2:
+                self.stints[-1] += 1
+        self.code = code
+        self.last = (obs.t, cst)
+        return group
+
+
+def expected(obs_list, threshold):
+    """([(obs, group)] of the calls stream, [(obs, group)] of the state stream, StateModel)."""
+    cm, sm = CallModel(threshold), StateModel()
+    calls, states = [], []
+    for obs in obs_list:
+        if obs.kind == "state":
+            states.append((obs, sm.answer(obs)))
+        elif obs.kind == "calls":
+            calls.append((obs, cm.success(obs)))
+        else:
+            calls.append((obs, cm.failure(obs.value)))
+    return calls, states, sm
+
+
+# ---------------------------------------------------------------------------
+# Comparing
+
+
+def short(ev):
+    s = ev.get("type", "?")
+    if ev.get("call_id") is not None:
+        s += ":" + str(ev["call_id"])
+    if ev.get("initial"):
+        s += "+initial"
+    return s
+
+
+def sort_runs(items):
+    """Sorts each run of consecutive call events of one type by call ID."""
+    out, i = [], 0
+    while i < len(items):
+        j = i + 1
+        if items[i]["type"] in CALL_EVENTS:
+            while j < len(items) and items[j]["type"] == items[i]["type"]:
+                j += 1
+        out += sorted(items[i:j], key=lambda x: str(x.get("call_id")))
+        i = j
+    return out
+
+
+def detail_problems(w, ev):
+    d = w.get("detail")
+    if d == UNCHECKED:
+        return []
+    if d is None:
+        extra = [f for f in DETAIL_FIELDS + ("previous_call_status",) if f in ev]
+        return ["%s present without call detail" % ", ".join(extra)] if extra else []
+    status, inout, media, sub = d
+    wanted = {"call_status": name_of(CALL_STATUS, status), "call_status_code": status,
+              "direction": name_of(DIRECTION, inout), "media": name_of(MEDIA, media),
+              "media_type": media, "submedia": sub}
+    if w["type"] == "call.status":
+        wanted["previous_call_status"] = name_of(CALL_STATUS, w["previous"])
+    return ["%s %s, want %s" % (k, json.dumps(ev.get(k)), json.dumps(v))
+            for k, v in wanted.items() if ev.get(k) != v]
+
+
+def state_problems(w, ev, slack):
+    bad = []
+    wanted = {"state": name_of(STATES, w["state"]), "state_code": w["state"],
+              "previous_state": name_of(STATES, w["previous"]) if "previous" in w else None,
+              "reason_code": w["reason"] if type(w["reason"]) is int and w["reason"] not in MARKERS
+              else None}
+    bad += ["%s %s, want %s" % (k, json.dumps(ev.get(k)), json.dumps(v))
+            for k, v in wanted.items() if ev.get(k) != v]
+    if w["since"] is not None:
+        try:
+            off = parse_time(ev.get("state_since")) - w["since"]
+            if abs(off) > slack:
+                bad.append("state_since %s is %+.3f s from served time - currentStateTime"
+                           % (ev.get("state_since"), off))
+        except (TypeError, ValueError):
+            bad.append("state_since %r" % ev.get("state_since"))
+    return bad
+
+
+def problems(w, ev, slack):
+    """Why the daemon's event ev is not the wanted w."""
+    if ev.get("type") != w["type"] or ev.get("call_id") != w.get("call_id"):
+        return ["is %s" % short(ev)]
+    bad = []
+    if bool(ev.get("initial")) != bool(w.get("initial")):
+        bad.append("initial %r" % ev.get("initial"))
+    t = w["type"]
+    if t in CALL_EVENTS:
+        bad += detail_problems(w, ev)
+    elif t == "agent.busy" and ev.get("calls") != w["calls"]:
+        bad.append("calls %r, want %d" % (ev.get("calls"), w["calls"]))
+    elif t == "agent.unreachable":
+        if ev.get("failures") != w["failures"]:
+            bad.append("failures %r, want %d" % (ev.get("failures"), w["failures"]))
+        if w["reason"] == ABSENT_REASON and ABSENT_REASON not in str(ev.get("reason")):
+            bad.append("reason %r, want %r" % (ev.get("reason"), ABSENT_REASON))
+    elif t == "agent.state":
+        bad += state_problems(w, ev, slack)
+    return bad
+
+
+def describe_want(w):
+    s = w["type"] + (":" + str(w["call_id"]) if "call_id" in w else "")
+    s += "+initial" if w.get("initial") else ""
+    extra = {k: v for k, v in w.items() if k not in ("type", "call_id", "initial")}
+    return s + (" " + json.dumps(extra) if extra else "")
+
+
+class Verdict:
+    def __init__(self, tail_from, slack):
+        self.tail_from, self.slack = tail_from, slack
+        self.checked = self.tolerated = 0
+
+    def stream(self, agent, label, groups, actual):
+        """Compares one stream; returns None or a report of its first mismatch."""
+        pos = 0
+        for i, (obs, group) in enumerate(groups):
+            if not group:
+                continue
+            got = actual[pos:pos + len(group)]
+            if len(got) < len(group) and obs.t >= self.tail_from:
+                self.tolerated += sum(len(g) for _, g in groups[i:]) - len(got)
+                return self.extra(agent, label, groups, actual, pos + len(got), obs)
+            errors = []
+            if len(got) < len(group):
+                errors.append("the daemon wrote %d of these %d events" % (len(got), len(group)))
+            for w, ev in zip(sort_runs(group), sort_runs(got)):
+                why = problems(w, ev, self.slack)
+                if why:
+                    errors.append("want %s: %s" % (describe_want(w), "; ".join(why)))
+            if errors:
+                return self.report(agent, label, groups, i, actual, pos, errors)
+            self.checked += len(got)
+            pos += len(group)
+        return self.extra(agent, label, groups, actual, pos, None)
+
+    def extra(self, agent, label, groups, actual, pos, obs):
+        if pos >= len(actual):
+            return None
+        return self.report(agent, label, groups, len(groups), actual, pos,
+                           ["%d event(s) the served answers do not explain" % (len(actual) - pos)])
+
+    @staticmethod
+    def report(agent, label, groups, i, actual, pos, errors):
+        out = ["MISMATCH agent %s (%s stream):" % (agent, label)]
+        for obs, group in groups[max(0, i - 2):i + 1]:
+            out.append("  served t=%.3f %s: %s" % (obs.t, obs.path, json.dumps(obs.value)))
+            out.append("    want: %s" % (" | ".join(describe_want(w) for w in group) or "-"))
+        out += ["  " + e for e in errors]
+        got = actual[pos:pos + 6]
+        out.append("  got:  %s" % (" | ".join(short(e) for e in got) or "nothing"))
+        out += ["    %s" % json.dumps(e) for e in got[:4]]
+        return "\n".join(out)
+
+
+def check_longs(agent, events, state_model, long_call):
+    """call.long and agent.long_state against the daemon's own stream; returns problems."""
+    bad = []
+    open_calls, longs = set(), set()
+    state, segment, fired = None, -1, {}
+    for ev in events:
+        t, cid = ev.get("type"), ev.get("call_id")
+        if t == "call.started":
+            open_calls.add(cid)
+        elif t == "call.ended":
+            open_calls.discard(cid)
+        elif t == "call.long":
+            if cid not in open_calls:
+                bad.append("call.long for %s, which is not open" % cid)
+            if cid in longs:
+                bad.append("call.long twice for %s" % cid)
+            longs.add(cid)
+            if long_call is not None and not ev.get("duration", 0) >= long_call - 0.001:
+                bad.append("call.long for %s after %r s, long_call is %r"
+                           % (cid, ev.get("duration"), long_call))
+        elif t == "agent.state":
+            state, segment = ev.get("state"), segment + 1
+        elif t == "agent.long_state":
+            if ev.get("state") != state:
+                bad.append("agent.long_state %r while in %r" % (ev.get("state"), state))
+            fired[segment] = fired.get(segment, 0) + 1
+            allowed = (state_model.stints[segment]
+                       if 0 <= segment < len(state_model.stints) else 1)
+            if fired[segment] > allowed:
+                bad.append("agent.long_state %d times in one state (%d stints)"
+                           % (fired[segment], allowed))
+            if not ev.get("duration", 0) >= ev.get("threshold", 0):
+                bad.append("agent.long_state duration %r below threshold %r"
+                           % (ev.get("duration"), ev.get("threshold")))
+    return ["MISMATCH agent %s (long events): %s" % (agent, b) for b in bad[:1]]
+
+
+def judge(served, events, opts, out=sys.stdout):
+    """Returns (mismatching agents, Verdict, agents judged)."""
+    by_agent, end = observations(served, opts.timeout)
+    verdict = Verdict(end - opts.tail, opts.since_slack)
+    ev_by_agent = {}
+    for ev in events:
+        ev_by_agent.setdefault(agent_key(ev), []).append(ev)
+    bad = 0
+    for agent in sorted(set(by_agent) | set(ev_by_agent)):
+        evs = ev_by_agent.get(agent, [])
+        calls, states, sm = expected(by_agent.get(agent, []), opts.threshold)
+        reports = [verdict.stream(agent, "calls", calls,
+                                  [e for e in evs if e.get("type") in CALL_STREAM]),
+                   verdict.stream(agent, "state", states,
+                                  [e for e in evs if e.get("type") in STATE_STREAM])]
+        reports = [r for r in reports if r] + check_longs(agent, evs, sm, opts.long_call)
+        unknown = sorted({e.get("type") for e in evs} - CALL_STREAM - STATE_STREAM
+                         - {"call.long", "agent.long_state"}, key=str)
+        if unknown:
+            reports.append("MISMATCH agent %s: unknown event types %s" % (agent, unknown))
+        if reports:
+            bad += 1
+            if bad <= opts.show:
+                print("\n".join(reports), file=out)
+    return bad, verdict, len(set(by_agent) | set(ev_by_agent))
+
+
+# ---------------------------------------------------------------------------
+# Self-test: a hand-written run that must pass, and mutations of it that must fail
+
+
+def ts(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def selftest_case():
+    T = 1800000000.0
+    c1 = {"callId": "1-1", "callStatus": 4, "callInOut": 0, "mediaType": 5}
+    c1t = dict(c1, callStatus=5)
+    c1h = dict(c1, callStatus=6)
+    c2 = {"callId": "2-2", "callStatus": 5, "callInOut": 1, "mediaType": 53,
+          "submediaType": "WhatsApp"}
+    st = {"prevState": 1, "agentId": 1099, "logonTime": 1, "agentRelease": 0, "locationId": 1,
+          "currentPrivateCallNum": 0, "currentStateReason": 65535, "prevStateTime": 9}
+
+    def line(t, path, agents, **extra):
+        return dict(t=T + t, path=path, cc=1, vdn=170, agents=agents, **extra)
+    served = [
+        line(0, "batch", {"1099": {"calls": [c1]}, "1100": {"calls": []}}),
+        line(0.4, "state", {"1099": {"state": dict(st, currentState=4, currentStateTime=3)}}),
+        line(1, "batch", {"1099": {"calls": [c1t]}, "1100": "absent"}),
+        line(1.4, "state", {"1099": {"state": dict(st, currentState=4, currentStateTime=4)}}),
+        line(2, "batch", {"1099": {"calls": [c1h, c2]}, "1100": "absent"}),
+        line(2.4, "state", {"1099": {"state": dict(st, currentState=5, currentStateTime=1)}}),
+        line(3, "batch", {"1099": "failed", "1100": "absent"}, fault="http:503"),
+        line(4, "batch", {"1099": {"calls": [c2]}, "1100": {"calls": []}}),
+        line(4.4, "state", {"1099": {"state": dict(st, currentState=8, currentStateTime=0,
+                                                     currentStateReason=258)}}),
+        line(5, "batch", {"1099": "refused", "1100": "refused"}, fault="batch_404"),
+        line(5.5, "agent", {"1099": {"calls": [{"callId": "2-2"}]}}),
+        line(6, "agent", {"1099": {"calls": []}}),
+        line(6.5, "agent", {"1100": {"calls": [{"callId": "3-3"}]}}),
+        line(9, "agent", {"1100": {"calls": []}}),      # the tail: not received
+    ]
+
+    def ev(t, type_, agent=1099, **fields):
+        return dict(id="x", type=type_, time=ts(T + t + 0.01),
+                    agent={"cc": 1, "vdn": 170, "id": agent}, **fields)
+
+    def det(status, inout=0, media=5, sub=None):
+        d = {"call_status": CALL_STATUS[status], "call_status_code": status,
+             "direction": DIRECTION[inout], "media": MEDIA[media], "media_type": media}
+        if sub:
+            d["submedia"] = sub
+        return d
+    events = [
+        ev(0, "call.started", call_id="1-1", initial=True, **det(4)),
+        ev(0, "agent.busy", calls=1, initial=True),
+        ev(0.4, "agent.state", state="answering", state_code=4, state_since=ts(T + 0.4 - 3),
+           initial=True),
+        ev(1, "call.status", call_id="1-1", previous_call_status="alerting", **det(5)),
+        ev(1, "call.long", call_id="1-1", duration=1.0),
+        ev(2, "call.status", call_id="1-1", previous_call_status="talking", **det(6)),
+        ev(2, "call.started", call_id="2-2", **det(5, 1, 53, "WhatsApp")),
+        ev(2.4, "agent.state", state="talking", state_code=5, previous_state="answering",
+           state_since=ts(T + 1.4)),
+        ev(2.5, "agent.unreachable", agent=1100, failures=3, reason=ABSENT_REASON),
+        ev(4, "call.ended", call_id="1-1", duration=4.0, **det(6)),
+        ev(4, "agent.reachable", agent=1100),
+        ev(4.4, "agent.state", state="rest", state_code=8, previous_state="talking",
+           state_since=ts(T + 4.4), reason_code=258),
+        ev(6, "call.ended", call_id="2-2", duration=4.0, **det(5, 1, 53, "WhatsApp")),
+        ev(6, "agent.idle"),
+        ev(6.5, "call.started", agent=1100, call_id="3-3"),
+        ev(6.5, "agent.busy", agent=1100, calls=1),
+    ]
+    tail = [ev(9, "call.ended", agent=1100, call_id="3-3", duration=2.5),
+            ev(9, "agent.idle", agent=1100)]
+    return served, events, tail
+
+
+def mutations(events, tail):
+    """(what, mutated events) pairs, each of which must fail."""
+    def without(i):
+        return events[:i] + events[i + 1:]
+
+    def changed(i, **fields):
+        e = dict(events[i], **fields)
+        return events[:i] + [e] + events[i + 1:]
+
+    def swapped(i, j):
+        e = list(events)
+        e[i], e[j] = e[j], e[i]
+        return e
+    return [
+        ("a missing initial call.started", without(0)),
+        ("busy without initial", changed(1, initial=None)),
+        ("wrong call_status on call.status", changed(3, call_status="held")),
+        ("call.started before call.status in one poll", swapped(5, 6)),
+        ("wrong submedia", changed(6, submedia="LINE")),
+        ("wrong previous_state", changed(7, previous_state="idle")),
+        ("state_since off by 10 s", changed(7, state_since=ts(1800000000.0 + 11.4))),
+        ("unreachable too early", changed(8, failures=2)),
+        ("unreachable with another reason", changed(8, reason="HTTP 503")),
+        ("a false call.ended while unreachable", events[:9] + [
+            dict(events[9], call_id="9-9", agent={"cc": 1, "vdn": 170, "id": 1100})] + events[9:]),
+        ("reason_code missing", changed(11, reason_code=None)),
+        ("detail on a per-agent answer", changed(14, call_status="talking")),
+        ("a missing call.started before the tail", without(14)),
+        ("a missing agent.idle (not in the tail)", without(13)),
+        ("an extra event", events + [dict(events[13])]),
+        ("half the tail", events + tail[:1] + [dict(tail[1], type="agent.busy", calls=1)]),
+        ("call.long twice", events[:5] + [events[4]] + events[5:]),
+        ("an unknown event type", events + [dict(events[13], type="agent.bogus")]),
+    ]
+
+
+def selftest(opts):
+    served, events, tail = selftest_case()
+    opts.tail = 1.0
+    ok = True
+    sink = open("/dev/null", "w")
+    for what, evs in (("the hand-written run passes", events),
+                      ("it passes with the tail received too", events + tail)):
+        bad, _, _ = judge(served, evs, opts)
+        print("%s %s" % ("ok  " if bad == 0 else "FAIL", what))
+        ok &= bad == 0
+    for what, mutated in mutations(events, tail):
+        clean = [{k: v for k, v in e.items() if v is not None} for e in mutated]
+        bad, _, _ = judge(served, clean, opts, out=sink)
+        print("%s fails: %s" % ("ok  " if bad else "FAIL", what))
+        ok &= bad > 0
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="judges agentwatchd events against cmssim --served")
+    p.add_argument("served", nargs="?")
+    p.add_argument("events", nargs="?")
+    p.add_argument("--selftest", action="store_true")
+    p.add_argument("--threshold", type=int, default=3, help="poll.failure_threshold (3)")
+    p.add_argument("--timeout", type=float, default=5.0,
+                   help="cms.timeout: an answer delayed this long is a failed poll (5)")
+    p.add_argument("--tail", type=float, default=3.0,
+                   help="seconds at the end of SERVED whose events may be missing (3)")
+    p.add_argument("--since-slack", type=float, default=2.5,
+                   help="allowed error of state_since, seconds (2.5)")
+    p.add_argument("--long-call", type=float, help="alerts.long_call, to check call.long")
+    p.add_argument("--show", type=int, default=10, help="mismatching agents printed (10)")
+    opts = p.parse_args(argv)
+    if opts.selftest:
+        return selftest(opts)
+    if not (opts.served and opts.events):
+        p.error("SERVED and EVENTS are required")
+    try:
+        served, events = read_lines(opts.served), read_lines(opts.events)
+        bad, verdict, agents = judge(served, events, opts)
+    except (OSError, KeyError, TypeError) as e:
+        print("judge: unreadable input: %r" % e, file=sys.stderr)
+        return 2
+    print("judge: %d agents, %d served lines, %d events, %d checked, %d tolerated in the tail; "
+          "%d agent(s) mismatch" % (agents, len(served), len(events), verdict.checked,
+                                    verdict.tolerated, bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
