@@ -88,7 +88,7 @@ sim_set $A '"calls":["a1"]'
 sim_set $B '"calls":["b1"]'
 sim_set $X '"calls":["x1"]'
 sim_set $S '"calls":["s1"]'
-sim_config '{"batch_404": [["1", "171"]], "state_permission": [["1", "172"]]}'
+sim_config '{"batch_404": [[1, 171]], "state_permission": [[1, 172]]}'
 aw_config "$AW_TMP/auto.conf" '
   { cc = 1; vdn = 170; ids = [ 1099, 1100 ]; },
   { cc = 1; vdn = 171; id = 2000; },
