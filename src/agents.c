@@ -52,20 +52,71 @@ static void emit_simple(const struct emitter *em, enum event_type type, bool ini
 	emit_event(em, &ev);
 }
 
+/* previous_status: call.status's status before, CMS_CODE_NONE for the other call events. */
 static void emit_call(const struct emitter *em, enum event_type type, const struct agent_call *call,
-		      bool initial)
+		      bool initial, int16_t previous_status)
 {
 	struct event ev = {
 		.type = type,
 		.call_id = call->id,
 		.call_first_seen_us = call->first_seen_us,
-		.call_duration_us = type == EVENT_CALL_STARTED ? 0 :
+		.call_duration_us = type == EVENT_CALL_STARTED || type == EVENT_CALL_STATUS ? 0 :
 				    agents_call_age_us(call, em->now->boot_us),
 		.initial = initial,
 		.after_restart = type == EVENT_CALL_ENDED && em->state->restored,
+		.detail = { .status = call->status, .previous_status = previous_status,
+			    .direction = call->direction, .media = call->media,
+			    .submedia = call->submedia },
 	};
 
 	emit_event(em, &ev);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Brings a call's detail to what the answer says; allocates only when submedia changed. Returns
+ * the status before when the status went from one known code to another (a call.status), else
+ * CMS_CODE_NONE: a detail appearing, vanishing (a fallback to per-agent polling) or changing
+ * otherwise is taken silently.
+ */
+static int16_t update_detail(struct agent_call *call, const struct reply_call *now)
+{
+	int16_t before = call->status;
+
+	call->status = now->status;
+	call->direction = now->direction;
+	call->media = now->media;
+	if (!same_text(call->submedia, now->submedia)) {
+		free(call->submedia);
+		call->submedia = now->submedia ? xstrdup(now->submedia) : NULL;
+	}
+	return before != CMS_CODE_NONE && now->status != CMS_CODE_NONE && before != now->status ?
+	       before : CMS_CODE_NONE;
+}
+
+/* call.status for each kept call (same index in calls and list) whose status changed. */
+static void update_details(struct agent_call *list, const struct reply_call *calls, size_t ncalls,
+			   const struct emitter *em)
+{
+	for (size_t i = 0; i < ncalls; i++) {
+		int16_t before;
+
+		if (!list[i].id)
+			continue;	/* a new call: call.started carries its detail */
+		before = update_detail(&list[i], &calls[i]);
+		if (before != CMS_CODE_NONE)
+			emit_call(em, EVENT_CALL_STATUS, &list[i], false, before);
+	}
+}
+
+static void free_call(struct agent_call *call)
+{
+	free(call->id);
+	free(call->submedia);
 }
 
 static bool same_calls(const struct agent_state *state, const struct reply_call *calls,
@@ -81,7 +132,8 @@ static bool same_calls(const struct agent_state *state, const struct reply_call 
 
 /*
  * Walks the old and new sorted call lists once: emits call.ended for calls that are gone,
- * then call.started for new ones, and builds the new list keeping first-seen times.
+ * call.status for kept ones whose status changed, then call.started for new ones, and builds the
+ * new list keeping first-seen times.
  */
 static void diff_calls(struct agent_state *state, const struct reply_call *calls, size_t ncalls,
 		       const struct emitter *em, bool initial)
@@ -89,29 +141,35 @@ static void diff_calls(struct agent_state *state, const struct reply_call *calls
 	struct agent_call *next;
 	size_t o = 0, n = 0;
 
-	if (same_calls(state, calls, ncalls))
-		return;	/* the common case: nothing changed, nothing to allocate */
+	if (same_calls(state, calls, ncalls)) {
+		/* The common case: nothing to allocate unless a submedia changed. */
+		update_details(state->calls, calls, ncalls, em);
+		return;
+	}
 	next = xcalloc(ncalls, sizeof(*next));
 
 	while (o < state->ncalls) {
 		int cmp = n < ncalls ? strcmp(state->calls[o].id, calls[n].id) : -1;
 
 		if (cmp < 0) {
-			emit_call(em, EVENT_CALL_ENDED, &state->calls[o], false);
-			free(state->calls[o++].id);
+			emit_call(em, EVENT_CALL_ENDED, &state->calls[o], false, CMS_CODE_NONE);
+			free_call(&state->calls[o++]);
 		} else if (cmp == 0) {
 			next[n++] = state->calls[o++];
 		} else {
 			n++;
 		}
 	}
+	update_details(next, calls, ncalls, em);
 	for (n = 0; n < ncalls; n++) {
 		if (next[n].id)
 			continue;
 		next[n] = (struct agent_call){ .id = xstrdup(calls[n].id),
 					       .first_seen_us = em->now->real_us,
-					       .first_seen_boot_us = em->now->boot_us };
-		emit_call(em, EVENT_CALL_STARTED, &next[n], initial);
+					       .first_seen_boot_us = em->now->boot_us,
+					       .status = CMS_CODE_NONE };
+		update_detail(&next[n], &calls[n]);
+		emit_call(em, EVENT_CALL_STARTED, &next[n], initial, CMS_CODE_NONE);
 	}
 	free(state->calls);
 	state->calls = next;
@@ -130,7 +188,7 @@ static void check_long_calls(struct agent_state *state, const struct emitter *em
 		if (!call->long_reported &&
 		    agents_call_age_us(call, em->now->boot_us) >= limit_us) {
 			call->long_reported = true;
-			emit_call(em, EVENT_CALL_LONG, call, false);
+			emit_call(em, EVENT_CALL_LONG, call, false, CMS_CODE_NONE);
 		}
 	}
 }
@@ -184,10 +242,17 @@ void agents_on_failure(struct agent_state *state, const char *reason,
 	}
 }
 
+void agents_state_init(struct agent_state *state, const struct cfg_agent *cfg)
+{
+	*state = (struct agent_state){ .cfg = cfg };
+	state->cti = (struct agent_cti){ .code = CMS_CODE_NONE, .reason = CMS_CODE_NONE,
+					 .seconds = -1 };
+}
+
 void agents_state_clear(struct agent_state *state)
 {
 	for (uint32_t i = 0; i < state->ncalls; i++)
-		free(state->calls[i].id);
+		free_call(&state->calls[i]);
 	free(state->calls);
 	state->calls = NULL;
 	state->ncalls = 0;
@@ -234,8 +299,143 @@ void agents_restore_call(struct agent_state *state, const char *id, uint64_t fir
 		(state->ncalls - at) * sizeof(state->calls[0]));
 	state->calls[at] = (struct agent_call){ .id = xstrdup(id), .first_seen_us = first_seen_us,
 						.first_seen_boot_us = first_seen_boot_us,
-						.long_reported = long_reported };
+						.long_reported = long_reported,
+						.status = CMS_CODE_NONE,
+						.direction = CMS_CODE_NONE,
+						.media = CMS_CODE_NONE };
 	state->ncalls++;
+}
+
+/* Removes the call at index at, freeing it. */
+static void drop_call(struct agent_state *state, uint32_t at)
+{
+	free_call(&state->calls[at]);
+	memmove(&state->calls[at], &state->calls[at + 1],
+		(state->ncalls - at - 1) * sizeof(state->calls[0]));
+	state->ncalls--;
+}
+
+void agents_restore_detail(struct agent_state *state, const struct reply_call *detail)
+{
+	bool found;
+	uint32_t at = find_call(state, detail->id, &found);
+
+	if (found)
+		(void)update_detail(&state->calls[at], detail);
+}
+
+void agents_restore_cti(struct agent_state *state, const struct agent_cti *cti)
+{
+	state->cti = *cti;
+	/* The counter of the last poll is unknown: the next poll compares with since instead. */
+	state->cti.seconds = -1;
+	state->cti.polled_boot_us = 0;
+}
+
+/* ---- agent state ---- */
+
+static void emit_state(const struct emitter *em, enum event_type type, int16_t previous,
+		       bool initial, double threshold)
+{
+	const struct agent_cti *cti = &em->state->cti;
+	struct event ev = {
+		.type = type,
+		.initial = initial,
+		.state = { .code = cti->code, .previous_code = previous, .reason = cti->reason,
+			   .since_us = cti->since_us, .threshold = threshold,
+			   .duration_us = em->now->boot_us > cti->since_boot_us ?
+					  (uint64_t)(em->now->boot_us - cti->since_boot_us) : 0 },
+	};
+
+	emit_event(em, &ev);
+}
+
+/* A stint begins now: it began seconds ago (now when unknown). */
+static void begin_stint(struct agent_cti *cti, int64_t seconds, const struct agents_clock *now)
+{
+	uint64_t ago = seconds > 0 ? (uint64_t)seconds * 1000000u : 0;
+
+	/* A counter past the wall clock (a CMS bug) must not wrap the date below the epoch. */
+	if (ago > now->real_us)
+		ago = now->real_us;
+	cti->since_us = now->real_us - ago;
+	cti->since_boot_us = now->boot_us - (int64_t)ago;
+	cti->long_reported = false;
+}
+
+/*
+ * Same code as before, yet the agent left it and came back between two polls: the state's
+ * counter went back by more than the time since the last poll, plus 2 s for the CMS's rounding
+ * and the request's own time. Without the last poll's counter (after a restart) the stint's
+ * own age stands in for it.
+ */
+static bool left_and_came_back(const struct agent_cti *cti, int64_t seconds,
+			       const struct agents_clock *now)
+{
+	int64_t before, elapsed_s;
+
+	if (seconds < 0)
+		return false;
+	if (cti->seconds >= 0) {
+		before = cti->seconds;
+		elapsed_s = (now->boot_us - cti->polled_boot_us) / 1000000;
+	} else {
+		before = (now->boot_us - cti->since_boot_us) / 1000000;
+		elapsed_s = 0;
+	}
+	return before - seconds > elapsed_s + 2;
+}
+
+void agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
+		     const struct agents_clock *now, const struct agents_rules *rules,
+		     agents_emit_fn emit, void *ctx)
+{
+	struct emitter em = { state, now, emit, ctx };
+	struct agent_cti *c = &state->cti;
+	int16_t before = c->code;
+	double threshold;
+
+	if (cti->error || cti->state < 0 || cti->state >= CMS_STATE_COUNT)
+		return;	/* the parser's to say; nothing to tell of it */
+	if (before != cti->state) {
+		c->code = cti->state;
+		c->reason = cti->reason;
+		begin_stint(c, cti->state_seconds, now);
+		emit_state(&em, EVENT_AGENT_STATE, before, before == CMS_CODE_NONE, 0);
+	} else {
+		/* A reason changing within one state is no transition. */
+		c->reason = cti->reason;
+		if (left_and_came_back(c, cti->state_seconds, now))
+			begin_stint(c, cti->state_seconds, now);
+	}
+	c->seconds = cti->state_seconds;
+	c->polled_boot_us = now->boot_us;
+	threshold = rules->long_state[c->code];
+	if (threshold > 0 && !c->long_reported &&
+	    now->boot_us - c->since_boot_us >= (int64_t)(threshold * 1e6)) {
+		c->long_reported = true;
+		emit_state(&em, EVENT_AGENT_LONG_STATE, CMS_CODE_NONE, false, threshold);
+	}
+}
+
+/* An agent.state or agent.long_state read back: the stint it was about, anchored to now. */
+static void replay_state(struct agent_state *state, const struct event *ev,
+			 const struct agents_clock *now)
+{
+	struct agent_cti *c = &state->cti;
+	/* The log has since in milliseconds, the state file in microseconds. */
+	bool same_stint = c->code == ev->state.code && c->since_us / 1000 == ev->state.since_us / 1000;
+
+	if (ev->state.code < 0 || ev->state.code >= CMS_STATE_COUNT)
+		return;
+	if (ev->type == EVENT_AGENT_STATE || !same_stint) {
+		agents_restore_cti(state, &(struct agent_cti){
+			.code = ev->state.code, .reason = ev->state.reason,
+			.since_us = ev->state.since_us,
+			.since_boot_us = agents_anchor(ev->state.since_us, now) });
+	}
+	if (ev->type == EVENT_AGENT_LONG_STATE)
+		c->long_reported = true;
 }
 
 void agents_replay(struct agent_state *state, const struct event *ev,
@@ -247,29 +447,40 @@ void agents_replay(struct agent_state *state, const struct event *ev,
 	bool found;
 	uint32_t at;
 
-	/* Reachability alone says nothing of the calls: such an agent still needs its baseline. */
-	if (type != EVENT_AGENT_UNREACHABLE && type != EVENT_AGENT_REACHABLE) {
+	/* Only these say the calls were polled: an agent known by its reachability or its CTI
+	 * state alone still needs its baseline. */
+	if (type == EVENT_CALL_STARTED || type == EVENT_CALL_ENDED || type == EVENT_CALL_LONG ||
+	    type == EVENT_CALL_STATUS || type == EVENT_AGENT_BUSY || type == EVENT_AGENT_IDLE) {
 		state->baselined = true;
 		state->restored = true;
 	}
 	switch (type) {
 	case EVENT_CALL_STARTED:
 	case EVENT_CALL_LONG:
-		agents_restore_call(state, call_id, first_seen_us, agents_anchor(first_seen_us, now),
-				    type == EVENT_CALL_LONG);
+	case EVENT_CALL_STATUS:
+		if (!call_id)
+			break;
+		if (type != EVENT_CALL_STATUS)
+			agents_restore_call(state, call_id, first_seen_us,
+					    agents_anchor(first_seen_us, now), type == EVENT_CALL_LONG);
+		agents_restore_detail(state, &(struct reply_call){
+			.id = call_id, .status = ev->detail.status, .direction = ev->detail.direction,
+			.media = ev->detail.media, .submedia = ev->detail.submedia });
 		break;
 	case EVENT_CALL_ENDED:
-		at = find_call(state, call_id, &found);
-		if (!found)
+		if (!call_id)
 			break;
-		free(state->calls[at].id);
-		memmove(&state->calls[at], &state->calls[at + 1],
-			(state->ncalls - at - 1) * sizeof(state->calls[0]));
-		state->ncalls--;
+		at = find_call(state, call_id, &found);
+		if (found)
+			drop_call(state, at);
 		break;
 	case EVENT_AGENT_UNREACHABLE:
 	case EVENT_AGENT_REACHABLE:
 		state->unreachable = type == EVENT_AGENT_UNREACHABLE;
+		break;
+	case EVENT_AGENT_STATE:
+	case EVENT_AGENT_LONG_STATE:
+		replay_state(state, ev, now);
 		break;
 	default:
 		break;

@@ -31,6 +31,9 @@ struct agent_cti {
 	int64_t since_boot_us;		/* CLOCK_BOOTTIME: the same instant; the stint's age counts
 					   from it (agent.long_state) */
 	bool long_reported;		/* agent.long_state was reported for this stint */
+	int64_t seconds;		/* currentStateTime at the last state poll, -1 unknown (none
+					   given, or restored after a restart) */
+	int64_t polled_boot_us;		/* CLOCK_BOOTTIME of that poll */
 };
 
 /*
@@ -101,6 +104,9 @@ void agents_on_failure(struct agent_state *state, const char *reason,
 
 void agents_state_clear(struct agent_state *state);
 
+/* A fresh agent's state: no calls, no CTI state yet. */
+void agents_state_init(struct agent_state *state, const struct cfg_agent *cfg);
+
 /*
  * After a restart: puts back one call reported before it, first seen at first_seen_us
  * (CLOCK_REALTIME) and first_seen_boot_us (CLOCK_BOOTTIME, see agents_anchor). The agent then
@@ -109,6 +115,19 @@ void agents_state_clear(struct agent_state *state);
  */
 void agents_restore_call(struct agent_state *state, const char *id, uint64_t first_seen_us,
 			 int64_t first_seen_boot_us, bool long_reported);
+
+/*
+ * After a restart: sets the detail of the call detail->id (a restored one) to detail's codes;
+ * submedia is copied. Nothing when there is no such call.
+ */
+void agents_restore_detail(struct agent_state *state, const struct reply_call *detail);
+
+/*
+ * After a restart: puts back the agent's CTI state (code, reason, since on both clocks as
+ * agents_restore_call's first-seen, and whether its agent.long_state was reported). Its next
+ * state poll is then no initial one.
+ */
+void agents_restore_cti(struct agent_state *state, const struct agent_cti *cti);
 
 /*
  * After a restart: applies one event read back from the event log (its type, call_id,

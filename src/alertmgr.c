@@ -17,9 +17,20 @@ static const char *str_field(struct json_object *o, const char *key)
 	return json_object_get_string(f);
 }
 
-/* Labels: alertname, cc, vdn, agent, name, call_id (AgentLongCall), then the agent's labels. */
-static struct json_object *make_labels(const char *alertname, struct json_object *agent,
-				       const char *call_id)
+/* An event field of any scalar type as text ("rest", or "12" for a state without a name). */
+static const char *any_field(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+
+	return json_object_object_get_ex(o, key, &f) && f ? json_object_get_string(f) : NULL;
+}
+
+/*
+ * Labels: alertname, cc, vdn, agent, name, call_id (AgentLongCall), state (AgentLongState), then
+ * the agent's labels.
+ */
+static struct json_object *make_labels(const char *alertname, struct json_object *event,
+				       struct json_object *agent, const char *call_id)
 {
 	struct json_object *labels = json_object_new_object(), *f, *extra;
 	static const char *const ids[][2] = { { "cc", "cc" }, { "vdn", "vdn" }, { "id", "agent" } };
@@ -33,6 +44,9 @@ static struct json_object *make_labels(const char *alertname, struct json_object
 		json_object_object_add(labels, "name", json_object_new_string(str_field(agent, "name")));
 	if (call_id)
 		json_object_object_add(labels, "call_id", json_object_new_string(call_id));
+	if (strcmp(alertname, "AgentLongState") == 0 && any_field(event, "state"))
+		json_object_object_add(labels, "state",
+				       json_object_new_string(any_field(event, "state")));
 	if (json_object_object_get_ex(agent, "labels", &extra) &&
 	    json_object_is_type(extra, json_type_object)) {
 		json_object_object_foreach(extra, k, v)
@@ -77,12 +91,17 @@ static struct json_object *make_alert(const char *alertname, struct json_object 
 		json_object_object_get_ex(event, "duration", &f);
 		summary = xasprintf("Call %s of %s has lasted %s s", call_id, agent_text,
 				    f ? json_object_get_string(f) : "?");
+	} else if (strcmp(alertname, "AgentLongState") == 0) {
+		const char *state = any_field(event, "state"), *duration = any_field(event, "duration");
+
+		summary = xasprintf("%s has been %s for %s s", agent_text, state ? state : "?",
+				    duration ? duration : "?");
 	} else {
 		const char *reason = str_field(event, "reason");
 
 		summary = xasprintf("%s cannot be polled: %s", agent_text, reason ? reason : "?");
 	}
-	json_object_object_add(alert, "labels", make_labels(alertname, agent, call_id));
+	json_object_object_add(alert, "labels", make_labels(alertname, event, agent, call_id));
 	json_object_object_add(ann, "summary", json_object_new_string(summary));
 	json_object_object_add(alert, "annotations", ann);
 	json_object_object_add(alert, "startsAt", json_object_new_string(str_field(event, "time")));
@@ -276,6 +295,9 @@ static const char *alert_of(struct json_object *event, struct json_object **agen
 		{ "call.ended", "AgentLongCall", false, true },
 		{ "agent.unreachable", "AgentUnreachable", true, false },
 		{ "agent.reachable", "AgentUnreachable", false, false },
+		/* One per agent: whatever state the next agent.state is in, the stint is over. */
+		{ "agent.long_state", "AgentLongState", true, false },
+		{ "agent.state", "AgentLongState", false, false },
 	};
 	const char *type = str_field(event, "type");
 

@@ -28,7 +28,8 @@ struct alertmgr_set {
 /*
  * Adds to out (a JSON array) the alerts one event fires or resolves, updating set: call.long fires
  * AgentLongCall, its call.ended resolves it; agent.unreachable fires AgentUnreachable, agent.reachable
- * resolves it. Other events add nothing. Returns how many alerts were added. now_us is
+ * resolves it; agent.long_state fires AgentLongState (one per agent, labelled with the state), the
+ * agent's next agent.state resolves it. Other events add nothing. Returns how many alerts were added. now_us is
  * CLOCK_REALTIME. endsAt is never before startsAt, whatever the wall clock did: a firing alert
  * ends ALERTMGR_HOLD_US after the later of now and its start; a resolved one ends at the event's
  * time, and starts then too if it had started later.

@@ -150,7 +150,7 @@ static void parse_events(struct ctx *c, const config_setting_t *s, struct cfg_we
 {
 	const config_setting_t *e;
 	const char *pattern;
-	char types[256];
+	char types[256];	/* every event type's name */
 
 	if (config_setting_length(s) == 0) {
 		cfg_bad(c, s, "is empty: leave it out to send every event");

@@ -222,7 +222,10 @@ static struct agent_state *find_state(void *ctx, uint64_t key)
 	return poller_find_state(d->poller, key);
 }
 
-/* An alert still holds when its agent is watched and still has that call or is unreachable. */
+/*
+ * An alert still holds when its agent is watched and still has that call, is unreachable, or is
+ * still in the stint its agent.long_state was about.
+ */
 static bool alert_holds(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
 			const char *call_id)
 {
@@ -232,6 +235,8 @@ static bool alert_holds(void *ctx, const char *alertname, uint32_t cc, uint32_t 
 		return false;
 	if (strcmp(alertname, "AgentUnreachable") == 0)
 		return st->unreachable;
+	if (strcmp(alertname, "AgentLongState") == 0)
+		return st->cti.code != CMS_CODE_NONE && st->cti.long_reported;
 	for (uint32_t i = 0; call_id && i < st->ncalls; i++)
 		if (strcmp(st->calls[i].id, call_id) == 0)
 			return true;

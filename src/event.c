@@ -7,6 +7,7 @@
 
 #include <systemd/sd-id128.h>
 
+#include "cmscodes.h"
 #include "event.h"
 #include "utf8.h"
 #include "util.h"
@@ -87,6 +88,70 @@ struct json_object *event_agent_json(const struct cfg_agent *agent)
 	return obj;
 }
 
+/* A code by its name, or the number itself when it has none (product.md). */
+static struct json_object *code_json(const char *(*name_of)(int), int code)
+{
+	const char *name = name_of(code);
+
+	return name ? json_object_new_string(name) : json_object_new_int(code);
+}
+
+/* Seconds: in milliseconds when measured, with the digits they were given when configured. */
+static struct json_object *seconds_json(double seconds, bool measured)
+{
+	char text[64];
+
+	if (measured)
+		snprintf(text, sizeof(text), "%.3f", seconds);
+	else
+		snprintf(text, sizeof(text), "%.15g", seconds);
+	/* A whole number still reads as one of seconds: 900.0, as json-c writes doubles. */
+	if (!strpbrk(text, ".eEn"))
+		strcat(text, ".0");
+	return json_object_new_double_s(seconds, text);
+}
+
+/* Call events from a batch answer: what the call is doing (product.md, SPEC). */
+static void add_call_detail(struct json_object *obj, const struct event *event)
+{
+	const struct event_call_detail *d = &event->detail;
+
+	if (d->status != CMS_CODE_NONE) {
+		add(obj, "call_status", code_json(cmscodes_call_status_name, d->status));
+		add(obj, "call_status_code", json_object_new_int(d->status));
+	}
+	if (d->direction != CMS_CODE_NONE)
+		add(obj, "direction", code_json(cmscodes_direction_name, d->direction));
+	if (d->media != CMS_CODE_NONE) {
+		add(obj, "media", code_json(cmscodes_media_name, d->media));
+		add(obj, "media_type", json_object_new_int(d->media));
+	}
+	if (d->submedia)
+		add(obj, "submedia", json_object_new_string(d->submedia));
+	if (event->type == EVENT_CALL_STATUS && d->previous_status != CMS_CODE_NONE)
+		add(obj, "previous_call_status", code_json(cmscodes_call_status_name,
+							   d->previous_status));
+}
+
+/* agent.state and agent.long_state. */
+static void add_agent_state(struct json_object *obj, const struct event *event)
+{
+	const struct event_agent_state *st = &event->state;
+
+	add(obj, "state", code_json(cmscodes_state_name, st->code));
+	add(obj, "state_code", json_object_new_int(st->code));
+	add(obj, "state_since", time_json(st->since_us));
+	if (event->type == EVENT_AGENT_STATE) {
+		if (st->previous_code != CMS_CODE_NONE)
+			add(obj, "previous_state", code_json(cmscodes_state_name, st->previous_code));
+		if (st->reason != CMS_CODE_NONE)
+			add(obj, "reason_code", json_object_new_int64(st->reason));
+	} else {
+		add(obj, "threshold", seconds_json(st->threshold, false));
+		add(obj, "duration", seconds_json((double)(st->duration_us / 1000u) / 1000.0, true));
+	}
+}
+
 struct json_object *event_to_json(const struct event *event)
 {
 	struct json_object *obj = json_object_new_object();
@@ -99,13 +164,13 @@ struct json_object *event_to_json(const struct event *event)
 		add(obj, "call_id", json_object_new_string(event->call_id));
 		add(obj, "call_first_seen", time_json(event->call_first_seen_us));
 	}
-	if (event->type == EVENT_CALL_ENDED || event->type == EVENT_CALL_LONG) {
-		char seconds[32];
-
-		/* Written as milliseconds are known, not as the nearest binary double prints. */
-		snprintf(seconds, sizeof(seconds), "%.3f", event_call_duration(event));
-		add(obj, "duration", json_object_new_double_s(event_call_duration(event), seconds));
-	}
+	/* Written as milliseconds are known, not as the nearest binary double prints. */
+	if (event->type == EVENT_CALL_ENDED || event->type == EVENT_CALL_LONG)
+		add(obj, "duration", seconds_json(event_call_duration(event), true));
+	if (event->call_id)
+		add_call_detail(obj, event);
+	if (event->type == EVENT_AGENT_STATE || event->type == EVENT_AGENT_LONG_STATE)
+		add_agent_state(obj, event);
 	if (event->type == EVENT_AGENT_BUSY)
 		add(obj, "calls", json_object_new_int64(event->ncalls));
 	if (event->type == EVENT_AGENT_UNREACHABLE) {
@@ -117,6 +182,44 @@ struct json_object *event_to_json(const struct event *event)
 	if (event->after_restart)
 		add(obj, "after_restart", json_object_new_boolean(1));
 	return obj;
+}
+
+/* A code's name, or the number itself in buf. */
+static const char *code_text(const char *(*name_of)(int), int code, char buf[16])
+{
+	const char *name = name_of(code);
+
+	if (name)
+		return name;
+	snprintf(buf, 16, "%d", code);
+	return buf;
+}
+
+/* The new types' messages: call.status, agent.state, agent.long_state. */
+static char *describe_detail(const struct event *event, const char *who)
+{
+	char now[16], before[16];
+	const char *state;
+
+	switch (event->type) {
+	case EVENT_CALL_STATUS:
+		return xasprintf("%s: call %s is now %s (was %s)", who, event->call_id,
+				 code_text(cmscodes_call_status_name, event->detail.status, now),
+				 code_text(cmscodes_call_status_name, event->detail.previous_status,
+					   before));
+	case EVENT_AGENT_STATE:
+		state = code_text(cmscodes_state_name, event->state.code, now);
+		if (event->state.previous_code == CMS_CODE_NONE)
+			return xasprintf("%s is %s (first state poll)", who, state);
+		return xasprintf("%s is now %s (was %s)", who, state,
+				 code_text(cmscodes_state_name, event->state.previous_code, before));
+	case EVENT_AGENT_LONG_STATE:
+		return xasprintf("%s has been %s for %.0f s (alert at %g s)", who,
+				 code_text(cmscodes_state_name, event->state.code, now),
+				 (double)(event->state.duration_us / 1000000u), event->state.threshold);
+	default:
+		return xstrdup("");
+	}
 }
 
 /* The text of event_describe, any length; the caller frees it. */
@@ -160,7 +263,7 @@ static char *describe(const struct event *event)
 		text = xasprintf("%s is reachable again", who);
 		break;
 	default:
-		text = xstrdup("");
+		text = describe_detail(event, who);
 		break;
 	}
 	free(who);
@@ -173,4 +276,89 @@ void event_describe(const struct event *event, char *buf, size_t size)
 
 	utf8_copy(buf, size, text);
 	free(text);
+}
+
+/* ---- reading an event back (a restart's replay) ---- */
+
+static struct json_object *get(struct json_object *obj, const char *key, enum json_type type)
+{
+	struct json_object *f;
+
+	return json_object_object_get_ex(obj, key, &f) && json_object_is_type(f, type) ? f : NULL;
+}
+
+static const char *get_string(struct json_object *obj, const char *key)
+{
+	struct json_object *f = get(obj, key, json_type_string);
+
+	return f ? json_object_get_string(f) : NULL;
+}
+
+/* A code field: the number, else CMS_CODE_NONE when absent or out of [0, max]. */
+static int64_t get_code(struct json_object *obj, const char *key, int64_t max)
+{
+	struct json_object *f = get(obj, key, json_type_int);
+	int64_t v = f ? json_object_get_int64(f) : CMS_CODE_NONE;
+
+	return v >= 0 && v <= max ? v : CMS_CODE_NONE;
+}
+
+/* A field written by code_json: the name read back through name_of, or the number itself. */
+static int64_t get_named(struct json_object *obj, const char *key, const char *(*name_of)(int),
+			 int count, int64_t max)
+{
+	const char *name = get_string(obj, key);
+
+	if (!name)
+		return get_code(obj, key, max);
+	for (int c = 0; c < count; c++)
+		if (name_of(c) && strcmp(name_of(c), name) == 0)
+			return c;
+	return CMS_CODE_NONE;
+}
+
+static int get_time(struct json_object *obj, const char *key, uint64_t *us)
+{
+	const char *text = get_string(obj, key);
+
+	return text && util_parse_time(text, us) == 0 ? 0 : -1;
+}
+
+int event_from_json(struct json_object *obj, struct event *out)
+{
+	const char *type = get_string(obj, "type");
+	struct json_object *f;
+
+	*out = (struct event){ .type = type ? event_type_from_name(type) : EVENT_TYPE_COUNT };
+	out->detail = (struct event_call_detail){ .status = CMS_CODE_NONE,
+						  .previous_status = CMS_CODE_NONE,
+						  .direction = CMS_CODE_NONE, .media = CMS_CODE_NONE };
+	out->state = (struct event_agent_state){ .code = CMS_CODE_NONE,
+						 .previous_code = CMS_CODE_NONE,
+						 .reason = CMS_CODE_NONE };
+	if (out->type == EVENT_TYPE_COUNT)
+		return -1;
+	if ((out->call_id = get_string(obj, "call_id")) &&
+	    get_time(obj, "call_first_seen", &out->call_first_seen_us) < 0)
+		return -1;
+	out->initial = (f = get(obj, "initial", json_type_boolean)) && json_object_get_boolean(f);
+	out->detail.status = (int16_t)get_code(obj, "call_status_code", INT16_MAX);
+	out->detail.previous_status = (int16_t)get_named(obj, "previous_call_status",
+							 cmscodes_call_status_name,
+							 CMS_CALL_STATUS_COUNT, INT16_MAX);
+	out->detail.direction = (int16_t)get_named(obj, "direction", cmscodes_direction_name, 2,
+						   INT16_MAX);
+	out->detail.media = (int32_t)get_code(obj, "media_type", INT32_MAX);
+	out->detail.submedia = get_string(obj, "submedia");
+	if (out->type != EVENT_AGENT_STATE && out->type != EVENT_AGENT_LONG_STATE)
+		return 0;
+	out->state.code = (int16_t)get_code(obj, "state_code", CMS_STATE_COUNT - 1);
+	out->state.previous_code = (int16_t)get_named(obj, "previous_state", cmscodes_state_name,
+						      CMS_STATE_COUNT, INT16_MAX);
+	out->state.reason = (int32_t)get_code(obj, "reason_code", INT32_MAX);
+	if ((f = get(obj, "threshold", json_type_double)) || (f = get(obj, "threshold", json_type_int)))
+		out->state.threshold = json_object_get_double(f);
+	if (out->state.code == CMS_CODE_NONE || get_time(obj, "state_since", &out->state.since_us) < 0)
+		return -1;
+	return 0;
 }

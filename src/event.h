@@ -40,6 +40,7 @@ struct event_agent_state {
 	int32_t reason;			/* currentStateReason, CMS_CODE_NONE when none */
 	uint64_t since_us;		/* CLOCK_REALTIME: when the state began (now - currentStateTime) */
 	double threshold;		/* agent.long_state: alerts.long_state.<state>, seconds */
+	uint64_t duration_us;		/* agent.long_state: time in the state, on the boot clock */
 };
 
 #define EVENT_ID_LEN 37		/* a UUID in its 36-character text form, and the NUL */

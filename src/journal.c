@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <syslog.h>
 
+#include "cmscodes.h"
 #include "dgram.h"
 #include "journal.h"
 #include "util.h"
@@ -16,7 +17,7 @@
 /* journald's native socket; sd_journal_sendv would block on it whenever journald stalls. */
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
-#define FIXED_FIELDS 24	/* every field but the labels, with room to spare */
+#define FIXED_FIELDS 32	/* every field but the labels, with room to spare */
 
 static const char *const message_ids[EVENT_TYPE_COUNT] = {
 	[EVENT_CALL_STARTED] = "aa2dbd8f745a45558d040a20d5bc44ec",
@@ -26,6 +27,9 @@ static const char *const message_ids[EVENT_TYPE_COUNT] = {
 	[EVENT_AGENT_IDLE] = "f2a59748efb240998415fcee1aeca5f0",
 	[EVENT_AGENT_UNREACHABLE] = "f0cb563ee8d64d4d8f961e8f88e5a2df",
 	[EVENT_AGENT_REACHABLE] = "263ae496da014c6ca9cda3a1e4afd5dd",
+	[EVENT_CALL_STATUS] = "7db099a187e54d089079b90475ac3246",
+	[EVENT_AGENT_STATE] = "b6a34712fd444431b8e1240a84b6a0fb",
+	[EVENT_AGENT_LONG_STATE] = "f2e81d8881d54071af422b59e5b02597",
 };
 
 const char *journal_message_id(enum event_type type)
@@ -39,6 +43,7 @@ static int priority_of(enum event_type type)
 	case EVENT_AGENT_UNREACHABLE:
 		return LOG_WARNING;
 	case EVENT_CALL_LONG:
+	case EVENT_AGENT_LONG_STATE:
 		return LOG_NOTICE;
 	default:
 		return LOG_INFO;
@@ -80,6 +85,52 @@ static void label_fields(struct fields *f, const struct cfg_group *group)
 			key[k] = (char)toupper((unsigned char)group->labels[i].key[k]);
 		key[k] = '\0';
 		field(f, "AGENT_LABEL_%s=%s", key, group->labels[i].value);
+	}
+}
+
+/* A code as its name, or the number itself (product.md). */
+static void code_field(struct fields *f, const char *key, const char *(*name_of)(int), int code)
+{
+	const char *name = name_of(code);
+
+	if (name)
+		field(f, "%s=%s", key, name);
+	else
+		field(f, "%s=%d", key, code);
+}
+
+/* What a batch answer said of the call, and the agent's CTI state. */
+static void detail_fields(struct fields *f, const struct event *ev)
+{
+	const struct event_call_detail *d = &ev->detail;
+	const struct event_agent_state *st = &ev->state;
+	char since[UTIL_TIME_LEN];
+
+	if (ev->call_id && d->status != CMS_CODE_NONE)
+		code_field(f, "CALL_STATUS", cmscodes_call_status_name, d->status);
+	if (ev->type == EVENT_CALL_STATUS && d->previous_status != CMS_CODE_NONE)
+		code_field(f, "CALL_PREVIOUS_STATUS", cmscodes_call_status_name, d->previous_status);
+	if (ev->call_id && d->direction != CMS_CODE_NONE)
+		code_field(f, "CALL_DIRECTION", cmscodes_direction_name, d->direction);
+	if (ev->call_id && d->media != CMS_CODE_NONE) {
+		code_field(f, "CALL_MEDIA", cmscodes_media_name, d->media);
+		field(f, "CALL_MEDIA_TYPE=%d", (int)d->media);
+	}
+	if (ev->call_id && d->submedia)
+		field(f, "CALL_SUBMEDIA=%s", d->submedia);
+	if (ev->type != EVENT_AGENT_STATE && ev->type != EVENT_AGENT_LONG_STATE)
+		return;
+	code_field(f, "AGENT_STATE", cmscodes_state_name, st->code);
+	field(f, "AGENT_STATE_CODE=%d", (int)st->code);
+	util_format_time(st->since_us, since);
+	field(f, "AGENT_STATE_SINCE=%s", since);
+	if (st->previous_code != CMS_CODE_NONE)
+		code_field(f, "AGENT_PREVIOUS_STATE", cmscodes_state_name, st->previous_code);
+	if (ev->type == EVENT_AGENT_STATE && st->reason != CMS_CODE_NONE)
+		field(f, "AGENT_STATE_REASON=%d", (int)st->reason);
+	if (ev->type == EVENT_AGENT_LONG_STATE) {
+		field(f, "STATE_THRESHOLD=%g", st->threshold);
+		field(f, "STATE_DURATION=%.3f", (double)(st->duration_us / 1000u) / 1000.0);
 	}
 }
 
@@ -176,6 +227,7 @@ int journal_send_event(const struct event *ev, const char *message)
 		field(&f, "REASON=%s", ev->reason ? ev->reason : "");
 		field(&f, "FAILURES=%u", ev->failures);
 	}
+	detail_fields(&f, ev);
 	if (ev->initial)
 		field(&f, "INITIAL=1");
 	if (ev->after_restart)

@@ -99,31 +99,23 @@ static const char *field(struct json_object *o, const char *key)
 static bool replay_one(const char *json, const struct agents_clock *now, statefile_find_fn find,
 		       void *ctx)
 {
-	struct json_object *ev = json_tokener_parse(json), *agent;
-	const char *type, *first = NULL;
-	uint64_t first_us = 0;
-	struct agent_state *st = NULL;
-	enum event_type t;
+	struct json_object *obj = json_tokener_parse(json), *agent;
+	struct agent_state *st;
+	struct event ev;
 	bool ok = false;
 
-	if (!ev || !json_object_object_get_ex(ev, "agent", &agent) || !(type = field(ev, "type")) ||
-	    (t = event_type_from_name(type)) == EVENT_TYPE_COUNT)
-		goto out;
-	if (field(ev, "call_id") && (!(first = field(ev, "call_first_seen")) ||
-				     util_parse_time(first, &first_us) < 0))
+	if (!obj || !json_object_object_get_ex(obj, "agent", &agent) ||
+	    event_from_json(obj, &ev) < 0)
 		goto out;
 	ok = true;
 	st = find(ctx, cfg_agent_key((uint32_t)atol(field(agent, "cc") ?: "0"),
 				     (uint32_t)atol(field(agent, "vdn") ?: "0"),
 				     (uint32_t)atol(field(agent, "id") ?: "0")));
-	if (st) {
-		struct event e = { .type = t, .call_id = field(ev, "call_id"),
-				   .call_first_seen_us = first_us };
-
-		agents_replay(st, &e, now);
-	}
+	/* ev's strings point into obj: replayed before it goes. */
+	if (st)
+		agents_replay(st, &ev, now);
 out:
-	json_object_put(ev);
+	json_object_put(obj);
 	return ok;
 }
 
@@ -156,16 +148,19 @@ static int load_named(struct persist *p, const char *name, const struct agents_c
 static void replay_after(struct persist *p, uint64_t seq, const struct agents_clock *now,
 			 statefile_find_fn find, void *ctx, const char *from)
 {
-	uint64_t replayed = 0, bad = 0;
+	uint64_t replayed = 0, bad = 0, at;
 	struct evlog_cursor c = { .seq = seq + 1 };
 	const char *json;
 	size_t len;
-	while (evlog_peek(p->log, &c, &json, &len, &c.seq) == 1) {
+
+	/* Not into c.seq: evlog_peek reads the cursor while it writes the seq it found, and the
+	 * events before seq + 1 (older than the state file) would be replayed over it. */
+	while (evlog_peek(p->log, &c, &json, &len, &at) == 1) {
 		if (replay_one(json, now, find, ctx))
 			replayed++;
 		else
 			bad++;
-		evlog_advance(p->log, &c, c.seq);
+		evlog_advance(p->log, &c, at);
 	}
 	log_notice("restored agent state from %s (%s, %" PRIu64 " events replayed%s)", p->dir,
 		   from, replayed, bad ? ", some unreadable" : "");

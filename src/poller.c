@@ -207,10 +207,11 @@ static void rebind_agents(struct poller *p, const struct cfg *cfg)
 			watched_drop(p->agents[o++]);
 		if (o < p->nagents && watched_key(p->agents[o]) == key) {
 			next[n] = p->agents[o++];
+			next[n]->state.cfg = a;
 		} else {
 			next[n] = xcalloc(1, sizeof(*next[n]));
+			agents_state_init(&next[n]->state, a);
 		}
-		next[n]->state.cfg = a;
 	}
 	while (o < p->nagents)
 		watched_drop(p->agents[o++]);

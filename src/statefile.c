@@ -1,4 +1,4 @@
-/* statefile: the agents' call sets saved in state_dir, so that a restart repeats nothing. */
+/* statefile: the agents' calls and CTI states saved in state_dir, so that a restart repeats nothing. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,17 +17,48 @@
 #define STATE_VERSION 1
 #define FILE_MAX (256u << 20)
 
-/* A call ID as a JSON string: the reply parser let no control character through, so only the
- * quote and the backslash need escaping. */
+/* A call ID or a submedia as a JSON string; other bytes go as they are (json-c reads them back). */
 static void put_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20) {
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+			continue;
+		}
 		if (*s == '"' || *s == '\\')
 			fputc('\\', f);
 		fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+/* What a batch answer said of the call: each code only when known (absent: none). */
+static void put_detail(FILE *f, const struct agent_call *c)
+{
+	if (c->status != CMS_CODE_NONE)
+		fprintf(f, ",\"status\":%d", (int)c->status);
+	if (c->direction != CMS_CODE_NONE)
+		fprintf(f, ",\"direction\":%d", (int)c->direction);
+	if (c->media != CMS_CODE_NONE)
+		fprintf(f, ",\"media\":%d", (int)c->media);
+	if (c->submedia) {
+		fputs(",\"submedia\":", f);
+		put_string(f, c->submedia);
+	}
+}
+
+/* The CTI state, as the calls' first-seen: on both clocks; absent until the first state poll. */
+static void put_cti(FILE *f, const struct agent_cti *cti)
+{
+	if (cti->code == CMS_CODE_NONE)
+		return;
+	fprintf(f, ",\"cti\":{\"code\":%d,\"since_us\":%llu,\"since_boot_us\":%lld,\"long\":%s",
+		(int)cti->code, (unsigned long long)cti->since_us, (long long)cti->since_boot_us,
+		cti->long_reported ? "true" : "false");
+	if (cti->reason != CMS_CODE_NONE)
+		fprintf(f, ",\"reason\":%d", (int)cti->reason);
+	fputc('}', f);
 }
 
 static void put_agent(FILE *f, const struct agent_state *st, bool first)
@@ -38,12 +69,16 @@ static void put_agent(FILE *f, const struct agent_state *st, bool first)
 	for (uint32_t i = 0; i < st->ncalls; i++) {
 		fputs(i ? ",{\"id\":" : "{\"id\":", f);
 		put_string(f, st->calls[i].id);
-		fprintf(f, ",\"first_seen_us\":%llu,\"first_seen_boot_us\":%lld,\"long\":%s}",
+		fprintf(f, ",\"first_seen_us\":%llu,\"first_seen_boot_us\":%lld,\"long\":%s",
 			(unsigned long long)st->calls[i].first_seen_us,
 			(long long)st->calls[i].first_seen_boot_us,
 			st->calls[i].long_reported ? "true" : "false");
+		put_detail(f, &st->calls[i]);
+		fputc('}', f);
 	}
-	fputs("]}", f);
+	fputc(']', f);
+	put_cti(f, &st->cti);
+	fputc('}', f);
 }
 
 struct statefile_snapshot {
@@ -91,8 +126,9 @@ struct statefile_snapshot *statefile_snapshot_begin(uint64_t seq)
 
 void statefile_snapshot_add(struct statefile_snapshot *s, const struct agent_state *st)
 {
-	/* An agent unreachable since its start has no baseline, yet its alert must resolve. */
-	if (st->baselined || st->unreachable) {
+	/* An agent unreachable since its start has no baseline, yet its alert must resolve; one
+	 * with a CTI state must not report it again as initial. */
+	if (st->baselined || st->unreachable || st->cti.code != CMS_CODE_NONE) {
 		put_agent(s->f, st, s->first);
 		s->first = false;
 	}
@@ -152,17 +188,54 @@ static bool get_typed(struct json_object *o, const char *key, enum json_type typ
 	return json_object_object_get_ex(o, key, f) && json_object_is_type(*f, type);
 }
 
+/* An optional integer field: absent, or an integer in [min, max]. */
+static bool opt_int(struct json_object *o, const char *key, int64_t min, int64_t max)
+{
+	struct json_object *f;
+	int64_t v;
+
+	return !json_object_object_get_ex(o, key, &f) || get_int(o, key, min, max, &v);
+}
+
+/* An optional integer field's value, or CMS_CODE_NONE when absent (checked before). */
+static int64_t code_or_none(struct json_object *o, const char *key)
+{
+	int64_t v;
+
+	return get_int(o, key, INT64_MIN, INT64_MAX, &v) ? v : CMS_CODE_NONE;
+}
+
 static bool valid_call(struct json_object *c)
 {
 	struct json_object *f;
 	int64_t v;
 
+	/* status, direction, media and submedia came with call detail: older files lack them. */
 	return json_object_is_type(c, json_type_object) &&
 	       get_typed(c, "id", json_type_string, &f) && json_object_get_string_len(f) > 0 &&
 	       get_typed(c, "long", json_type_boolean, &f) &&
 	       get_int(c, "first_seen_us", 0, INT64_MAX, &v) &&
-	       (!json_object_object_get_ex(c, "first_seen_boot_us", &f) ||
-		get_int(c, "first_seen_boot_us", INT64_MIN, INT64_MAX, &v));
+	       opt_int(c, "first_seen_boot_us", INT64_MIN, INT64_MAX) &&
+	       opt_int(c, "status", 0, INT16_MAX) && opt_int(c, "direction", 0, INT16_MAX) &&
+	       opt_int(c, "media", 0, INT32_MAX) &&
+	       (!json_object_object_get_ex(c, "submedia", &f) ||
+		json_object_is_type(f, json_type_string));
+}
+
+/* The agent's CTI state: absent (older files, or no state poll yet), or whole. */
+static bool valid_cti(struct json_object *a)
+{
+	struct json_object *cti, *f;
+	int64_t v;
+
+	if (!json_object_object_get_ex(a, "cti", &cti))
+		return true;
+	return json_object_is_type(cti, json_type_object) &&
+	       get_int(cti, "code", 0, CMS_STATE_COUNT - 1, &v) &&
+	       get_int(cti, "since_us", 0, INT64_MAX, &v) &&
+	       get_int(cti, "since_boot_us", INT64_MIN, INT64_MAX, &v) &&
+	       get_typed(cti, "long", json_type_boolean, &f) &&
+	       opt_int(cti, "reason", 0, INT32_MAX);
 }
 
 static bool valid_agent(struct json_object *a, uint64_t *key)
@@ -173,7 +246,7 @@ static bool valid_agent(struct json_object *a, uint64_t *key)
 	if (!json_object_is_type(a, json_type_object) || !get_int(a, "cc", 1, 65535, &cc) ||
 	    !get_int(a, "vdn", 1, 5000, &vdn) || !get_int(a, "id", 101, 999999, &id) ||
 	    !get_typed(a, "unreachable", json_type_boolean, &f) ||
-	    !get_typed(a, "calls", json_type_array, &calls))
+	    !get_typed(a, "calls", json_type_array, &calls) || !valid_cti(a))
 		return false;
 	/* Optional: files written before it was added hold baselined agents only. */
 	if (json_object_object_get_ex(a, "baselined", &f) &&
@@ -191,14 +264,44 @@ static bool valid_agent(struct json_object *a, uint64_t *key)
  * restart), so no wall-clock step changes it; from its wall-clock first-seen otherwise (after a
  * reboot, or a file without it), then never negative.
  */
-static int64_t restored_boot_us(struct json_object *c, uint64_t first_seen_us, bool same_boot,
-				const struct agents_clock *now)
+static int64_t restored_boot_us(struct json_object *c, const char *key, uint64_t first_seen_us,
+				bool same_boot, const struct agents_clock *now)
 {
 	int64_t boot;
 
-	if (same_boot && get_int(c, "first_seen_boot_us", INT64_MIN, now->boot_us, &boot))
+	if (same_boot && get_int(c, key, INT64_MIN, now->boot_us, &boot))
 		return boot;
 	return agents_anchor(first_seen_us, now);
+}
+
+static void restore_cti(struct agent_state *st, struct json_object *a, bool same_boot,
+			const struct agents_clock *now)
+{
+	struct json_object *cti, *f;
+	struct agent_cti c = { 0 };
+
+	if (!json_object_object_get_ex(a, "cti", &cti))
+		return;
+	c.code = (int16_t)code_or_none(cti, "code");
+	c.reason = (int32_t)code_or_none(cti, "reason");
+	json_object_object_get_ex(cti, "since_us", &f);
+	c.since_us = (uint64_t)json_object_get_int64(f);
+	c.since_boot_us = restored_boot_us(cti, "since_boot_us", c.since_us, same_boot, now);
+	json_object_object_get_ex(cti, "long", &f);
+	c.long_reported = json_object_get_boolean(f);
+	agents_restore_cti(st, &c);
+}
+
+static void restore_detail(struct agent_state *st, struct json_object *c, const char *id)
+{
+	struct json_object *sub;
+
+	agents_restore_detail(st, &(struct reply_call){
+		.id = id, .status = (int16_t)code_or_none(c, "status"),
+		.direction = (int16_t)code_or_none(c, "direction"),
+		.media = (int32_t)code_or_none(c, "media"),
+		.submedia = json_object_object_get_ex(c, "submedia", &sub) ?
+			    json_object_get_string(sub) : NULL });
 }
 
 static void restore_agent(struct agent_state *st, struct json_object *a, bool same_boot,
@@ -220,10 +323,13 @@ static void restore_agent(struct agent_state *st, struct json_object *a, bool sa
 		json_object_object_get_ex(c, "long", &lng);
 		agents_restore_call(st, json_object_get_string(id),
 				    (uint64_t)json_object_get_int64(first),
-				    restored_boot_us(c, (uint64_t)json_object_get_int64(first), same_boot,
+				    restored_boot_us(c, "first_seen_boot_us",
+						     (uint64_t)json_object_get_int64(first), same_boot,
 						     now),
 				    json_object_get_boolean(lng));
+		restore_detail(st, c, json_object_get_string(id));
 	}
+	restore_cti(st, a, same_boot, now);
 }
 
 /* Checks the whole document first, so that a bad file restores nothing rather than a part. */

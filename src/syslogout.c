@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cfgcheck.h"
+#include "cmscodes.h"
 #include "dgram.h"
 #include "syslogout.h"
 #include "utf8.h"
@@ -158,6 +159,45 @@ static void put_number(struct line *l, const char *key, const char *fmt, ...)
 	put_pair(l, key, value);
 }
 
+/* A code as its name, or the number itself (product.md). */
+static void put_code(struct line *l, const char *key, const char *(*name_of)(int), int code)
+{
+	if (name_of(code))
+		put_pair(l, key, name_of(code));
+	else
+		put_number(l, key, "%d", code);
+}
+
+/* What a batch answer said of the call, and the agent's CTI state. */
+static void put_detail(struct line *l, const struct event *ev)
+{
+	const struct event_call_detail *d = &ev->detail;
+	const struct event_agent_state *st = &ev->state;
+	char since[UTIL_TIME_LEN];
+
+	if (ev->call_id && d->status != CMS_CODE_NONE)
+		put_code(l, "call_status", cmscodes_call_status_name, d->status);
+	if (ev->type == EVENT_CALL_STATUS && d->previous_status != CMS_CODE_NONE)
+		put_code(l, "previous_call_status", cmscodes_call_status_name, d->previous_status);
+	if (ev->call_id && d->direction != CMS_CODE_NONE)
+		put_code(l, "direction", cmscodes_direction_name, d->direction);
+	if (ev->call_id && d->media != CMS_CODE_NONE)
+		put_code(l, "media", cmscodes_media_name, d->media);
+	if (ev->type != EVENT_AGENT_STATE && ev->type != EVENT_AGENT_LONG_STATE)
+		return;
+	put_code(l, "state", cmscodes_state_name, st->code);
+	if (st->previous_code != CMS_CODE_NONE)
+		put_code(l, "previous_state", cmscodes_state_name, st->previous_code);
+	util_format_time(st->since_us, since);
+	put_pair(l, "state_since", since);
+	if (ev->type == EVENT_AGENT_STATE && st->reason != CMS_CODE_NONE)
+		put_number(l, "reason_code", "%d", (int)st->reason);
+	if (ev->type == EVENT_AGENT_LONG_STATE) {
+		put_number(l, "threshold", "%g", st->threshold);
+		put_number(l, "duration", "%.3f", (double)(st->duration_us / 1000u) / 1000.0);
+	}
+}
+
 void syslogout_format(const struct event *ev, const char *message, char *buf, size_t size)
 {
 	struct line l = { buf, size, 0, false };
@@ -179,12 +219,15 @@ void syslogout_format(const struct event *ev, const char *message, char *buf, si
 		put_number(&l, "duration", "%.3f", event_call_duration(ev));
 	if (ev->type == EVENT_AGENT_UNREACHABLE)
 		put_number(&l, "failures", "%u", ev->failures);
+	put_detail(&l, ev);
 	if (ev->initial)
 		put_pair(&l, "initial", "true");
 	if (ev->after_restart)
 		put_pair(&l, "after_restart", "true");
 	if (ev->type == EVENT_AGENT_UNREACHABLE)
 		put_text(&l, "reason", ev->reason ? ev->reason : "", TEXT_SHARE);
+	if (ev->call_id && ev->detail.submedia)
+		put_text(&l, "submedia", ev->detail.submedia, TEXT_SHARE);
 	if (a->group && a->group->name)
 		put_text(&l, "name", a->group->name, TEXT_SHARE);
 	put_pair(&l, "msg", message);
@@ -212,7 +255,7 @@ void syslogout_free(struct syslogout *out)
 static int severity_of(enum event_type type)
 {
 	return type == EVENT_AGENT_UNREACHABLE ? LOG_WARNING :
-	       type == EVENT_CALL_LONG ? LOG_NOTICE : LOG_INFO;
+	       type == EVENT_CALL_LONG || type == EVENT_AGENT_LONG_STATE ? LOG_NOTICE : LOG_INFO;
 }
 
 void syslogout_send(struct syslogout *out, const struct event *ev, const char *message)

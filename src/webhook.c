@@ -101,6 +101,7 @@ struct webhooks {
 static void pump(struct sender *s);
 static void kick_all(struct webhooks *set);
 static void prune_alerts(struct sender *s);
+static void prune_long_states(struct sender *s);
 
 /* ---- settings and cursor ---- */
 
@@ -457,6 +458,7 @@ static void resend_firing(struct sender *s, uint64_t now)
 	if (!s->p.resend) {
 		if (s->nflight)
 			return;
+		prune_long_states(s);
 		s->p.resend = alertmgr_firing(&s->firing, util_now_realtime_us());
 		s->p.resend_pos = 0;
 	}
@@ -1069,6 +1071,36 @@ static void prune_alerts(struct sender *s)
 		log_notice("webhook %s: %zu firing alerts no longer hold (agent removed, its state "
 			   "lost, or its resolve dropped); Alertmanager resolves them at their endsAt",
 			   s->shown, n);
+		checkpoint(s);
+	}
+}
+
+/* set->keep for AgentLongState alerts; every other alert holds. */
+static bool long_state_holds(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn,
+			     uint32_t id, const char *call_id)
+{
+	const struct webhooks *set = ctx;
+
+	return strcmp(alertname, "AgentLongState") != 0 ||
+	       set->keep(set->keep_ctx, alertname, cc, vdn, id, call_id);
+}
+
+/*
+ * A new stint of the same state (the agent left it and came back between two polls) ends an
+ * AgentLongState without any event: checked before each re-send, so that it stops being sent
+ * and Alertmanager resolves it at its endsAt.
+ */
+static void prune_long_states(struct sender *s)
+{
+	size_t n;
+
+	if (!s->set->keep)
+		return;
+	n = alertmgr_set_prune(&s->firing, long_state_holds, s->set);
+	alertmgr_set_prune(&s->ahead, long_state_holds, s->set);
+	if (n) {
+		log_info("webhook %s: %zu AgentLongState alerts no longer hold (a new stint); "
+			 "Alertmanager resolves them at their endsAt", s->shown, n);
 		checkpoint(s);
 	}
 }

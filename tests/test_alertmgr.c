@@ -227,8 +227,84 @@ static void test_many(void)
 	alertmgr_set_clear(&set);
 }
 
+/* AgentLongState: fired by agent.long_state with the state as a label, resolved by agent.state. */
+static void test_long_state(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out, *a;
+
+	CHECK_INT(convert(&set, "{\"type\":\"agent.state\",\"time\":\"2026-11-25T23:00:00.000Z\","
+			  AGENT ",\"state\":\"rest\",\"state_code\":8,\"initial\":true}", &out), 0);
+	json_object_put(out);
+	CHECK_INT(convert(&set, "{\"type\":\"agent.long_state\",\"time\":\"2026-11-25T23:15:00.000Z\","
+			  AGENT ",\"state\":\"rest\",\"state_code\":8,"
+			  "\"state_since\":\"2026-11-25T23:00:00.000Z\",\"threshold\":900.0,"
+			  "\"duration\":900.250}", &out), 1);
+	a = json_object_array_get_idx(out, 0);
+	CHECK_STR(get(a, "labels", "alertname"), "AgentLongState");
+	CHECK_STR(get(a, "labels", "cc"), "1");
+	CHECK_STR(get(a, "labels", "vdn"), "170");
+	CHECK_STR(get(a, "labels", "agent"), "1099");
+	CHECK_STR(get(a, "labels", "name"), "alice");
+	CHECK_STR(get(a, "labels", "state"), "rest");
+	CHECK_STR(get(a, "labels", "team"), "billing");
+	CHECK(get(a, "labels", "call_id") == NULL);
+	CHECK_STR(get(a, "annotations", "summary"),
+		  "agent 1:170:1099 (alice) has been rest for 900.250 s");
+	CHECK_STR(get(a, NULL, "startsAt"), "2026-11-25T23:15:00.000Z");
+	json_object_put(out);
+	/* Other agents' changes and other alerts' ends leave it firing. */
+	CHECK_INT(convert(&set, "{\"type\":\"agent.state\",\"time\":\"2026-11-25T23:16:00.000Z\","
+			  "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":1100},\"state\":\"idle\"}", &out), 0);
+	json_object_put(out);
+	CHECK_INT(convert(&set, "{\"type\":\"agent.reachable\",\"time\":\"2026-11-25T23:16:00.000Z\","
+			  AGENT "}", &out), 0);
+	json_object_put(out);
+	CHECK_INT(set.n, 1);
+	/* The agent's next state, whichever, resolves it at its time. */
+	CHECK_INT(convert(&set, "{\"type\":\"agent.state\",\"time\":\"2026-11-25T23:17:00.000Z\","
+			  AGENT ",\"state\":\"idle\",\"state_code\":1,\"previous_state\":\"rest\"}",
+			  &out), 1);
+	a = json_object_array_get_idx(out, 0);
+	CHECK_STR(get(a, "labels", "state"), "rest");
+	CHECK_STR(get(a, NULL, "endsAt"), "2026-11-25T23:17:00.000Z");
+	json_object_put(out);
+	CHECK_INT(set.n, 0);
+	/* A state without a name is labelled with its number. */
+	CHECK_INT(convert(&set, "{\"type\":\"agent.long_state\",\"time\":\"2026-11-25T23:15:00.000Z\","
+			  AGENT ",\"state\":12,\"state_code\":12,\"duration\":900.000}", &out), 1);
+	CHECK_STR(get(json_object_array_get_idx(out, 0), "labels", "state"), "12");
+	json_object_put(out);
+	alertmgr_set_clear(&set);
+}
+
+static bool keep_none(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
+		      const char *call_id)
+{
+	(void)ctx;
+	CHECK_STR(alertname, "AgentLongState");
+	CHECK(cc == 1 && vdn == 170 && id == 1099 && call_id == NULL);
+	return false;
+}
+
+/* A removed agent's (or a new stint's) AgentLongState is no longer re-sent. */
+static void test_long_state_prune(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out;
+
+	convert(&set, "{\"type\":\"agent.long_state\",\"time\":\"2026-11-25T23:15:00.000Z\","
+		AGENT ",\"state\":\"busy\",\"state_code\":7,\"duration\":600.000}", &out);
+	json_object_put(out);
+	CHECK_INT(alertmgr_set_prune(&set, keep_none, NULL), 1);
+	CHECK_INT(set.n, 0);
+	alertmgr_set_clear(&set);
+}
+
 int main(void)
 {
+	test_long_state();
+	test_long_state_prune();
 	test_many();
 	test_prune();
 	test_long_call();

@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../src/cmscodes.h"
 #include "../src/event.h"
 #include "../src/journal.h"
 #include "../src/syslogout.h"
@@ -31,6 +32,11 @@ static struct event make(enum event_type type, const struct cfg_agent *agent)
 	struct event ev = { .type = type, .time_us = T0, .agent = agent };
 
 	strcpy(ev.id, "0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10");
+	ev.detail = (struct event_call_detail){ CMS_CODE_NONE, CMS_CODE_NONE, CMS_CODE_NONE,
+						CMS_CODE_NONE, NULL };
+	ev.state = (struct event_agent_state){ .code = CMS_CODE_NONE,
+					       .previous_code = CMS_CODE_NONE,
+					       .reason = CMS_CODE_NONE };
 	if (type == EVENT_CALL_STARTED || type == EVENT_CALL_ENDED || type == EVENT_CALL_LONG) {
 		ev.call_id = "1605492949-1447";
 		ev.call_first_seen_us = T0 - 61500000;
@@ -77,6 +83,149 @@ static void test_json(void)
 		   "\"failures\":3,\"reason\":\"HTTP 503: service unavailable\"}");
 }
 
+/* A call from a batch answer: talking, inbound, phone (5) over WhatsApp. */
+static struct event with_detail(enum event_type type, const struct cfg_agent *agent)
+{
+	struct event ev = make(type, agent);
+
+	ev.detail = (struct event_call_detail){ .status = 5, .previous_status = CMS_CODE_NONE,
+						.direction = 0, .media = 5, .submedia = "WhatsApp" };
+	return ev;
+}
+
+#define BOB "\"agent\":{\"cc\":2,\"vdn\":5000,\"id\":999999},"
+#define DETAIL ",\"call_status\":\"talking\",\"call_status_code\":5,\"direction\":\"inbound\"," \
+	"\"media\":\"phone\",\"media_type\":5,\"submedia\":\"WhatsApp\""
+/* 2026-11-25T22:46:02.345Z: 15 minutes before T0. */
+#define SINCE (T0 - 900000000ull)
+
+static void test_json_detail(void)
+{
+	struct event ev = with_detail(EVENT_CALL_STARTED, &bob);
+
+	check_json(&ev, HEAD("call.started") BOB CALL DETAIL "}");
+	ev = with_detail(EVENT_CALL_ENDED, &bob);
+	check_json(&ev, HEAD("call.ended") BOB CALL ",\"duration\":61.500" DETAIL "}");
+	ev = with_detail(EVENT_CALL_LONG, &bob);
+	check_json(&ev, HEAD("call.long") BOB CALL ",\"duration\":61.500" DETAIL "}");
+	/* call.status: the status now, and the one before. */
+	ev = with_detail(EVENT_CALL_STATUS, &bob);
+	ev.call_id = "1605492949-1447";
+	ev.call_first_seen_us = T0 - 61500000;
+	ev.detail.status = 6;
+	ev.detail.previous_status = 5;
+	ev.detail.submedia = NULL;
+	check_json(&ev, HEAD("call.status") BOB CALL ",\"call_status\":\"held\",\"call_status_code\":6,"
+		   "\"direction\":\"inbound\",\"media\":\"phone\",\"media_type\":5,"
+		   "\"previous_call_status\":\"talking\"}");
+	/* Codes without a name are the numbers themselves. */
+	ev.detail = (struct event_call_detail){ .status = 12, .previous_status = 13, .direction = 3,
+						.media = 77 };
+	check_json(&ev, HEAD("call.status") BOB CALL ",\"call_status\":12,\"call_status_code\":12,"
+		   "\"direction\":3,\"media\":77,\"media_type\":77,\"previous_call_status\":13}");
+}
+
+static void test_json_state(void)
+{
+	struct event ev = make(EVENT_AGENT_STATE, &ann);
+
+	ev.state = (struct event_agent_state){ .code = 8, .previous_code = 1, .reason = 258,
+					       .since_us = SINCE };
+	check_json(&ev, HEAD("agent.state") ANN ",\"state\":\"rest\",\"state_code\":8,"
+		   "\"state_since\":\"2026-11-25T22:46:02.345Z\",\"previous_state\":\"idle\","
+		   "\"reason_code\":258}");
+	/* The first state poll: no previous state; no reason given. */
+	ev.state = (struct event_agent_state){ .code = 6, .previous_code = CMS_CODE_NONE,
+					       .reason = CMS_CODE_NONE, .since_us = SINCE };
+	ev.initial = true;
+	check_json(&ev, HEAD("agent.state") ANN ",\"state\":\"wrap_up\",\"state_code\":6,"
+		   "\"state_since\":\"2026-11-25T22:46:02.345Z\",\"initial\":true}");
+	ev = make(EVENT_AGENT_LONG_STATE, &bob);
+	ev.state = (struct event_agent_state){ .code = 8, .previous_code = CMS_CODE_NONE,
+					       .reason = 258, .since_us = SINCE, .threshold = 900,
+					       .duration_us = 901234567 };
+	check_json(&ev, HEAD("agent.long_state") BOB "\"state\":\"rest\",\"state_code\":8,"
+		   "\"state_since\":\"2026-11-25T22:46:02.345Z\",\"threshold\":900.0,"
+		   "\"duration\":901.234}");
+	ev.state.threshold = 0.5;
+	check_json(&ev, HEAD("agent.long_state") BOB "\"state\":\"rest\",\"state_code\":8,"
+		   "\"state_since\":\"2026-11-25T22:46:02.345Z\",\"threshold\":0.5,"
+		   "\"duration\":901.234}");
+}
+
+/* What a replay needs comes back from the JSON form, whatever its fields. */
+static void check_round_trip(const struct event *ev)
+{
+	struct json_object *obj = event_to_json(ev);
+	struct event back;
+
+	CHECK_INT(event_from_json(obj, &back), 0);
+	CHECK_INT(back.type, ev->type);
+	CHECK_STR(back.call_id ? back.call_id : "", ev->call_id ? ev->call_id : "");
+	CHECK_INT(back.call_first_seen_us, ev->call_id ? ev->call_first_seen_us : 0);
+	CHECK_INT(back.initial, ev->initial);
+	CHECK_INT(back.detail.status, ev->detail.status);
+	CHECK_INT(back.detail.direction, ev->detail.direction);
+	CHECK_INT(back.detail.media, ev->detail.media);
+	CHECK_STR(back.detail.submedia ? back.detail.submedia : "",
+		  ev->detail.submedia ? ev->detail.submedia : "");
+	if (ev->type == EVENT_CALL_STATUS)
+		CHECK_INT(back.detail.previous_status, ev->detail.previous_status);
+	if (ev->type == EVENT_AGENT_STATE || ev->type == EVENT_AGENT_LONG_STATE) {
+		CHECK_INT(back.state.code, ev->state.code);
+		CHECK_INT(back.state.since_us, ev->state.since_us);
+	}
+	if (ev->type == EVENT_AGENT_STATE) {
+		CHECK_INT(back.state.previous_code, ev->state.previous_code);
+		CHECK_INT(back.state.reason, ev->state.reason);
+	}
+	CHECK(back.agent == NULL);
+	json_object_put(obj);
+}
+
+static void test_from_json(void)
+{
+	struct event ev = with_detail(EVENT_CALL_STARTED, &ann);
+	struct json_object *obj;
+
+	check_round_trip(&ev);
+	ev = make(EVENT_CALL_ENDED, &ann);		/* per-agent: no detail */
+	check_round_trip(&ev);
+	ev = with_detail(EVENT_CALL_STATUS, &ann);
+	ev.call_id = "c-1";
+	ev.detail.previous_status = 6;
+	ev.detail.direction = 1;
+	ev.detail.media = 77;
+	check_round_trip(&ev);
+	ev.detail.status = 11;
+	ev.detail.previous_status = 12;
+	check_round_trip(&ev);
+	ev = make(EVENT_AGENT_STATE, &ann);
+	ev.state = (struct event_agent_state){ .code = 8, .previous_code = 1, .reason = 258,
+					       .since_us = SINCE };
+	check_round_trip(&ev);
+	ev.state.previous_code = CMS_CODE_NONE;
+	ev.state.reason = CMS_CODE_NONE;
+	ev.initial = true;
+	check_round_trip(&ev);
+	ev = make(EVENT_AGENT_LONG_STATE, &ann);
+	ev.state = (struct event_agent_state){ .code = 7, .previous_code = CMS_CODE_NONE,
+					       .reason = CMS_CODE_NONE, .since_us = SINCE,
+					       .threshold = 600 };
+	check_round_trip(&ev);
+	/* Not events: an unknown type, a call without its first-seen, a state without its code. */
+	obj = json_tokener_parse("{\"type\":\"call.paused\"}");
+	CHECK_INT(event_from_json(obj, &ev), -1);
+	json_object_put(obj);
+	obj = json_tokener_parse("{\"type\":\"call.started\",\"call_id\":\"x\"}");
+	CHECK_INT(event_from_json(obj, &ev), -1);
+	json_object_put(obj);
+	obj = json_tokener_parse("{\"type\":\"agent.state\",\"state\":\"rest\","
+				 "\"state_since\":\"2026-11-25T22:46:02.345Z\"}");
+	CHECK_INT(event_from_json(obj, &ev), -1);
+	json_object_put(obj);
+}
+
 static void check_message(const struct event *ev, const char *want)
 {
 	char buf[256];
@@ -94,6 +243,55 @@ static void test_messages(void)
 	check_message(&ev, "agent 1:170:1099 (Ann \"the\" Agent) is idle");
 	ev = make(EVENT_AGENT_REACHABLE, &bob);
 	check_message(&ev, "agent 2:5000:999999 is reachable again");
+	ev = with_detail(EVENT_CALL_STATUS, &bob);
+	ev.call_id = "c-1";
+	ev.detail.status = 6;
+	ev.detail.previous_status = 5;
+	check_message(&ev, "agent 2:5000:999999: call c-1 is now held (was talking)");
+	ev.detail.status = 12;
+	check_message(&ev, "agent 2:5000:999999: call c-1 is now 12 (was talking)");
+	ev = make(EVENT_AGENT_STATE, &bob);
+	ev.state.code = 8;
+	ev.state.previous_code = 1;
+	check_message(&ev, "agent 2:5000:999999 is now rest (was idle)");
+	ev.state.previous_code = CMS_CODE_NONE;
+	check_message(&ev, "agent 2:5000:999999 is rest (first state poll)");
+	ev = make(EVENT_AGENT_LONG_STATE, &bob);
+	ev.state.code = 6;
+	ev.state.threshold = 300;
+	ev.state.duration_us = 301900000;
+	check_message(&ev, "agent 2:5000:999999 has been wrap_up for 301 s (alert at 300 s)");
+}
+
+/* The new fields as key=value, names for codes, free text last. */
+static void test_syslog_detail(void)
+{
+	struct event ev = with_detail(EVENT_CALL_STATUS, &bob);
+	char line[1024];
+
+	ev.call_id = "c-1";
+	ev.detail.previous_status = 6;
+	ev.detail.media = 77;
+	syslogout_format(&ev, "m", line, sizeof(line));
+	CHECK_STR(line, "event=call.status id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 "
+		  "time=2026-11-25T23:01:02.345Z cc=2 vdn=5000 agent=999999 call_id=c-1 "
+		  "call_status=talking previous_call_status=held direction=inbound media=77 "
+		  "submedia=WhatsApp msg=m");
+	ev = make(EVENT_AGENT_STATE, &bob);
+	ev.state = (struct event_agent_state){ .code = 8, .previous_code = 1, .reason = 258,
+					       .since_us = SINCE };
+	syslogout_format(&ev, "m", line, sizeof(line));
+	CHECK_STR(line, "event=agent.state id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 "
+		  "time=2026-11-25T23:01:02.345Z cc=2 vdn=5000 agent=999999 state=rest "
+		  "previous_state=idle state_since=2026-11-25T22:46:02.345Z reason_code=258 msg=m");
+	ev = make(EVENT_AGENT_LONG_STATE, &bob);
+	ev.state = (struct event_agent_state){ .code = 8, .previous_code = CMS_CODE_NONE,
+					       .reason = CMS_CODE_NONE, .since_us = SINCE,
+					       .threshold = 900, .duration_us = 901234567 };
+	syslogout_format(&ev, "m", line, sizeof(line));
+	CHECK_STR(line, "event=agent.long_state id=0f4e3a52-7c1d-4d1e-9a43-2b2f7e1c9d10 "
+		  "time=2026-11-25T23:01:02.345Z cc=2 vdn=5000 agent=999999 state=rest "
+		  "state_since=2026-11-25T22:46:02.345Z threshold=900 duration=901.234 msg=m");
 }
 
 /* key=value pairs; values with spaces, quotes or control characters quoted and escaped. */
@@ -330,6 +528,10 @@ int main(void)
 {
 	test_json();
 	test_messages();
+	test_json_detail();
+	test_json_state();
+	test_from_json();
+	test_syslog_detail();
 	test_syslog_line();
 	test_utf8();
 	test_long_names();

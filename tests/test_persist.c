@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../src/cmscodes.h"
 #include "../src/persist.h"
 #include "check.h"
 
@@ -108,12 +109,147 @@ static void test_failed_save_keeps_previous_reach(void)
 	persist_close(p);
 }
 
+/* ---- restore: the state file, then the log after it ---- */
+
+static const struct cfg_group alice_group = { .line = 1, .name = "alice" };
+static const struct cfg_agent alice = { .cc = 1, .vdn = 170, .id = 1099, .group = &alice_group };
+static struct agents_rules rules = { .failure_threshold = 3, .long_call = 0 };
+static struct agents_clock base;	/* the clocks at the test's start */
+static char got[1024];
+
+static struct agents_clock at(int64_t t)
+{
+	return (struct agents_clock){ .real_us = base.real_us - 1000000000ull + (uint64_t)t * 1000000u,
+				      .boot_us = base.boot_us - 1000000000 + t * 1000000 };
+}
+
+/* Logs the event as the daemon does, and notes its type. */
+static void log_event(void *ctx, struct event *ev)
+{
+	struct json_object *obj;
+	const char *text;
+	size_t n = strlen(got);
+
+	event_new_id(ev);
+	obj = event_to_json(ev);
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	if (ctx)
+		evlog_append(ctx, text, strlen(text));
+	snprintf(got + n, sizeof(got) - n, "%s%s", n ? "; " : "", event_type_name(ev->type));
+	json_object_put(obj);
+}
+
+/* One call "c-1" in status (talking 5, held 6), then the agent's CTI state code. */
+static void poll_both(struct agent_state *st, struct evlog *log, int64_t t, int status, int code,
+		      int64_t seconds, const char *want)
+{
+	struct reply_call call = { .id = "c-1", .status = (int16_t)status, .direction = 0,
+				   .media = 5 };
+	struct replybatch_state cti = { .agent_id = alice.id, .state = (int16_t)code,
+					.prev_state = CMS_CODE_NONE, .state_seconds = seconds,
+					.reason = CMS_CODE_NONE, .logon_ms = -1 };
+	struct agents_clock now = at(t);
+
+	got[0] = '\0';
+	agents_on_success(st, &call, 1, &now, &rules, log_event, log);
+	agents_on_state(st, &cti, &now, &rules, log_event, log);
+	CHECK_STR(got, want);
+}
+
+static struct agent_state restored;
+
+static struct agent_state *find_alice(void *ctx, uint64_t key)
+{
+	(void)ctx;
+	return key == cfg_agent_key(alice.cc, alice.vdn, alice.id) ? &restored : NULL;
+}
+
+/*
+ * Saved while talking and idle; then held, rest, and rest for long enough, logged after the
+ * save. After a restart, none of that is reported again, and the next change is diffed against it.
+ */
+static void test_restore_detail_and_state(void)
+{
+	char sub[600], cmd[700];
+	struct agent_state live, *states[1] = { &live };
+	struct persist *p;
+
+	snprintf(sub, sizeof(sub), "%s/restore", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	agents_clock_read(&base);
+	rules.long_state[8] = 60;
+	agents_state_init(&live, &alice);
+	agents_state_init(&restored, &alice);
+	p = persist_open(sub);
+	poll_both(&live, persist_log(p), 0, 5, 1, 10, "call.started; agent.busy; agent.state");
+	CHECK(!persist_save(p, states, 1, UINT64_MAX, true));
+	poll_both(&live, persist_log(p), 5, 6, 8, 2, "call.status; agent.state");
+	poll_both(&live, persist_log(p), 70, 6, 8, 67, "agent.long_state");
+	persist_close(p);
+	agents_state_clear(&live);
+	CHECK_INT(file_seq("restore/" STATEFILE_NAME), 3);	/* three events after it */
+
+	p = persist_open(sub);
+	persist_restore(p, find_alice, NULL);
+	CHECK_INT(restored.ncalls, 1);
+	CHECK_INT(restored.calls[0].status, 6);
+	CHECK_INT(restored.calls[0].media, 5);
+	CHECK_INT(restored.cti.code, 8);
+	CHECK(restored.cti.long_reported);
+	CHECK_INT(restored.cti.since_us / 1000, at(3).real_us / 1000);
+	/* The same answers: nothing again; then a change, from what the log said last. */
+	poll_both(&restored, NULL, 80, 6, 8, 77, "");
+	poll_both(&restored, NULL, 85, 5, 1, 1, "call.status; agent.state");
+	persist_close(p);
+	agents_state_clear(&restored);
+	memset(rules.long_state, 0, sizeof(rules.long_state));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", sub);
+	CHECK(system(cmd) == 0);
+}
+
+/*
+ * A detail that changed silently after the call's last event (per-agent polling, then batch) is
+ * in the state file only: events logged before the save must not be replayed over it, or the
+ * next status change would be lost.
+ */
+static void test_replay_starts_after_save(void)
+{
+	char sub[600], cmd[700];
+	struct agent_state live, *states[1] = { &live };
+	struct persist *p;
+
+	snprintf(sub, sizeof(sub), "%s/after", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	agents_clock_read(&base);
+	agents_state_init(&live, &alice);
+	agents_state_init(&restored, &alice);
+	p = persist_open(sub);
+	poll_both(&live, persist_log(p), 0, CMS_CODE_NONE, 1, 10,
+		  "call.started; agent.busy; agent.state");
+	poll_both(&live, persist_log(p), 5, 5, 1, 15, "");
+	CHECK(!persist_save(p, states, 1, UINT64_MAX, true));
+	poll_both(&live, persist_log(p), 7, 5, 8, 1, "agent.state");
+	persist_close(p);
+	agents_state_clear(&live);
+
+	p = persist_open(sub);
+	persist_restore(p, find_alice, NULL);
+	CHECK_INT(restored.calls[0].status, 5);
+	poll_both(&restored, NULL, 10, 6, 8, 4, "call.status");
+	persist_close(p);
+	agents_state_clear(&restored);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", sub);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	char cmd[600];
 
 	CHECK(mkdtemp(dir) != NULL);
 	test_failed_save_keeps_previous_reach();
+	test_restore_detail_and_state();
+	test_replay_starts_after_save();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return check_done("test_persist");

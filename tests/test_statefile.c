@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/cmscodes.h"
 #include "../src/statefile.h"
 #include "../src/util.h"
 #include "check.h"
@@ -37,10 +38,14 @@ static struct agent_state *find(void *ctx, uint64_t key)
 
 static void test_round_trip(void)
 {
-	struct agent_state a = { .cfg = &agents[0] }, b = { .cfg = &agents[1], .unreachable = true };
+	struct agent_state a, b;
 	struct agent_state *states[2] = { &a, &b };
 	char err[256];
 	uint64_t seq = 0;
+
+	agents_state_init(&a, &agents[0]);
+	agents_state_init(&b, &agents[1]);
+	b.unreachable = true;
 
 	agents_restore_call(&a, "q\"uo\\te-1", 5000000, -7000000, true);
 	agents_restore_call(&a, "plain-2", 6000000, 900000000, false);
@@ -62,7 +67,7 @@ static void test_round_trip(void)
 	CHECK(restored[1].unreachable && !restored[1].baselined);
 	for (int i = 0; i < 2; i++) {
 		agents_state_clear(&restored[i]);
-		restored[i] = (struct agent_state){ .cfg = &agents[i] };
+		agents_state_init(&restored[i], &agents[i]);
 	}
 	agents_state_clear(&a);
 }
@@ -91,7 +96,7 @@ static void clear_restored(void)
 {
 	for (int i = 0; i < 2; i++) {
 		agents_state_clear(&restored[i]);
-		restored[i] = (struct agent_state){ .cfg = &agents[i] };
+		agents_state_init(&restored[i], &agents[i]);
 	}
 }
 
@@ -128,6 +133,12 @@ static void test_anchor_after_reboot(void)
 		CHECK_STR(restored[0].calls[0].id, "future");
 		CHECK_INT(agents_call_age_us(&restored[0].calls[0], now.boot_us), 0);
 		CHECK_INT(restored[0].calls[0].first_seen_us, 1795648262000000ull);
+		/* Files from before call detail and agent state: none of either. */
+		CHECK_INT(restored[0].calls[0].status, CMS_CODE_NONE);
+		CHECK_INT(restored[0].calls[0].direction, CMS_CODE_NONE);
+		CHECK_INT(restored[0].calls[0].media, CMS_CODE_NONE);
+		CHECK(restored[0].calls[0].submedia == NULL);
+		CHECK_INT(restored[0].cti.code, CMS_CODE_NONE);
 		clear_restored();
 	}
 	remove(path);
@@ -140,7 +151,7 @@ static void test_anchor_after_reboot(void)
  */
 static void test_snapshot_in_slices(void)
 {
-	struct agent_state a = { .cfg = &agents[0] }, b = { .cfg = &agents[1] };
+	struct agent_state a, b;
 	struct {
 		struct agent_state *live;
 		int restored;
@@ -156,6 +167,8 @@ static void test_snapshot_in_slices(void)
 	size_t len;
 	uint64_t seq = 0;
 
+	agents_state_init(&a, &agents[0]);
+	agents_state_init(&b, &agents[1]);
 	agents_restore_call(&a, "c1", 1000000, 1000000, false);
 	agents_restore_call(&b, "d0", 1000000, 1000000, false);
 	snap = statefile_snapshot_begin(10);
@@ -187,10 +200,12 @@ static void test_snapshot_in_slices(void)
 /* The previous save is kept beside the state file; a bad file is moved aside, not deleted. */
 static void test_previous_and_aside(void)
 {
-	struct agent_state a = { .cfg = &agents[0] };
+	struct agent_state a;
 	struct agent_state *states[1] = { &a };
 	char err[256], moved[256], path[128];
 	uint64_t seq = 0;
+
+	agents_state_init(&a, &agents[0]);
 
 	errno = 0;
 	CHECK_INT(statefile_keep_previous(dir), -1);
@@ -219,9 +234,90 @@ static void test_previous_and_aside(void)
 	clear_restored();
 }
 
+/* A call's detail and the agent's CTI state come back as they were saved. */
+static void test_detail_and_cti(void)
+{
+	struct agent_state a, b;
+	struct agent_state *states[2] = { &a, &b };
+	struct reply_call detail = { .id = "c-1", .status = 6, .direction = 1, .media = 53,
+				     .submedia = "Face\"book\n" };
+	char err[256], path[128];
+	uint64_t seq = 0;
+
+	agents_state_init(&a, &agents[0]);
+	agents_state_init(&b, &agents[1]);
+	agents_restore_call(&a, "c-1", 5000000, -7000000, false);
+	agents_restore_call(&a, "c-2", 6000000, 1000, false);
+	agents_restore_detail(&a, &detail);
+	agents_restore_cti(&a, &(struct agent_cti){ .code = 8, .reason = 258,
+						    .since_us = 1795647000000000ull,
+						    .since_boot_us = -5000000, .long_reported = true });
+	/* No calls poll yet, but a state: saved, so that its state is no initial one again. */
+	agents_restore_cti(&b, &(struct agent_cti){ .code = 6, .reason = CMS_CODE_NONE,
+						    .since_us = 1795647600000000ull,
+						    .since_boot_us = 900000000 });
+	CHECK_INT(statefile_save(dir, 5, states, 2), 0);
+	CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
+	CHECK_INT(restored[0].calls[0].status, 6);
+	CHECK_INT(restored[0].calls[0].direction, 1);
+	CHECK_INT(restored[0].calls[0].media, 53);
+	CHECK_STR(restored[0].calls[0].submedia, "Face\"book\n");
+	CHECK_INT(restored[0].calls[1].status, CMS_CODE_NONE);
+	CHECK(restored[0].calls[1].submedia == NULL);
+	CHECK_INT(restored[0].cti.code, 8);
+	CHECK_INT(restored[0].cti.reason, 258);
+	CHECK_INT(restored[0].cti.since_us, 1795647000000000ull);
+	CHECK_INT(restored[0].cti.since_boot_us, -5000000);
+	CHECK(restored[0].cti.long_reported);
+	CHECK_INT(restored[1].cti.code, 6);
+	CHECK_INT(restored[1].cti.reason, CMS_CODE_NONE);
+	CHECK(!restored[1].cti.long_reported);
+	CHECK(!restored[1].baselined);
+	clear_restored();
+	agents_state_clear(&a);
+	agents_state_clear(&b);
+	/* From another boot: the stint's age from the wall clock (62 s before now). */
+	snprintf(path, sizeof(path), "%s/%s", dir, STATEFILE_NAME);
+	{
+		static const char file[] = "{\"version\":1,\"seq\":7,\"boot_id\":\"0\",\"agents\":["
+			"{\"cc\":1,\"vdn\":170,\"id\":1099,\"baselined\":false,\"unreachable\":false,"
+			"\"calls\":[],\"cti\":{\"code\":7,\"since_us\":1795647600000000,"
+			"\"since_boot_us\":5,\"long\":false}}]}";
+
+		CHECK_INT(util_write_file_atomic(path, file, strlen(file), false), 0);
+		CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), 0);
+		CHECK_INT(restored[0].cti.code, 7);
+		CHECK_INT(restored[0].cti.since_boot_us, now.boot_us - 62000000);
+		clear_restored();
+	}
+	/* A malformed state or detail makes the whole file bad. */
+	{
+		static const char *const bad[] = {
+			"{\"version\":1,\"seq\":7,\"agents\":[{\"cc\":1,\"vdn\":170,\"id\":1099,"
+			"\"unreachable\":false,\"calls\":[],\"cti\":{\"code\":11,\"since_us\":1,"
+			"\"since_boot_us\":5,\"long\":false}}]}",
+			"{\"version\":1,\"seq\":7,\"agents\":[{\"cc\":1,\"vdn\":170,\"id\":1099,"
+			"\"unreachable\":false,\"calls\":[],\"cti\":{\"code\":1}}]}",
+			"{\"version\":1,\"seq\":7,\"agents\":[{\"cc\":1,\"vdn\":170,\"id\":1099,"
+			"\"unreachable\":false,\"calls\":[{\"id\":\"x\",\"first_seen_us\":1,"
+			"\"long\":false,\"status\":\"talking\"}]}]}",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			CHECK_INT(util_write_file_atomic(path, bad[i], strlen(bad[i]), false), 0);
+			CHECK_INT(statefile_load(dir, &now, &seq, find, NULL, err, sizeof(err)), -1);
+			CHECK_INT(restored[0].cti.code, CMS_CODE_NONE);
+		}
+	}
+	remove(path);
+}
+
 int main(void)
 {
 	CHECK(mkdtemp(dir) != NULL);
+	for (int i = 0; i < 2; i++)
+		agents_state_init(&restored[i], &agents[i]);
+	test_detail_and_cti();
 	test_round_trip();
 	test_bad_files();
 	test_anchor_after_reboot();
