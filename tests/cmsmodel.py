@@ -38,9 +38,9 @@ def compact(obj):
 class Call:
     __slots__ = ("start", "end", "id", "changes", "head", "tail")
 
-    def __init__(self, seed, agent, start, end, cid):
+    def __init__(self, r, start, end, cid):
+        """r: the agent's detail generator, drawn from in the order calls are made."""
         self.start, self.end, self.id = start, end, cid
-        r = random.Random("%s/%s/%s" % (seed, agent, cid))
         outbound = r.random() < 0.3
         if outbound:
             media = 5 if r.random() < 0.7 else r.choice(OUTBOUND_MEDIA)
@@ -59,7 +59,7 @@ class Call:
                 break
             self.changes += [(at, 9 if r.random() < 0.2 else 6), (at + length, 5)]
             t = at + length
-        self.head = '{"callId":%s,"callStatus":' % compact(cid)
+        self.head = '{"callId":"%s","callStatus":' % cid     # IDs are plain ASCII
         self.tail = ',"callInOut":%d,"mediaType":%d%s}' % (
             int(outbound), media, ',"submediaType":%s' % compact(sub) if sub else "")
 
@@ -77,8 +77,8 @@ class Call:
 
 class Line:
     """One agent's timeline and the answer cached until its next boundary."""
-    __slots__ = ("agent", "aid", "rng", "idle_from", "calls", "periods", "eprng", "ep_from",
-                 "episodes", "origin", "signed_out", "logon", "cache")
+    __slots__ = ("agent", "aid", "rng", "drng", "idle_from", "calls", "periods", "eprng",
+                 "ep_from", "episodes", "origin", "signed_out", "logon", "cache")
 
 
 class RandomActivity:
@@ -101,14 +101,16 @@ class RandomActivity:
         line = Line()
         line.agent = agent
         line.aid = int(agent.rsplit(":", 1)[1])
+        # Three generators (seeding is the costly part of a new agent): call times and IDs as
+        # the simulator always drew them, call detail and wrap-up lengths, and the rest.
         line.rng = random.Random("%s/%s" % (self.seed, agent))
+        line.drng = random.Random("%s/%s/detail" % (self.seed, agent))
+        line.eprng = meta = random.Random("%s/%s/episodes" % (self.seed, agent))
         line.idle_from = self.anchor
         line.calls, line.periods, line.episodes = [], [], []
-        meta = random.Random("%s/%s/meta" % (self.seed, agent))
         line.signed_out = meta.random() < SIGNED_OUT_P
         line.origin = self.anchor - meta.randint(1, 300)
         line.logon = (line.origin - meta.randint(0, 28800)) * 1000
-        line.eprng = random.Random("%s/%s/episodes" % (self.seed, agent))
         line.ep_from = line.origin
         line.cache = None
         self.lines[agent] = line
@@ -123,7 +125,7 @@ class RandomActivity:
             if rng.random() < self.OVERLAP_P:
                 ends.append(self._add_call(line, start + rng.randint(1, ends[0] - start - 1)))
             line.idle_from = max(ends)
-            wrap = random.Random("%s/%s/wrap/%d" % (self.seed, line.agent, start)).randint(2, 15)
+            wrap = line.drng.randint(2, 15)
             line.periods.append((start, line.idle_from, wrap))
         er = line.eprng
         while line.ep_from <= now:
@@ -146,7 +148,7 @@ class RandomActivity:
         rng = line.rng
         end = start + rng.randint(self.MIN_DUR, self.MAX_DUR)
         cid = "%d-%d" % (start, rng.randrange(1000, 1000000))
-        line.calls.append(Call(self.seed, line.agent, start, end, cid))
+        line.calls.append(Call(line.drng, start, end, cid))
         return end
 
     # -- the state at a time -----------------------------------------------

@@ -73,9 +73,7 @@ import hashlib
 import hmac
 import http
 import json
-import math
 import os
-import random
 import re
 import signal
 import socket
@@ -621,7 +619,8 @@ def failed_served(kind, cc, vdn, ids, why, value="failed"):
 
 def served_from_body(kind, body, why):
     q = request_agents(body)
-    return failed_served(kind, q[0], q[1], q[2], why) if q else None
+    return failed_served(kind, q[0], q[1], q[2], why) if q else (kind, None, None, "",
+        ',"fault":%s' % compact(why))
 
 
 def batch_reply(entries, fault_kind, outcome="ok"):
@@ -1038,8 +1037,8 @@ class Sim:
     def write_served(self, served):
         """One --served line, written whole by a single O_APPEND write (workers share the file)."""
         kind, cc, vdn, members, extra = served
-        line = ('{"t":%.3f,"path":"%s","cc":%d,"vdn":%d%s,"agents":{%s}}\n'
-                % (time.time(), kind, cc, vdn, extra, members)).encode()
+        line = ('{"t":%.3f,"path":"%s","cc":%s,"vdn":%s%s,"agents":{%s}}\n'
+                % (time.time(), kind, compact(cc), compact(vdn), extra, members)).encode()
         while line:
             line = line[os.write(self.served, line):]
 

@@ -18,7 +18,7 @@ agent may complete in either order. The rules:
   absent from a batch answer: reason "absent from the CMS answer") counts toward --threshold; reaching
   it gives agent.unreachable with that many failures. No call event while unreachable; the next success
   is diffed against the last one. A batch_404/state_404/state_permission refusal ("refused") counts as
-  neither (the daemon falls back or turns the state poll off).
+  neither (the daemon falls back or turns the state poll off), except a batch_404 with --api batch.
 - Batch answers give detail fields (call_status, call_status_code, direction, media, media_type,
   submedia) equal to what was served (call.ended: the last served); per-agent answers give none; a call
   first seen with detail and later without is not checked for detail.
@@ -94,7 +94,7 @@ def read_lines(path):
     return out
 
 
-def observations(served, timeout):
+def observations(served, timeout, api="auto"):
     """agent key -> [Obs] in time order, and the time of the last answer."""
     by_agent = {}
     end = 0.0
@@ -104,8 +104,8 @@ def observations(served, timeout):
         late = line.get("delay", 0) >= timeout
         for aid, value in line["agents"].items():
             key = "%d:%d:%s" % (line["cc"], line["vdn"], aid)
-            if value == "refused":
-                continue
+            if value == "refused" and not (api == "batch" and path == "batch"):
+                continue        # auto: the group falls back to per-agent polling
             if path == "state":
                 if isinstance(value, dict) and not late:
                     obs = Obs(t, path, "state", value["state"], line)
@@ -196,6 +196,8 @@ class StateModel:
         e = obs.value
         code, cst, reason = e.get("currentState"), e.get("currentStateTime"), \
             e.get("currentStateReason")
+        if type(code) is not int or not 0 <= code < len(STATES):
+            return []       # the daemon ignores a state it has no name for
         since = obs.t - cst if type(cst) is int and cst not in MARKERS else None
         group = []
         if self.code is None or code != self.code:
@@ -356,7 +358,8 @@ class Verdict:
     def report(agent, label, groups, i, actual, pos, errors):
         out = ["MISMATCH agent %s (%s stream):" % (agent, label)]
         for obs, group in groups[max(0, i - 2):i + 1]:
-            out.append("  served t=%.3f %s: %s" % (obs.t, obs.path, json.dumps(obs.value)))
+            what = json.dumps(obs.value) if obs.kind != "failed" else "FAILED (%s)" % obs.value
+            out.append("  served t=%.3f %s: %s" % (obs.t, obs.path, what))
             out.append("    want: %s" % (" | ".join(describe_want(w) for w in group) or "-"))
         out += ["  " + e for e in errors]
         got = actual[pos:pos + 6]
@@ -404,7 +407,7 @@ def check_longs(agent, events, state_model, long_call):
 
 def judge(served, events, opts, out=sys.stdout):
     """Returns (mismatching agents, Verdict, agents judged)."""
-    by_agent, end = observations(served, opts.timeout)
+    by_agent, end = observations(served, opts.timeout, opts.api)
     verdict = Verdict(end - opts.tail, opts.since_slack)
     ev_by_agent = {}
     for ev in events:
@@ -571,6 +574,8 @@ def main(argv=None):
     p.add_argument("--since-slack", type=float, default=2.5,
                    help="allowed error of state_since, seconds (2.5)")
     p.add_argument("--long-call", type=float, help="alerts.long_call, to check call.long")
+    p.add_argument("--api", choices=("auto", "batch", "agent"), default="auto",
+                   help="cms.api: with batch, a batch_404 refusal is a failed poll (auto)")
     p.add_argument("--show", type=int, default=10, help="mismatching agents printed (10)")
     opts = p.parse_args(argv)
     if opts.selftest:

@@ -1,5 +1,6 @@
 #!/bin/bash
-# test_cmssim.sh: checks the CMS simulator on its own (signing, auth failures, scenario, faults, TLS).
+# test_cmssim.sh: checks the CMS simulator on its own (signing, auth failures, scenario, faults, TLS,
+# the batch paths, the random model, --served) and runs judge.py --selftest.
 # Run by automake's harness with $srcdir set to the source tree (the simulator is $srcdir/tests/cmssim.py).
 set -u
 
@@ -7,7 +8,11 @@ top=${srcdir:-.}
 sim=$top/tests/cmssim.py
 [ -f "$sim" ] || sim=$(dirname "$0")/cmssim.py
 mkcerts=$(dirname "$sim")/mkcerts.sh
+judge=$(dirname "$sim")/judge.py
 CMS_PATH=/rest/cmsapp/v1/openapi/agent/queryagentcalls
+BATCH_PATH=/rest/cmsapp/v1/openapi/agentgroup/queryagentcalls
+STATE_PATH=/rest/cmsapp/v1/openapi/agentgroup/agentstatusinfobyagentids
+SIGN_PATH=$CMS_PATH     # the path cms() signs and posts to
 CT='application/json;charset=UTF-8'
 AK=TESTAK
 
@@ -55,7 +60,7 @@ authorization() {
     local prefix="auth-v2/$ak/$ts/$signed" key canon
     key=$(hmac_hex "$sk" "$prefix")
     canon=$(printf 'POST\n%s\n\n%s\ncontent-length:%s\ncontent-type:%s\nhost:%s\n%s' \
-        "$CMS_PATH" "$signed" "$(pct "${#body}")" "$(pct "$ct")" "$(pct "$host")" "$(pct "$body")")
+        "$SIGN_PATH" "$signed" "$(pct "${#body}")" "$(pct "$ct")" "$(pct "$host")" "$(pct "$body")")
     printf '%s/%s' "$prefix" "$(hmac_hex "$key" "$canon")"
 }
 
@@ -90,8 +95,15 @@ cms() {
     code=$(curl -sS --max-time 10 -o "$tmp/resp" -D "$tmp/hdr" -w '%{http_code}' \
         --cacert "$tmp/certs/ca.pem" "$@" \
         -H "Content-Type: $CT" -H "Authorization: $auth" --data-binary "$body" \
-        "https://127.0.0.1:$port$CMS_PATH" 2>"$tmp/curl.err")
+        "https://127.0.0.1:$port$SIGN_PATH" 2>"$tmp/curl.err")
     curl_rc=$?
+}
+
+# at PATH BODY [SK...]: cms() on another path
+at() {
+    SIGN_PATH=$1; shift
+    cms "$@"
+    SIGN_PATH=$CMS_PATH
 }
 
 ctl() {     # ctl PATH [JSON]: control API call, prints the response
@@ -128,12 +140,19 @@ cat > "$tmp/scenario.json" <<'EOF'
 {"agents": {"1:170:1099": {"calls": ["1605492949-1447"], "fault": null},
             "1:170:1100": {"calls": [], "fault": "http:503"},
             "1:170:1101": {"fault": "reset"},
-            "1:170:1102": {"fault": "cmserror:0100999"}},
+            "1:170:1102": {"fault": "cmserror:0100999"},
+            "1:170:1103": {"calls": [{"callId": "5-5", "callStatus": 6, "callInOut": 1,
+                                      "mediaType": 53, "submediaType": "WhatsApp"}, "6-6"],
+                           "state": {"currentState": 8, "currentStateTime": 100,
+                                     "currentStateReason": 258}},
+            "1:170:1104": {"absent": true, "calls": ["7-7"]},
+            "1:170:1105": {"state": {"currentState": 0, "currentStateTime": 50}}},
  "default": {"calls": [], "fault": null},
  "unknown_agents": "empty"}
 EOF
 start_sim main --cert "$tmp/certs/server.pem" --key "$tmp/certs/server.key" \
-    --ak "$AK" --sk-file "$tmp/sk" --scenario "$tmp/scenario.json" --log "$tmp/sim.log"
+    --ak "$AK" --sk-file "$tmp/sk" --scenario "$tmp/scenario.json" --log "$tmp/sim.log" \
+    --served "$tmp/served.jsonl"
 mainpid=$simpid
 check "startup line printed" grep -q "^cmssim listening on 127.0.0.1:$port\$" "$tmp/main.out"
 
@@ -170,10 +189,10 @@ check "fault reset -> connection reset (curl rc 35/56, got $curl_rc)" \
     [ "$curl_rc" = 56 -o "$curl_rc" = 35 ]
 
 expect_eq "control: set calls" "$(ctl /sim/agent '{"agent":"1:170:1099","calls":["1-1001","2-1002"]}')" '{"ok":true}'
-expect_eq "control: polls_since_set is 0 after a set" "$(ctl '/sim/stats?agent=1:170:1099')" '{"polls":1,"polls_since_set":0}'
+expect_eq "control: polls_since_set is 0 after a set" "$(ctl '/sim/stats?agent=1:170:1099')" '{"polls":1,"polls_since_set":0,"state_polls":0,"state_polls_since_set":0}'
 cms '{"ccId":1,"vdn":170,"agentId":1099}'
 expect_eq "control: new calls returned" "$(json_get "$tmp/resp" 'd["resultDesc"]')" '["1-1001","2-1002"]'
-expect_eq "control: polls_since_set counts" "$(ctl '/sim/stats?agent=1:170:1099')" '{"polls":2,"polls_since_set":1}'
+expect_eq "control: polls_since_set counts" "$(ctl '/sim/stats?agent=1:170:1099')" '{"polls":2,"polls_since_set":1,"state_polls":0,"state_polls_since_set":0}'
 expect_eq "control: set a fault" "$(ctl /sim/agent '{"agent":"1:170:1099","fault":"nonjson"}')" '{"ok":true}'
 cms '{"ccId":1,"vdn":170,"agentId":1099}'
 expect_eq "fault nonjson -> 200" "$code" 200
@@ -188,8 +207,9 @@ expect_eq "stats: auth_failures = 3" "$(json_get "$tmp/stats" 'd["auth_failures"
 expect_eq "stats: requests = 12" "$(json_get "$tmp/stats" 'd["requests"]')" 12
 ctl '/sim/windows?width=0.1' > "$tmp/win"
 expect_eq "windows: counts all CMS requests" "$(json_get "$tmp/win" 'd["requests"]')" 12
+reset_t=$(date +%s.%N)
 ctl /sim/reset-stats '{}' >/dev/null
-expect_eq "reset-stats zeroes the counters" "$(ctl /sim/stats)" '{"requests":0,"auth_failures":0,"by_agent":{}}'
+expect_eq "reset-stats zeroes the counters" "$(ctl /sim/stats)" '{"requests":0,"auth_failures":0,"by_path":{"agent":{"requests":0,"agents":0},"batch":{"requests":0,"agents":0},"state":{"requests":0,"agents":0}},"by_agent":{}}'
 
 # Two requests on one connection: the second must reuse it.
 body='{"ccId":1,"vdn":170,"agentId":1099}'
@@ -206,6 +226,191 @@ check "simulator still alive after malformed HTTP" kill -0 "$mainpid"
 check "log has one line per request with status and outcome" \
     grep -Eq '^[0-9]+\.[0-9]{3} 1:170:1100 503 http:503$' "$tmp/sim.log"
 check "log records auth failures" grep -Eq '^[0-9]+\.[0-9]{3} - 401 auth:bad-signature$' "$tmp/sim.log"
+
+# --- The batch paths (cms-api.md section 2) ---
+
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}' wrong-secret
+check "batch: wrong key -> 401" [ "$code" = 401 ]
+at "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}' wrong-secret
+check "state: wrong key -> 401" [ "$code" = 401 ]
+
+req='{"ccId":1,"vdn":170,"agentIds":[1099,1100,1101,1102,1103,1104,1105,1106,1107,1108]}'
+at "$BATCH_PATH" "$req"
+cp "$tmp/resp" "$tmp/batch.json"
+check "batch: signed request -> 200, 0100000" \
+    [ "$code" = 200 -a "$(json_get "$tmp/batch.json" 'd["resultCode"]')" = '"0100000"' ]
+expect_eq "batch: resultDatas repeats resultDesc" "$(json_get "$tmp/batch.json" 'd["resultDatas"] == d["resultDesc"]')" true
+expect_eq "batch: entries are {agentId, callList}" \
+    "$(json_get "$tmp/batch.json" 'all(sorted(e) == ["agentId", "callList"] for e in d["resultDesc"])')" true
+expect_eq "batch: every agent asked but the absent one, once" \
+    "$(json_get "$tmp/batch.json" 'sorted(e["agentId"] for e in d["resultDesc"])')" '[1099,1100,1101,1102,1103,1105,1106,1107,1108]'
+expect_eq "batch: order does not follow the request" \
+    "$(json_get "$tmp/batch.json" '[e["agentId"] for e in d["resultDesc"]] == sorted(e["agentId"] for e in d["resultDesc"])')" false
+expect_eq "batch: a string call gets talking/inbound/phone, an object keeps its detail" \
+    "$(json_get "$tmp/batch.json" '[e["callList"] for e in d["resultDesc"] if e["agentId"] == 1103][0]')" \
+    '[{"callId":"5-5","callStatus":6,"callInOut":1,"mediaType":53,"submediaType":"WhatsApp"},{"callId":"6-6","callStatus":5,"callInOut":0,"mediaType":5}]'
+cms '{"ccId":1,"vdn":170,"agentId":1103}'
+expect_eq "per-agent path answers the call IDs of call objects" "$(json_get "$tmp/resp" 'd["resultDesc"]')" '["5-5","6-6"]'
+cms '{"ccId":1,"vdn":170,"agentId":1104}'
+expect_eq "per-agent path ignores absent" "$(json_get "$tmp/resp" 'd["resultDesc"]')" '["7-7"]'
+
+at "$STATE_PATH" "$req"
+cp "$tmp/resp" "$tmp/state.json"
+check "state: signed request -> 200, 0100000" \
+    [ "$code" = 200 -a "$(json_get "$tmp/state.json" 'd["resultCode"]')" = '"0100000"' ]
+expect_eq "state: every entry has the documented fields in the published order" \
+    "$(json_get "$tmp/state.json" 'sorted(set(tuple(e) for e in d["resultDesc"]))')" \
+    '[["prevState","agentId","logonTime","agentRelease","locationId","currentPrivateCallNum","currentStateTime","currentStateReason","prevStateTime","currentState"]]' 
+expect_eq "state: the absent agent is left out" \
+    "$(json_get "$tmp/state.json" '1104 in [e["agentId"] for e in d["resultDesc"]]')" false
+expect_eq "state: scripted rest with its reason" \
+    "$(json_get "$tmp/state.json" '[(e["currentState"], e["currentStateReason"], e["currentStateTime"] >= 100) for e in d["resultDesc"] if e["agentId"] == 1103][0]')" '[8,258,true]'
+expect_eq "state: signed out has the not-set markers" \
+    "$(json_get "$tmp/state.json" '[(e["currentState"], e["logonTime"], e["locationId"], e["prevStateTime"], e["currentStateReason"]) for e in d["resultDesc"] if e["agentId"] == 1105][0]')" '[0,4294967295000,65535,4294967295,65535]'
+expect_eq "state: unscripted agents: talking with calls, idle without" \
+    "$(json_get "$tmp/state.json" 'sorted((e["agentId"], e["currentState"]) for e in d["resultDesc"] if e["agentId"] in (1099, 1106))')" '[[1099,5],[1106,1]]'
+
+big=$(python3 -c 'import json; print(json.dumps({"ccId":1,"vdn":170,"agentIds":list(range(1000,4000))}, separators=(",",":")))')
+for bad in '{"ccId":1,"vdn":170,"agentIds":[1099,1099]}' '{"ccId":1,"vdn":170,"agentIds":[]}' \
+           '{"ccId":"1","vdn":170,"agentIds":[1099]}' '{"ccId":1,"vdn":170,"agentIds":[100]}' \
+           '{"ccId":1,"vdn":170,"agentIds":1099}' '{"ccId":1,"vdn":true,"agentIds":[1099]}' \
+           "${big%]\}},4000]}"; do
+    at "$BATCH_PATH" "$bad"
+    expect_eq "batch: ${bad:0:50} -> 0100002" "$code $(json_get "$tmp/resp" 'd["resultCode"]')" '200 "0100002"'
+done
+at "$BATCH_PATH" "$big"
+expect_eq "batch: 3000 agents -> 2999 entries (one is absent)" "$(json_get "$tmp/resp" 'len(d["resultDesc"])')" 2999
+at "$STATE_PATH" "$(python3 -c 'import json; print(json.dumps({"ccId":1,"vdn":170,"agentIds":list(range(1000,7001))}, separators=(",",":")))')"
+expect_eq "state: 6001 agents -> 0100002" "$(json_get "$tmp/resp" 'd["resultCode"]')" '"0100002"'
+
+expect_eq "config: batch_404 for 1:170, state_permission" \
+    "$(ctl /sim/config '{"batch_404":[[1,170]],"state_permission":true}')" '{"ok":true}'
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "batch_404: 1:170 -> 404" "$code" 404
+at "$BATCH_PATH" '{"ccId":1,"vdn":171,"agentIds":[1099]}'
+expect_eq "batch_404: 1:171 still answers" "$code" 200
+cms '{"ccId":1,"vdn":170,"agentId":1099}'
+expect_eq "batch_404: the per-agent path still answers" "$code" 200
+at "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "state_permission -> 0101003" "$code $(json_get "$tmp/resp" 'd["resultCode"]')" '200 "0101003"'
+ctl /sim/config '{"batch_404":false,"state_permission":false,"state_404":true,"batch_fault":"http:503"}' >/dev/null
+at "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "state_404 -> 404" "$code" 404
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+check "batch_fault http:503 -> 503 with Retry-After" grep -qi '^Retry-After: 2' "$tmp/hdr"
+ctl /sim/config '{"state_404":false,"batch_fault":"unasked"}' >/dev/null
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "batch_fault unasked adds an agent not asked for" "$(json_get "$tmp/resp" '[e["agentId"] for e in d["resultDesc"]]')" '[1099,1100]'
+ctl /sim/config '{"batch_fault":"duplicate"}' >/dev/null
+at "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "batch_fault duplicate repeats an entry" "$(json_get "$tmp/resp" '[e["agentId"] for e in d["resultDesc"]]')" '[1099,1099]'
+expect_eq "config: unknown key -> 400" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tmp/certs/ca.pem" --data-binary '{"batch_4040":true}' "https://127.0.0.1:$port/sim/config")" 400
+ctl /sim/config '{"batch_fault":null}' >/dev/null
+expect_eq "control: set a state and absent" "$(ctl /sim/agent '{"agent":"1:170:1099","state":{"currentState":7,"currentStateTime":5},"absent":true}')" '{"ok":true}'
+at "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099,1100]}'
+expect_eq "control: absent agent left out of the state answer" "$(json_get "$tmp/resp" '[e["agentId"] for e in d["resultDesc"]]')" '[1100]'
+ctl /sim/agent '{"agent":"1:170:1099","absent":false}' >/dev/null
+at "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1099]}'
+expect_eq "control: scripted state answered" "$(json_get "$tmp/resp" 'd["resultDesc"][0]["currentState"]')" 7
+
+ctl /sim/stats > "$tmp/stats"
+expect_eq "stats: requests and agents asked per path" \
+    "$(json_get "$tmp/stats" '[(k, v["requests"] > 0, v["agents"] > 0) for k, v in sorted(d["by_path"].items())]')" \
+    '[["agent",true,true],["batch",true,true],["state",true,true]]'
+expect_eq "stats: state polls counted per agent" "$(json_get "$tmp/stats" 'd["by_agent"]["1:170:1105"]["state_polls"]')" 1
+
+served_check() {    # served_check PYTHON-EXPR-ON-lines
+    python3 -c 'import json,sys; lines=[json.loads(l) for l in open(sys.argv[1])]; print(json.dumps(eval(sys.argv[2]), separators=(",",":")))' "$tmp/served.jsonl" "$1" 2>&1
+}
+expect_eq "served: one line per answered CMS request" "$(served_check "len([l for l in lines if l['t'] >= $reset_t])")" "$(json_get "$tmp/stats" 'sum(v["requests"] for v in d["by_path"].values())')"
+expect_eq "served: times in order and recent" "$(served_check 'all(a["t"] <= b["t"] for a, b in zip(lines, lines[1:])) and abs(lines[-1]["t"] - __import__("time").time()) < 60')" true
+expect_eq "served: a batch answer with calls and absent" "$(served_check '[l["agents"]["1104"] for l in lines if l["path"] == "batch" and "1104" in l["agents"]][0]')" '"absent"'
+expect_eq "served: per-agent calls as objects" "$(served_check '[l["agents"]["1103"] for l in lines if l["path"] == "agent" and "1103" in l["agents"]][0]')" '{"calls":[{"callId":"5-5"},{"callId":"6-6"}]}'
+expect_eq "served: state entries" "$(served_check '[l["agents"]["1103"]["state"]["currentState"] for l in lines if l["path"] == "state" and isinstance(l["agents"].get("1103"), dict)][0]')" 8
+expect_eq "served: the 404 switch is refused, faults failed" \
+    "$(served_check 'sorted({(l.get("fault"), v) for l in lines for v in l["agents"].values() if isinstance(v, str) and v != "absent"})')" \
+    '[["batch_404","refused"],["cmserror:0100999","failed"],["duplicate","failed"],["http:401","failed"],["http:503","failed"],["invalid","failed"],["nonjson","failed"],["reset","failed"],["state_404","refused"],["state_permission","refused"]]'
+
+# --- The random model, two workers, over plain HTTP without signatures ---
+
+mainport=$port
+start_sim random --random 5 --workers 2 --no-verify --served "$tmp/rserved.jsonl"
+rpost() {   # rpost PATH BODY: prints the answer
+    curl -sS --max-time 10 -H "Content-Type: $CT" --data-binary "$2" "http://127.0.0.1:$port$1"
+}
+t0=$(date +%s.%N)
+rpost "$BATCH_PATH" "$big" > "$tmp/r1.json"
+rpost "$STATE_PATH" "$big" > "$tmp/s1.json"
+t1=$(date +%s.%N)
+check "random: 3000 calls + 3000 states answered within 5 s" python3 -c "import sys; sys.exit(not $t1 - $t0 < 5)"
+for i in 2 3 4 5 6; do rpost "$BATCH_PATH" "$big" > "$tmp/r$i.json"; done
+python3 - "$tmp"/r1.json "$tmp/s1.json" "$tmp"/r[2-6].json "$(dirname "$sim")" > "$tmp/model.out" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv.pop())
+import cmsmodel
+
+
+def consistent():
+    """Calls and state of one instant agree, second by second, and a stint's currentStateTime
+    counts on by one a second (the model itself: two HTTP answers are not of one instant)."""
+    m = cmsmodel.RandomActivity("5", 1800000000)
+    for a in range(1000, 1100):
+        prev = None
+        for t in range(1800000060, 1800000240):
+            _, cj, st = m.answer("1:170:%d" % a, t + 0.5)
+            c, s = json.loads(cj), json.loads(st)
+            code, cst = s["currentState"], s["currentStateTime"]
+            want = (4 if all(x["callStatus"] == 4 for x in c) else 5) if c else code
+            if code != want or (not c and code in (4, 5)):
+                return False
+            if prev and prev[0] == code and cst not in (prev[1] + 1,) and cst > prev[1]:
+                return False
+            if prev and prev[0] != code and (s["prevState"] != prev[0] or cst > 1):
+                return False
+            prev = (code, cst)
+    return True
+
+r1, s1 = (json.load(open(p))["resultDesc"] for p in sys.argv[1:3])
+calls = {e["agentId"]: e["callList"] for e in r1}
+states = {e["agentId"]: e for e in s1}
+seq = [calls] + [{e["agentId"]: e["callList"] for e in json.load(open(p))["resultDesc"]}
+                 for p in sys.argv[3:]]
+checks = {
+    "all 3000 answered": len(calls) == len(states) == 3000,
+    "talking/answering exactly when on a call, answering while all ring": consistent(),
+    "states seen: signed out, idle, answering, talking, wrap_up, busy, rest": {0, 1, 4, 5, 6, 7, 8}
+        <= {s["currentState"] for s in states.values()},
+    "rest has a reason, other states the marker": all(
+        (s["currentStateReason"] != 65535) == (s["currentState"] == 8) for s in states.values()),
+    "signed out: markers and no calls": all(
+        s["logonTime"] == 4294967295000 and s["locationId"] == 65535 and not calls[a]
+        for a, s in states.items() if s["currentState"] == 0),
+    "call statuses from the model": {x["callStatus"] for c in calls.values() for x in c} <= {4, 5, 6, 9},
+    "mostly phone, some other media": 0.5 < sum(x["mediaType"] == 5 for c in calls.values() for x in c)
+        / max(1, sum(len(c) for c in calls.values())) < 1,
+    "both directions": {x["callInOut"] for c in calls.values() for x in c} == {0, 1},
+    # Six answers from whichever worker took the connection, each under a second apart: a model
+    # that differed between workers would change most agents, time changes a few percent.
+    "both workers answer alike": all(
+        sum([x["callId"] for x in a[k]] == [x["callId"] for x in b[k]] for k in a) > 2500
+        for a, b in zip(seq, seq[1:])),
+}
+for what, ok in checks.items():
+    print("%s %s" % ("ok  " if ok else "FAIL", what))
+PY
+while read -r verdict what; do
+    if [ "$verdict" = ok ]; then pass "random: $what"; else fail "random: $what"; fi
+done < "$tmp/model.out"
+check "random: the model checks ran" [ "$(wc -l < "$tmp/model.out")" -ge 9 ]
+rpost "$CMS_PATH" '{"ccId":1,"vdn":170,"agentId":1000}' > "$tmp/a1.json"
+expect_eq "random: per-agent path answers the batch path's call IDs" \
+    "$(json_get "$tmp/a1.json" 'd["resultDesc"]')" \
+    "$(json_get "$tmp/r2.json" '[x["callId"] for e in d["resultDesc"] if e["agentId"] == 1000 for x in e["callList"]]')"
+expect_eq "random: workers write whole lines to one served log" \
+    "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)))' "$tmp/rserved.jsonl")" 8
+
+port=$mainport
+check "judge.py --selftest passes" eval 'python3 "$judge" --selftest > "$tmp/judge.out" || { cat "$tmp/judge.out"; false; }'
 
 curl -s --max-time 5 --cacert "$tmp/certs/other-ca.pem" "https://127.0.0.1:$port/sim/stats" >/dev/null
 check "TLS: server cert rejected against an unrelated CA (curl rc 60, got $?)" [ $? = 60 ]
