@@ -45,12 +45,12 @@ print(eval(sys.argv[2]))' "$SERVED" "$1"
 
 SERVED=$AW_TMP/served.jsonl
 aw_start_sim sim --random 7 --served "$SERVED"
-aw_config "$AW_TMP/big.conf" '
+AW_API=batch aw_config "$AW_TMP/big.conf" '
   { cc = 1; vdn = 170; range = [ 1000, 3999 ]; },
   { cc = 1; vdn = 171; range = [ 101, 300 ]; }' '
 poll = { interval = 1.0; failure_threshold = 3; backoff_max = 4.0; agent_state = true; };
 outputs = { journal = false; stdout = true; };'
-sed -i 's|^  timeout = 2.0;$|  timeout = 5.0; api = "batch"; batch_size = 1000;|' "$AW_TMP/big.conf"
+sed -i 's|^  timeout = 2.0;$|  timeout = 5.0; batch_size = 1000;|' "$AW_TMP/big.conf"
 check "big: batch mode configured" grep -q 'api = "batch"' "$AW_TMP/big.conf"
 aw_start_daemon big "$AW_TMP/big.conf"
 t0=$SECONDS
@@ -89,7 +89,7 @@ sim_set $B '"calls":["b1"]'
 sim_set $X '"calls":["x1"]'
 sim_set $S '"calls":["s1"]'
 sim_config '{"batch_404": [[1, 171]], "state_permission": [[1, 172]]}'
-aw_config "$AW_TMP/auto.conf" '
+AW_API=auto aw_config "$AW_TMP/auto.conf" '
   { cc = 1; vdn = 170; ids = [ 1099, 1100 ]; },
   { cc = 1; vdn = 171; id = 2000; },
   { cc = 1; vdn = 172; id = 500; }' '

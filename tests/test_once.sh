@@ -15,12 +15,11 @@ run() {
 
 # once_config FILE AGENTS [CMS-SETTINGS]: aw_config, with these settings in the cms group
 # instead of its timeout; by default a timeout long enough for a loaded machine.
-# cms.api is "agent" (one request per agent, as in 1.0) unless ONCE_API says otherwise.
+# cms.api is "agent" (one request per agent, as in 1.0) unless AW_API says otherwise.
 once_config() {
-    local set="${3:-timeout = 10.0;} api = \"${ONCE_API:-agent}\";"
     aw_config "$1" "$2"
-    sed -i "s|^  timeout = 2.0;\$|  $set|" "$1"
-    grep -qF "  $set" "$1" || { echo "once_config: $1 is not as intended"; exit 99; }
+    sed -i "s|^  timeout = 2.0;\$|  ${3:-timeout = 10.0;}|" "$1"
+    grep -qF "  ${3:-timeout = 10.0;}" "$1" || { echo "once_config: $1 is not as intended"; exit 99; }
 }
 
 # The expected lines of a run, one JSON object per agent in the order expected:
@@ -490,7 +489,7 @@ EOF
 }
 
 conf=$AW_TMP/batch.conf
-ONCE_API=batch once_config "$conf" '{ cc = 1; vdn = 174; range = [ 101, 104 ]; }'
+AW_API=batch once_config "$conf" '{ cc = 1; vdn = 174; range = [ 101, 104 ]; }'
 cat > "$AW_TMP/batch.want" <<'EOF'
 [{"label": "detail names and codes, submedia, a rest state with its reason",
   "agent": {"cc": 1, "vdn": 174, "id": 101}, "ok": true,
@@ -518,7 +517,7 @@ expect_eq "batch: nothing on stderr" "$(head -c 300 "$AW_TMP/batch.err")" ""
 
 # auto, the batch path answering 404: per agent for that group, said once; states still polled.
 conf=$AW_TMP/auto.conf
-ONCE_API=auto once_config "$conf" '{ cc = 1; vdn = 174; range = [ 101, 103 ]; }'
+AW_API=auto once_config "$conf" '{ cc = 1; vdn = 174; range = [ 101, 103 ]; }'
 aw_sim POST /sim/config '{"batch_404": true}' >/dev/null
 cat > "$AW_TMP/auto.want" <<'EOF'
 [{"label": "per-agent answers: call IDs without detail; the state from the state path",
