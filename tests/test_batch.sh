@@ -81,6 +81,7 @@ echo "# big: $elapsed s, $(wc -l < "$AW_TMP/big.out") events"
 # --- auto: a batch 404 for one group makes it per agent, said once; the others stay batched ---
 
 aw_stop "$SIM_PID" 5
+aw_budget 60    # the second half's own bound: the first is a minute of traffic and its judging
 SERVED=$AW_TMP/served2.jsonl
 aw_start_sim sim2 --served "$SERVED"
 A=1:170:1099 B=1:171:2000 X=1:170:1100 S=1:172:500
@@ -131,7 +132,7 @@ until_ok 15 has_calls_events auto $X 3 || fail "absent: no agent.unreachable wit
 calls_events_are auto "absent: agent.unreachable with the reason, its call left open" $X \
     "call.started:x1+initial agent.busy+initial agent.unreachable/absent from the CMS answer"
 sim_set $X '"calls":["x1"],"absent":false'
-until_ok 15 has_calls_events auto $X 4 || fail "absent: no agent.reachable within 15 s"
+until_ok 20 has_calls_events auto $X 4 || fail "absent: no agent.reachable within 20 s"
 calls_events_are auto "absent: back in the answers, reachable again, still no call.ended" $X \
     "call.started:x1+initial agent.busy+initial agent.unreachable/absent from the CMS answer agent.reachable"
 calls_events_are auto "absent: A, asked in the same batch, never went unreachable" $A \
