@@ -137,6 +137,25 @@ calls_events_are auto "absent: back in the answers, reachable again, still no ca
     "call.started:x1+initial agent.busy+initial agent.unreachable/absent from the CMS answer agent.reachable"
 calls_events_are auto "absent: A, asked in the same batch, never went unreachable" $A \
     "call.started:a1+initial agent.busy+initial"
+
+# --- Reload adding agents: staying agents keep their state (no second baseline), the fallen-back
+# group stays per agent (remembered), the new agent of 1:171 is polled per agent too ---
+
+b171=$(served 'len([l for l in L if l["path"] == "batch" and l["vdn"] == 171])')
+sed -i 's|ids = \[ 1099, 1100 \]|ids = [ 1099, 1100, 1101 ]|; s|{ cc = 1; vdn = 171; id = 2000; }|{ cc = 1; vdn = 171; ids = [ 2000, 2001 ]; }|' \
+    "$AW_TMP/auto.conf"
+check "reload: the configuration has the new agents" grep -q '2000, 2001' "$AW_TMP/auto.conf"
+sim_set 1:171:2001 '"calls":["n1"]'
+kill -HUP "$AW_PID"
+until_ok 20 has_calls_events auto 1:171:2001 2 || fail "reload: the new agent of 1:171 not polled"
+calls_events_are auto "reload: the new agent gets its baseline" 1:171:2001 "call.started:n1+initial agent.busy+initial"
+calls_events_are auto "reload: a staying batched agent keeps its state" $A "call.started:a1+initial agent.busy+initial"
+calls_events_are auto "reload: a staying per-agent agent keeps its state" $B "call.started:b1+initial agent.busy+initial"
+expect_eq "reload: the fallback is remembered (no batch request for 1:171 since)" \
+    "$(served 'len([l for l in L if l["path"] == "batch" and l["vdn"] == 171])')" "$b171"
+expect_eq "reload: still one notice" "$(grep -c '1:171: the CMS has no batch interface' "$AW_TMP/auto.err")" 1
+check "reload: 1:171:2001 is polled per agent" \
+    [ "$(served 'len([l for l in L if l["path"] == "agent" and "2001" in l["agents"]])')" -ge 1 ]
 aw_stop "$AW_PID" 10
 expect_no_secret "no output shows the secret" "$AW_TMP"/*.out "$AW_TMP"/*.err
 
