@@ -11,8 +11,9 @@ sim_config() {   # sim_config JSON: POST /sim/config, which must say ok
     r=$(aw_sim POST /sim/config "$1")
     [ "$r" = '{"ok":true}' ] || { echo "simulator refused config $1: $r"; exit 99; }
 }
-# calls_events OUT AGENT: AGENT's events but agent.state/long_state (their order against the calls
-# poll's is free: separate requests), as "type[:call_id][+initial][/reason]" words.
+# calls_events OUT AGENT [count]: AGENT's events but agent.state/long_state (their order against
+# the calls poll's is free: separate requests), as "type[:call_id][+initial][/reason]" words, or
+# how many there are.
 calls_events() {
     "$AW_PYTHON" -c 'import json, sys
 want = sys.argv[2]
@@ -27,13 +28,13 @@ for line in open(sys.argv[1]):
         continue
     w = e["type"] + (":" + e["call_id"] if "call_id" in e else "") + ("+initial" if e.get("initial") else "")
     out.append(w + ("/" + e["reason"] if e["type"] == "agent.unreachable" else ""))
-print(" ".join(out))' "$AW_TMP/$1.out" "$2"
+print(len(out) if sys.argv[3:] == ["count"] else " ".join(out))' "$AW_TMP/$1.out" "$2" "${@:3}"
 }
 calls_events_are() {   # calls_events_are OUT DESCRIPTION AGENT WORDS
     expect_eq "$2" "$(calls_events "$1" "$3")" "$4"
 }
 has_calls_events() {   # has_calls_events OUT AGENT N: at least N such events
-    [ "$(calls_events "$1" "$2" | wc -w)" -ge "$3" ]
+    [ "$(calls_events "$1" "$2" count)" -ge "$3" ]
 }
 served() {   # served PYTHON-EXPR: evaluated over the lines of $SERVED as L (a list of dicts)
     "$AW_PYTHON" -c 'import json, sys
@@ -57,6 +58,7 @@ t0=$SECONDS
 until_ok 20 grep -q '"type":"call.started"' "$AW_TMP/big.out" || fail "big: no call.started within 20 s"
 pause 40
 aw_stop "$AW_PID" 10
+expect_eq "big: SIGTERM -> exit 0" "$?" 0
 elapsed=$((SECONDS - t0))
 
 # 1:170 has 3000 agents (3 batches of 1000), 1:171 200 (1 batch); 1 state request per group.
@@ -157,6 +159,12 @@ expect_eq "reload: still one notice" "$(grep -c '1:171: the CMS has no batch int
 check "reload: 1:171:2001 is polled per agent" \
     [ "$(served 'len([l for l in L if l["path"] == "agent" and "2001" in l["agents"]])')" -ge 1 ]
 aw_stop "$AW_PID" 10
+expect_eq "auto: SIGTERM -> exit 0" "$?" 0
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$AW_TMP"/*.err; then
+    fail "a sanitizer report:"; grep -hE -A12 'AddressSanitizer|LeakSanitizer|runtime error' "$AW_TMP"/*.err | head -40
+else
+    pass "no sanitizer report"
+fi
 expect_no_secret "no output shows the secret" "$AW_TMP"/*.out "$AW_TMP"/*.err
 
 aw_done
