@@ -1,4 +1,4 @@
-/* cms: queryagentcalls requests on a shared libcurl multi handle driven by sd-event. */
+/* cms: the CMS requests (per agent, batch calls, batch states) on a shared libcurl multi handle driven by sd-event. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "cms.h"
 #include "curlev.h"
@@ -17,7 +18,7 @@
 
 /* What a request needs of the configuration, copied so that a reload can free the old one. */
 struct settings {
-	char *url;		/* full URL including CMS_PATH */
+	char *url;		/* scheme://host:port, the paths appended per request */
 	char *host_header;	/* "Host: host:port" */
 	char *host;
 	char *app_key;
@@ -32,8 +33,14 @@ struct request {
 	struct cms_client *client;
 	struct curlev_transfer transfer;	/* transfer.easy is this request's handle */
 	struct curl_slist *headers;
-	char body[80];
+	enum cms_api api;
+	char *url;
+	char *body;		/* compact JSON, exactly what is signed */
 	size_t body_len;
+	size_t body_cap;
+	size_t response_max;	/* bytes the answer may take */
+	uint32_t *ids;		/* a batch request's agentIds, sorted, for its parser */
+	size_t nids;
 	char *response;
 	size_t response_len;
 	size_t response_cap;
@@ -41,6 +48,7 @@ struct request {
 	char errbuf[CURL_ERROR_SIZE];
 	char reason[REPLY_REASON_MAX + 160];
 	struct reply reply;
+	struct replybatch batch;
 	cms_done_fn done;
 	void *userdata;
 	bool active;
@@ -71,7 +79,7 @@ static void settings_clear(struct settings *s)
 static void settings_set(struct settings *s, const struct cfg_cms *cfg)
 {
 	settings_clear(s);
-	s->url = xasprintf("%s%s", cfg->url, CMS_PATH);
+	s->url = xstrdup(cfg->url);
 	s->host_header = xasprintf("Host: %s", cfg->host);
 	s->host = xstrdup(cfg->host);
 	s->app_key = xstrdup(cfg->app_key);
@@ -102,7 +110,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	struct request *req = userdata;
 	size_t n = size * nmemb;
 
-	if (req->response_len + n > CMS_BODY_MAX) {
+	if (req->response_len + n > req->response_max) {
 		req->response_too_large = true;
 		return 0;	/* makes libcurl end the transfer with CURLE_WRITE_ERROR */
 	}
@@ -152,18 +160,19 @@ static void request_free(struct request *req)
 	curl_slist_free_all(req->headers);
 	curl_easy_cleanup(req->transfer.easy);
 	free(req->response);
+	free(req->url);
+	free(req->body);
+	free(req->ids);
 	free(req);
 }
 
 /* One log line per canonical line: under systemd each line is its own journal entry anyway. */
-static void trace_signing(const struct cfg_agent *agent, const char *canonical,
-			  const char *authorization)
+static void trace_signing(const char *what, const char *canonical, const char *authorization)
 {
 	const char *signature = strrchr(authorization, '/');
 	const char *line = canonical;
 
-	log_debug("signed request for agent %u:%u:%u, canonical request:", agent->cc, agent->vdn,
-		  agent->id);
+	log_debug("signed request for %s, canonical request:", what);
 	for (;;) {
 		const char *nl = strchr(line, '\n');
 		int len = nl ? (int)(nl - line) : (int)strlen(line);
@@ -177,26 +186,61 @@ static void trace_signing(const struct cfg_agent *agent, const char *canonical,
 		  authorization);
 }
 
+static const char *api_path(enum cms_api api)
+{
+	static const char *const paths[] = {
+		[CMS_API_AGENT] = CMS_PATH, [CMS_API_BATCH] = CMS_PATH_BATCH,
+		[CMS_API_STATE] = CMS_PATH_STATE,
+	};
+	return paths[api];
+}
+
+/* Appends to the request body, growing it as needed. */
+static void body_add(struct request *req, const char *text, size_t len)
+{
+	if (req->body_len + len + 1 > req->body_cap) {
+		req->body_cap = 2 * (req->body_len + len + 1) < 128 ? 128 : 2 * (req->body_len + len + 1);
+		req->body = xrealloc(req->body, req->body_cap);
+	}
+	memcpy(req->body + req->body_len, text, len);
+	req->body_len += len;
+	req->body[req->body_len] = '\0';
+}
+
+/* {"ccId":1,"vdn":170,"agentId":1099} or {"ccId":1,"vdn":170,"agentIds":[1031,1099]}. */
+static void request_body(struct request *req, uint32_t cc, uint32_t vdn, const uint32_t *ids,
+			 size_t n)
+{
+	char num[48];
+	int len;
+
+	req->body_len = 0;
+	len = snprintf(num, sizeof(num), "{\"ccId\":%u,\"vdn\":%u,\"agentId%s", cc, vdn,
+		       req->api == CMS_API_AGENT ? "\":" : "s\":[");
+	body_add(req, num, (size_t)len);
+	for (size_t i = 0; i < n; i++) {
+		len = snprintf(num, sizeof(num), "%s%u", i ? "," : "", ids[i]);
+		body_add(req, num, (size_t)len);
+	}
+	body_add(req, req->api == CMS_API_AGENT ? "}" : "]}", req->api == CMS_API_AGENT ? 1 : 2);
+}
+
 /* The body and headers are exactly what is signed: compact JSON, Host as in the URL. */
-static void request_sign(struct cms_client *client, struct request *req,
-			 const struct cfg_agent *agent)
+static void request_sign(struct cms_client *client, struct request *req, const char *what)
 {
 	const struct settings *s = &client->settings;
 	char timestamp[UTIL_TIME_LEN], *canonical = NULL, *authorization, *header;
 	struct sign_request sr;
 
-	req->body_len = (size_t)snprintf(req->body, sizeof(req->body),
-					 "{\"ccId\":%u,\"vdn\":%u,\"agentId\":%u}", agent->cc,
-					 agent->vdn, agent->id);
 	util_format_time(util_now_realtime_us(), timestamp);
 	sr = (struct sign_request){
-		.method = "POST", .path = CMS_PATH, .host = s->host, .body = req->body,
+		.method = "POST", .path = api_path(req->api), .host = s->host, .body = req->body,
 		.body_len = req->body_len, .app_key = s->app_key, .secret = s->secret,
 		.secret_len = s->secret_len, .timestamp = timestamp,
 	};
 	authorization = sign_authorization(&sr, client->trace_signing ? &canonical : NULL);
 	if (canonical) {
-		trace_signing(agent, canonical, authorization);
+		trace_signing(what, canonical, authorization);
 		free(canonical);
 	}
 	header = xasprintf("Authorization: %s", authorization);
@@ -214,31 +258,62 @@ static void request_setup(struct cms_client *client, struct request *req)
 	const struct settings *s = &client->settings;
 	CURL *e = req->transfer.easy;
 
-	curlev_setup(&req->transfer, s->url, &s->tls, s->timeout_ms, req->errbuf);
+	free(req->url);
+	req->url = xasprintf("%s%s", s->url, api_path(req->api));
+	curlev_setup(&req->transfer, req->url, &s->tls, s->timeout_ms, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)CMS_BODY_MAX);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)req->response_max);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	req->response_len = 0;
 	req->response_too_large = false;
 }
 
-void cms_poll(struct cms_client *client, const struct cfg_agent *agent, cms_done_fn done,
-	      void *userdata)
+static void request_start(struct cms_client *client, struct request *req, const char *what,
+			  cms_done_fn done, void *userdata)
 {
-	struct request *req = request_get(client);
-
 	req->done = done;
 	req->userdata = userdata;
-	request_sign(client, req, agent);
+	request_sign(client, req, what);
 	request_setup(client, req);
 	client->in_flight++;
 	req->active = true;
 	curlev_start(client->curl, &req->transfer);
+}
+
+void cms_poll(struct cms_client *client, const struct cfg_agent *agent, cms_done_fn done,
+	      void *userdata)
+{
+	struct request *req = request_get(client);
+	char what[64];
+
+	req->api = CMS_API_AGENT;
+	req->response_max = CMS_BODY_MAX;
+	req->nids = 0;
+	request_body(req, agent->cc, agent->vdn, &agent->id, 1);
+	snprintf(what, sizeof(what), "agent %u:%u:%u", agent->cc, agent->vdn, agent->id);
+	request_start(client, req, what, done, userdata);
+}
+
+void cms_poll_batch(struct cms_client *client, enum cms_api api, uint32_t cc, uint32_t vdn,
+		    const uint32_t *ids, size_t n, cms_done_fn done, void *userdata)
+{
+	struct request *req = request_get(client);
+	char what[96];
+
+	req->api = api;
+	req->response_max = CMS_BODY_MAX + n * CMS_BODY_PER_AGENT;
+	req->ids = xreallocarray(req->ids, n ? n : 1, sizeof(req->ids[0]));
+	memcpy(req->ids, ids, n * sizeof(ids[0]));
+	req->nids = n;
+	request_body(req, cc, vdn, ids, n);
+	snprintf(what, sizeof(what), "%s of %u:%u (%zu agents)",
+		 api == CMS_API_STATE ? "agent states" : "calls", cc, vdn, n);
+	request_start(client, req, what, done, userdata);
 }
 
 /* ---- outcomes ---- */
@@ -254,7 +329,7 @@ static void reason_for_http(struct request *req, struct cms_result *res)
 		{ 401, CMS_ERR_AUTH, "authentication rejected: check cms.app_key, the secret and this "
 		  "host's clock (NTP); run with -vv to see the signed canonical request" },
 		{ 403, CMS_ERR_HTTP, "forbidden: is this host's address allow-listed on the CMS?" },
-		{ 404, CMS_ERR_HTTP, "not found: check cms.url (the path " CMS_PATH " is fixed)" },
+		{ 404, CMS_ERR_HTTP, NULL },	/* names the request's path */
 		{ 429, CMS_ERR_BACKOFF, "too many requests: backing off" },
 		{ 503, CMS_ERR_BACKOFF, "service unavailable: backing off" },
 	};
@@ -267,16 +342,60 @@ static void reason_for_http(struct request *req, struct cms_result *res)
 			text = known[i].text;
 		}
 	}
-	snprintf(req->reason, sizeof(req->reason), "HTTP %ld: %s", res->http_status, text);
+	if (!text)
+		snprintf(req->reason, sizeof(req->reason), "HTTP 404: not found: check cms.url "
+			 "(the path %s is fixed)", api_path(req->api));
+	else
+		snprintf(req->reason, sizeof(req->reason), "HTTP %ld: %s", res->http_status, text);
+}
+
+/* resultCodes that say the interface is not for this client (cms-api.md §1's table). */
+static bool refusal_code(const char *body, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len), *code = NULL;
+	bool refused = json_object_object_get_ex(root, "resultCode", &code) &&
+		       json_object_is_type(code, json_type_string) &&
+		       (strcmp(json_object_get_string(code), "0101003") == 0 ||
+			strcmp(json_object_get_string(code), "0100003") == 0);
+
+	json_object_put(root);
+	json_tokener_free(tok);
+	return refused;
+}
+
+/* The answer's status and reason, whichever parser read it. */
+static void parse_body(struct request *req, struct cms_result *res, enum reply_status *status,
+		       const char **reason)
+{
+	const char *body = req->response ? req->response : "";
+
+	if (req->api == CMS_API_AGENT) {
+		reply_parse(body, req->response_len, &req->reply);
+		res->reply = &req->reply;
+		*status = req->reply.status;
+		*reason = req->reply.reason;
+		return;
+	}
+	if (req->api == CMS_API_BATCH)
+		replybatch_parse_calls(body, req->response_len, req->ids, req->nids, &req->batch);
+	else
+		replybatch_parse_states(body, req->response_len, req->ids, req->nids, &req->batch);
+	res->batch = &req->batch;
+	*status = req->batch.status;
+	*reason = req->batch.reason;
+	res->refused = *status == REPLY_CMS_ERROR && refusal_code(body, req->response_len);
 }
 
 static void reason_for_body(struct request *req, struct cms_result *res)
 {
-	reply_parse(req->response ? req->response : "", req->response_len, &req->reply);
-	switch (req->reply.status) {
+	enum reply_status status;
+	const char *reason;
+
+	parse_body(req, res, &status, &reason);
+	switch (status) {
 	case REPLY_OK:
 		res->status = CMS_OK;
-		res->reply = &req->reply;
 		req->reason[0] = '\0';
 		return;
 	case REPLY_CMS_BUSY:
@@ -287,10 +406,10 @@ static void reason_for_body(struct request *req, struct cms_result *res)
 		break;
 	case REPLY_INVALID:
 		res->status = CMS_ERR_REPLY;
-		snprintf(req->reason, sizeof(req->reason), "bad response: %s", req->reply.reason);
+		snprintf(req->reason, sizeof(req->reason), "bad response: %s", reason);
 		return;
 	}
-	snprintf(req->reason, sizeof(req->reason), "%s", req->reply.reason);
+	snprintf(req->reason, sizeof(req->reason), "%s", reason);
 }
 
 static enum cms_status transport_kind(CURLcode code)
@@ -321,7 +440,7 @@ static void reason_for_transport(struct request *req, CURLcode code, struct cms_
 	if (req->response_too_large || code == CURLE_FILESIZE_EXCEEDED) {
 		res->status = CMS_ERR_REPLY;
 		snprintf(req->reason, sizeof(req->reason),
-			 "bad response: the body is larger than %d bytes", CMS_BODY_MAX);
+			 "bad response: the body is larger than %zu bytes", req->response_max);
 		return;
 	}
 	/* The connection worked and an answer began: what arrived is a body cut short. */
@@ -352,6 +471,7 @@ static void request_finish(struct request *req, CURLcode code, struct cms_result
 
 	memset(res, 0, sizeof(*res));
 	res->reason = req->reason;
+	memset(&req->batch, 0, sizeof(req->batch));
 	curl_easy_getinfo(req->transfer.easy, CURLINFO_RESPONSE_CODE, &res->http_status);
 	if (code != CURLE_OK)
 		reason_for_transport(req, code, res);
@@ -367,6 +487,7 @@ static void request_finish(struct request *req, CURLcode code, struct cms_result
 static void complete(struct cms_client *client, struct request *req, CURLcode code, bool cancelled)
 {
 	struct cms_result res;
+	struct replybatch batch;
 
 	client->in_flight--;
 	if (cancelled) {
@@ -376,9 +497,19 @@ static void complete(struct cms_client *client, struct request *req, CURLcode co
 	} else {
 		request_finish(req, code, &res);
 	}
-	/* The request goes back first: the callback may start the next poll at once. */
+	/*
+	 * The request goes back first: the callback may start the next poll at once, on this very
+	 * request, so the batch answer it reads moves out of it (the per-agent reply is read before
+	 * any next poll starts).
+	 */
+	batch = req->batch;
+	if (res.batch)
+		res.batch = &batch;
+	memset(&req->batch, 0, sizeof(req->batch));
 	request_put(client, req);
 	req->done(req->userdata, &res);
+	if (res.batch)
+		replybatch_free(&batch);
 }
 
 static void on_transfer_done(struct curlev_transfer *t, CURLcode code)

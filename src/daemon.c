@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "output.h"
 #include "persist.h"
+#include "poller.h"
 #include "schedule.h"
 #include "util.h"
 #include "webhook.h"
@@ -33,24 +34,14 @@
 #define PERSIST_SLICE_PERIOD_US 10000u	/* the next slice of a state file snapshot under way */
 #define LOCK_NAME "agentwatchd.lock"	/* in state_dir: held for the daemon's whole life */
 
-struct watched {
-	struct daemon *d;
-	struct agent_state state;
-	struct sched_entry entry;
-	bool in_flight;
-	bool removed;		/* dropped by a reload while its poll was under way */
-	uint64_t poll_started_us;	/* CLOCK_MONOTONIC */
-};
-
 struct daemon {
 	sd_event *event;
 	const char *config_path;
 	struct cfg *cfg;
 	struct cms_client *cms;
-	struct sched *sched;
+	struct poller *poller;
 	struct output *output;
-	struct watched **agents;	/* in cfg->agents order, sorted by key */
-	struct agent_state **states;	/* each agent's state, in the same order, for the state file */
+	struct agent_state **states;	/* each agent's state, sorted by key (poller_states) */
 	size_t nagents;
 	int lock_fd;			/* state_dir's lock, -1 without one */
 	struct persist *persist;
@@ -66,8 +57,6 @@ struct daemon {
 		char why[200];	/* the first error of the file, for STATUS= */
 		char note[300];
 	} reload;
-	uint64_t polls;
-	uint64_t poll_errors;
 	struct api *api;
 	struct metrics_counters counters;
 	struct api_health health;
@@ -106,24 +95,34 @@ static void disk_note(char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+static void count_agents(const struct daemon *d, size_t *busy, size_t *unreachable)
+{
+	*busy = *unreachable = 0;
+	for (size_t i = 0; i < d->nagents; i++) {
+		*busy += d->states[i]->ncalls > 0;
+		*unreachable += d->states[i]->unreachable;
+	}
+}
+
 static void notify_status(struct daemon *d, const char *extra)
 {
-	size_t busy = 0, unreachable = 0;
+	const struct poller_stats *ps = poller_get_stats(d->poller);
+	size_t busy, unreachable;
 	struct webhook_stats ws;
 	char disk[128], dropped[80] = "";
 
-	for (size_t i = 0; i < d->nagents; i++) {
-		busy += d->agents[i]->state.ncalls > 0;
-		unreachable += d->agents[i]->state.unreachable;
-	}
+	count_agents(d, &busy, &unreachable);
 	disk_note(disk, sizeof(disk));
 	webhooks_get_stats(d->webhooks, &ws);
 	if (ws.dropped)
 		snprintf(dropped, sizeof(dropped), "; %llu webhook events dropped past max_backlog",
 			 (unsigned long long)ws.dropped);
 	notify_send("STATUS=%s%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
-		   "%llu failed%s", extra ? extra : "", disk, d->nagents, busy, unreachable,
-		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors, dropped);
+		   "%llu failed; %llu batch and %llu state requests%s", extra ? extra : "", disk,
+		   d->nagents, busy, unreachable, (unsigned long long)ps->polls,
+		   (unsigned long long)ps->poll_errors,
+		   (unsigned long long)ps->requests[CMS_API_BATCH],
+		   (unsigned long long)ps->requests[CMS_API_STATE], dropped);
 }
 
 static const char *reload_note(struct daemon *d)
@@ -166,12 +165,6 @@ static void emit(void *ctx, struct event *ev)
 	json_object_put(obj);
 }
 
-static void watched_free(struct watched *w)
-{
-	agents_state_clear(&w->state);
-	free(w);
-}
-
 static void maybe_finish_stop(struct daemon *d)
 {
 	if (d->stopping && cms_client_in_flight(d->cms) == 0)
@@ -191,138 +184,42 @@ static int on_persist_timer(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
-static void on_poll_done(void *userdata, const struct cms_result *res)
+static enum metrics_api metrics_api_of(enum cms_api api)
 {
-	struct watched *w = userdata;
-	struct daemon *d = w->d;
-	const struct cfg_agent *a = w->state.cfg;
-	bool ok = res->status == CMS_OK;
+	return api == CMS_API_BATCH ? METRICS_API_BATCH :
+	       api == CMS_API_STATE ? METRICS_API_STATE : METRICS_API_AGENT;
+}
 
-	w->in_flight = false;
-	if (w->removed) {
-		watched_free(w);
-	} else if (res->status != CMS_ERR_CANCELLED) {
-		struct agents_clock now;
-		uint64_t mono = util_now_monotonic_us();
+/* A request ended; its results have reached the agents. Healthz follows the calls polls only. */
+static void on_request_done(void *ctx, enum cms_api api, const struct cms_result *res,
+			    double seconds)
+{
+	struct daemon *d = ctx;
 
-		agents_clock_read(&now);
-		metrics_count_poll(&d->counters, METRICS_API_AGENT, res->status,
-				   (double)(mono - w->poll_started_us) / 1e6);
-		api_health_poll(&d->health, res, mono);
-		d->polls++;
-		if (ok) {
-			agents_on_success(&w->state, res->reply->calls, res->reply->ncalls, &now, &d->rules, emit, d);
-		} else {
-			d->poll_errors++;
-			log_info("agent %u:%u:%u: %s", a->cc, a->vdn, a->id, res->reason);
-			agents_on_failure(&w->state, res->reason, &now, &d->rules, emit, d);
-		}
-		if (!d->stopping)
-			sched_done(d->sched, &w->entry, ok, res->retry_after);
+	if (res->status != CMS_ERR_CANCELLED) {
+		metrics_count_poll(&d->counters, metrics_api_of(api), res->status, seconds);
+		if (api != CMS_API_STATE)
+			api_health_poll(&d->health, res, util_now_monotonic_us());
 		webhooks_kick(d->webhooks);
 		api_kick(d->api);
 	}
-	sched_kick(d->sched);
 	maybe_finish_stop(d);
-}
-
-static bool can_start(void *ctx)
-{
-	struct daemon *d = ctx;
-
-	return cms_client_has_capacity(d->cms);
-}
-
-static void start_poll(void *ctx, struct sched_entry *entry, uint64_t late_us)
-{
-	struct daemon *d = ctx;
-	struct watched *w = (struct watched *)((char *)entry - offsetof(struct watched, entry));
-
-	(void)late_us;
-	(void)d;
-	w->in_flight = true;
-	w->poll_started_us = util_now_monotonic_us();
-	cms_poll(d->cms, w->state.cfg, on_poll_done, w);
 }
 
 /* ---- configuration ---- */
 
-static struct watched *watched_new(struct daemon *d, const struct cfg_agent *a)
-{
-	struct watched *w = xcalloc(1, sizeof(*w));
-
-	w->d = d;
-	agents_state_init(&w->state, a);
-	w->entry.key = cfg_agent_key(a->cc, a->vdn, a->id);
-	w->entry.heap_pos = SCHED_NOT_QUEUED;
-	sched_add(d->sched, &w->entry);
-	return w;
-}
-
-static void watched_drop(struct daemon *d, struct watched *w)
-{
-	sched_remove(d->sched, &w->entry);
-	if (w->in_flight)
-		w->removed = true;	/* freed when its poll completes */
-	else
-		watched_free(w);
-}
-
 static void apply_rules(struct daemon *d, const struct cfg *cfg)
 {
-	struct sched_settings s = { cfg->poll.interval, cfg->poll.backoff_max, cfg->cms.max_rate };
-
 	d->rules.failure_threshold = (unsigned)cfg->poll.failure_threshold;
 	d->rules.long_call = cfg->alerts.long_call;
 	memcpy(d->rules.long_state, cfg->alerts.long_state, sizeof(d->rules.long_state));
-	sched_configure(d->sched, &s);
-}
-
-/*
- * Both agent lists are sorted by key: one merge walk keeps the state of agents that stay,
- * gives new ones a fresh baseline and forgets removed ones.
- */
-static void rebind_agents(struct daemon *d, const struct cfg *cfg)
-{
-	struct watched **next = xcalloc(cfg->nagents, sizeof(*next));
-	size_t o = 0;
-
-	for (size_t n = 0; n < cfg->nagents; n++) {
-		const struct cfg_agent *a = &cfg->agents[n];
-		uint64_t key = cfg_agent_key(a->cc, a->vdn, a->id);
-
-		while (o < d->nagents && d->agents[o]->entry.key < key)
-			watched_drop(d, d->agents[o++]);
-		if (o < d->nagents && d->agents[o]->entry.key == key) {
-			next[n] = d->agents[o++];
-			next[n]->state.cfg = a;
-		} else {
-			next[n] = watched_new(d, a);
-		}
-	}
-	while (o < d->nagents)
-		watched_drop(d, d->agents[o++]);
-	free(d->agents);
-	d->agents = next;
-	d->nagents = cfg->nagents;
-	d->states = xreallocarray(d->states, d->nagents, sizeof(d->states[0]));
-	for (size_t i = 0; i < d->nagents; i++)
-		d->states[i] = &d->agents[i]->state;
-}
-
-static int compare_key(const void *key, const void *elem)
-{
-	uint64_t k = *(const uint64_t *)key, e = (*(struct watched *const *)elem)->entry.key;
-
-	return k < e ? -1 : k > e;
 }
 
 static struct agent_state *find_state(void *ctx, uint64_t key)
 {
 	struct daemon *d = ctx;
-	struct watched **w = bsearch(&key, d->agents, d->nagents, sizeof(d->agents[0]), compare_key);
 
-	return w ? &(*w)->state : NULL;
+	return poller_find_state(d->poller, key);
 }
 
 /*
@@ -352,7 +249,8 @@ static void apply_config(struct daemon *d, struct cfg *cfg)
 	cms_client_configure(d->cms, &cfg->cms);
 	output_configure(d->output, &cfg->outputs);
 	webhooks_configure(d->webhooks, &cfg->outputs);
-	rebind_agents(d, cfg);
+	poller_configure(d->poller, cfg);
+	d->states = poller_states(d->poller, &d->nagents);
 	output_check_rate_limit(d->output, &cfg->outputs, d->nagents);
 	if (d->persist)
 		persist_forget_states(d->persist);
@@ -402,7 +300,7 @@ static void reload(struct daemon *d)
 	free(errors);
 	notify_send("READY=1");
 	notify_status(d, reload_note(d));
-	sched_kick(d->sched);
+	sched_kick(poller_sched(d->poller));
 }
 
 /* ---- signals and lifecycle ---- */
@@ -427,7 +325,7 @@ static void stop(struct daemon *d, int signo)
 	sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
 	notify_send("STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	log_notice("stopping on %s", strsignal(signo));
-	sched_stop(d->sched);
+	poller_stop(d->poller);
 	/* Undelivered events stay in the event log for the next start (with state_dir). */
 	webhooks_stop(d->webhooks);
 	if (sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_GRACE_US,
@@ -487,7 +385,7 @@ static void log_http_client(void)
 
 static void log_schedule_stats(const struct daemon *d, int level)
 {
-	const struct sched_stats *st = sched_get_stats(d->sched);
+	const struct sched_stats *st = sched_get_stats(poller_sched(d->poller));
 	struct output_stats os;
 
 	output_get_stats(d->output, &os);
@@ -495,7 +393,8 @@ static void log_schedule_stats(const struct daemon *d, int level)
 		 "%llu; polls failed %llu; events %llu", (unsigned long long)st->started,
 		 sched_late_quantile(st, 0.50), sched_late_quantile(st, 0.99),
 		 (double)st->max_late_us / 1000.0, (unsigned long long)st->skipped,
-		 (unsigned long long)d->poll_errors, (unsigned long long)os.events);
+		 (unsigned long long)poller_get_stats(d->poller)->poll_errors,
+		 (unsigned long long)os.events);
 }
 
 /* The disk's counters: what state_dir refused, and what the event log could not write or sync. */
@@ -521,24 +420,29 @@ static void log_disk_stats(struct daemon *d)
 /* SIGUSR1: every counter, as two log lines of NAME VALUE pairs after the schedule's line. */
 static void log_counters(struct daemon *d)
 {
+	const struct poller_stats *ps = poller_get_stats(d->poller);
 	struct output_stats os;
 	struct webhook_stats ws;
 	struct evlog_stats es;
-	size_t busy = 0, unreachable = 0;
+	size_t busy, unreachable;
 
-	for (size_t i = 0; i < d->nagents; i++) {
-		busy += d->agents[i]->state.ncalls > 0;
-		unreachable += d->agents[i]->state.unreachable;
-	}
+	count_agents(d, &busy, &unreachable);
 	output_get_stats(d->output, &os);
 	webhooks_get_stats(d->webhooks, &ws);
 	evlog_get_stats(persist_log(d->persist), &es);
 	log_schedule_stats(d, LOG_LEVEL_NOTICE);
 	log_notice("counters: agents %zu busy %zu unreachable %zu; polls %llu failed %llu "
-		   "in_flight %zu; reload %s; notify_dropped %llu", d->nagents, busy, unreachable,
-		   (unsigned long long)d->polls, (unsigned long long)d->poll_errors,
-		   cms_client_in_flight(d->cms), d->reload.failed ? "failed" : "ok",
-		   (unsigned long long)notify_dropped());
+		   "in_flight %zu; requests agent %llu batch %llu (failed %llu) state %llu (failed "
+		   "%llu) state_errors %llu unasked %llu; reload %s; notify_dropped %llu", d->nagents,
+		   busy, unreachable, (unsigned long long)ps->polls,
+		   (unsigned long long)ps->poll_errors, cms_client_in_flight(d->cms),
+		   (unsigned long long)ps->requests[CMS_API_AGENT],
+		   (unsigned long long)ps->requests[CMS_API_BATCH],
+		   (unsigned long long)ps->requests_failed[CMS_API_BATCH],
+		   (unsigned long long)ps->requests[CMS_API_STATE],
+		   (unsigned long long)ps->requests_failed[CMS_API_STATE],
+		   (unsigned long long)ps->state_errors, (unsigned long long)ps->unasked,
+		   d->reload.failed ? "failed" : "ok", (unsigned long long)notify_dropped());
 	log_notice("counters: events %llu stdout_dropped %llu journal_dropped %llu syslog_dropped "
 		   "%llu; eventlog appended %llu write_failures %llu syncs %llu; webhooks delivered "
 		   "%llu attempts_failed %llu dead_lettered %llu lost %llu dropped %llu in_flight %zu",
@@ -558,7 +462,7 @@ static void view(void *ctx, struct api_view *v)
 	struct daemon *d = ctx;
 
 	*v = (struct api_view){ d->cfg, d->states, d->nagents, persist_log(d->persist),
-				persist_dir(d->persist), d->sched, d->output, d->webhooks,
+				persist_dir(d->persist), poller_sched(d->poller), d->output, d->webhooks,
 				&d->counters, &d->health, d->reload.failed, 0 };
 }
 
@@ -572,12 +476,8 @@ static void teardown(struct daemon *d)
 	persist_close(d->persist);
 	writer_free(d->writer);
 	diskfail_clear();
-	for (size_t i = 0; i < d->nagents; i++)
-		watched_free(d->agents[i]);
-	free(d->agents);
-	free(d->states);
+	poller_free(d->poller);
 	sd_event_source_disable_unref(d->persist_timer);
-	sched_free(d->sched);
 	output_drain(d->output, 1000000);
 	output_free(d->output);
 	sd_event_source_disable_unref(d->status_timer);
@@ -620,9 +520,8 @@ static int lock_state_dir(struct daemon *d, const char *dir)
 
 int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 {
-	static const struct sched_callbacks callbacks = { can_start, start_poll };
+	static const struct poller_callbacks callbacks = { emit, on_request_done };
 	struct daemon d = { .config_path = config_path };
-	struct sched_settings s = { cfg->poll.interval, cfg->poll.backoff_max, cfg->cms.max_rate };
 	int r;
 
 	if (lock_state_dir(&d, cfg->state_dir) < 0) {
@@ -644,7 +543,7 @@ int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 	}
 	d.cms = cms_client_new(d.event, &cfg->cms);
 	cms_client_trace_signing(d.cms, trace_signing);
-	d.sched = sched_new(d.event, &s, &callbacks, &d);
+	d.poller = poller_new(d.event, d.cms, &d.rules, &callbacks, &d);
 	d.output = output_new(d.event, &cfg->outputs);
 	d.persist = persist_open(cfg->state_dir);
 	if (persist_dir(d.persist)) {

@@ -28,7 +28,7 @@ struct sched {
 };
 
 /* splitmix64: a fixed, well-mixed hash, so an agent keeps its phase across restarts and reloads. */
-static uint64_t mix64(uint64_t x)
+uint64_t sched_hash(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15u;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -38,13 +38,20 @@ static uint64_t mix64(uint64_t x)
 
 uint64_t sched_phase_us(uint64_t key, uint64_t interval_us)
 {
-	return mix64(key) % interval_us;
+	return sched_hash(key) % interval_us;
+}
+
+static uint64_t entry_phase_us(const struct sched *s, const struct sched_entry *e)
+{
+	if (e->phased)
+		return (uint64_t)(e->phase * (double)s->interval_us) % s->interval_us;
+	return sched_phase_us(e->key, s->interval_us);
 }
 
 /* The first slot of entry's phase at or after t. */
 static uint64_t slot_at_or_after(const struct sched *s, const struct sched_entry *e, uint64_t t)
 {
-	uint64_t base = s->epoch_us + sched_phase_us(e->key, s->interval_us);
+	uint64_t base = s->epoch_us + entry_phase_us(s, e);
 
 	if (t <= base)
 		return base;

@@ -10,7 +10,9 @@
 #define SCHED_NOT_QUEUED UINT32_MAX
 
 struct sched_entry {
-	uint64_t key;		/* the agent's identity; decides its phase */
+	uint64_t key;		/* the agent's identity; decides its phase unless phased */
+	bool phased;		/* phase below is the entry's phase, not the hash of key */
+	double phase;		/* with phased: where in the interval it polls, 0 <= phase < 1 */
 	uint64_t deadline_us;	/* CLOCK_MONOTONIC: when it is due (or was, while in flight) */
 	uint32_t heap_pos;	/* SCHED_NOT_QUEUED while a poll is in flight or it is removed */
 	uint32_t backoff_steps;	/* failures in a row, capped by backoff_max */
@@ -67,5 +69,7 @@ double sched_late_quantile(const struct sched_stats *stats, double q);
 
 /* For tests: the phase offset of key within an interval, in microseconds. */
 uint64_t sched_phase_us(uint64_t key, uint64_t interval_us);
+/* The fixed hash phases come from (splitmix64), for callers that derive phases of their own. */
+uint64_t sched_hash(uint64_t key);
 
 #endif

@@ -98,7 +98,9 @@ aw_polls_since_set() {
     aw_sim GET "/sim/stats?agent=$1" | "$AW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["polls_since_set"])'
 }
 
-# aw_config FILE AGENTS [EXTRA]: a config for the simulator on SIM_PORT.
+# aw_config FILE AGENTS [EXTRA]: a config for the simulator on SIM_PORT. cms.api is $AW_API, by
+# default "agent": the tests written for one request per agent (whose simulator faults are
+# per agent) keep testing exactly that; batch tests set AW_API.
 aw_config() {
     cat > "$1" <<EOC
 cms = {
@@ -106,6 +108,7 @@ cms = {
   app_key = "$AW_AK";
   app_secret_file = "$AW_TMP/cms.secret";
   timeout = 2.0;
+  api = "${AW_API:-agent}";
   tls = { ca_file = "$AW_TMP/pki/ca.pem"; };
 };
 agents = ( $2 );

@@ -52,7 +52,7 @@ check "the race happened on CMS connections (dropped $cms_drops reused connectio
 check "the race happened on webhook connections (dropped $hook_drops)" [ "$hook_drops" -ge 5 ]
 last_status=$(nq "[m['fields']['STATUS'] for m in msgs if 'STATUS' in m['fields']
     and 'polls' in m['fields']['STATUS']][-1]")
-check "no failed poll: $last_status" grep -qE '; [0-9]{3,} polls, 0 failed$' <<<"$last_status"
+check "no failed poll: $last_status" grep -qE '; [0-9]{3,} polls, 0 failed; 0 batch and 0 state requests$' <<<"$last_status"
 expect_eq "no agent.unreachable" "$(grep -c '"agent.unreachable"' "$AW_TMP/d.out")" 0
 if grep -qE 'Connection died|agent [0-9:]+: ' "$AW_TMP/d.err"; then
     fail "no poll error in the log:"; grep -E 'Connection died|agent [0-9:]+: ' "$AW_TMP/d.err" | head -5

@@ -35,10 +35,10 @@ wait_for 10 test -e "$AW_TMP/notify.log" || { echo "notify listener did not star
 AW_PID=$!
 aw_pids+=("$AW_PID")
 
-STATUS_RE='^(\d+) agents watched, (\d+) busy, (\d+) unreachable; (\d+) polls, (\d+) failed$'
+STATUS_RE='^(\d+) agents watched, (\d+) busy, (\d+) unreachable; (\d+) polls, (\d+) failed; (\d+) batch and (\d+) state requests$'
 check "READY=1 after start" wait_for 10 nq_true "any(m['fields'].get('READY') == '1' for m in msgs)"
 check "STATUS at start: 3 agents watched, none busy or unreachable yet" nq_true "
-__import__('re').match(r'^3 agents watched, 0 busy, 0 unreachable; \d+ polls, \d+ failed$',
+__import__('re').match(r'^3 agents watched, 0 busy, 0 unreachable; \d+ polls, \d+ failed; 0 batch and 0 state requests$',
     [m['fields']['STATUS'] for m in msgs if 'STATUS' in m['fields']][0]) is not None"
 
 # --- STATUS counts what the event stream says: one busy, one unreachable, polls made.

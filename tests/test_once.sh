@@ -15,6 +15,7 @@ run() {
 
 # once_config FILE AGENTS [CMS-SETTINGS]: aw_config, with these settings in the cms group
 # instead of its timeout; by default a timeout long enough for a loaded machine.
+# cms.api is "agent" (one request per agent, as in 1.0) unless AW_API says otherwise.
 once_config() {
     aw_config "$1" "$2"
     sed -i "s|^  timeout = 2.0;\$|  ${3:-timeout = 10.0;}|" "$1"
@@ -154,6 +155,14 @@ agents.update({"1:172:%s" % k: {"fault": v, "calls": ["1605493300-5"]}
 agents["1:172:1900"] = {"calls": ["1605493300-9"]}
 # max_in_flight: every agent of vdn 173 answers after 0.6 s.
 agents.update({"1:173:%d" % i: {"fault": "slow:0.6"} for i in range(101, 113)})
+# Batch mode: call detail and agent states of vdn 174; 104 is left out of the batch answers.
+agents["1:174:101"] = {"calls": [{"callId": "1605494261-1449", "callStatus": 6, "callInOut": 1,
+                                  "mediaType": 53, "submediaType": "WhatsApp"}],
+                       "state": {"currentState": 8, "currentStateTime": 100, "currentStateReason": 258}}
+agents["1:174:102"] = {"calls": [{"callId": "1605494261-2", "callStatus": 77, "mediaType": 99}],
+                       "state": {"currentState": 5, "currentStateTime": 7}}
+agents["1:174:103"] = {"calls": [], "state": {"currentState": 1, "currentStateTime": 0}}
+agents["1:174:104"] = {"calls": ["1605494261-3"], "absent": True}
 print(json.dumps({"agents": agents, "default": {"calls": [], "fault": None}}))
 EOF
 aw_start_sim sim --scenario "$AW_TMP/scenario.json"
@@ -440,6 +449,93 @@ case $conns in
     0) fail "keep-alive: the sampler saw no connection at all" ;;
     *) check "keep-alive: 12 requests over at most 4 TLS connections (saw $conns)" [ "$conns" -le 4 ] ;;
 esac
+
+# --- Batch mode: one request per (cc, vdn) for calls and one for states; detail and state shown ---
+
+# batch_check DESCRIPTION NAME WANT.json: each line equals its expected object but state_since, a
+# time: the simulator counts currentStateTime (state_seconds) from its start, so every
+# state_since + state_seconds must be one instant (within 2 s).
+batch_check() {
+    "$AW_PYTHON" - "$AW_TMP/$2.out" "$3" > "$AW_TMP/verdict" 2>&1 <<'EOF'
+import datetime, json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+want = json.load(open(sys.argv[2]))
+if len(got) != len(want):
+    print("FAIL\t%d lines, want %d" % (len(got), len(want)))
+origin = None
+for g, w in zip(got, want):
+    label, secs = w.pop("label"), w.pop("state_seconds", None)
+    since = g.pop("state_since", None)
+    problem = None if g == w else "got %s, want %s" % (json.dumps(g), json.dumps(w))
+    if not problem and secs is not None:
+        try:
+            t = datetime.datetime.strptime(since, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() + secs
+        except (TypeError, ValueError):
+            t = None
+        origin = t if origin is None else origin
+        if t is None or abs(t - origin) > 2:
+            problem = "state_since %r is not %d s before the others' origin" % (since, secs)
+    elif not problem and since is not None:
+        problem = "state_since %r where none was expected" % since
+    print(("FAIL\t%s: %s" % (label, problem)) if problem else "ok\t" + label)
+EOF
+    while IFS= read -r line; do
+        case $line in
+            ok$'\t'*) pass "$1: ${line#ok$'\t'}" ;;
+            FAIL$'\t'*) fail "$1: ${line#FAIL$'\t'}" ;;
+            *) fail "$1: checker: $line" ;;
+        esac
+    done < "$AW_TMP/verdict"
+}
+
+conf=$AW_TMP/batch.conf
+AW_API=batch once_config "$conf" '{ cc = 1; vdn = 174; range = [ 101, 104 ]; }'
+cat > "$AW_TMP/batch.want" <<'EOF'
+[{"label": "detail names and codes, submedia, a rest state with its reason",
+  "agent": {"cc": 1, "vdn": 174, "id": 101}, "ok": true,
+  "calls": [{"id": "1605494261-1449", "status": "held", "status_code": 6, "direction": "outbound",
+             "media": "social", "media_type": 53, "submedia": "WhatsApp"}],
+  "state": "rest", "state_code": 8, "state_reason": 258, "state_seconds": 100},
+ {"label": "unknown codes are shown as numbers; the simulator's default direction",
+  "agent": {"cc": 1, "vdn": 174, "id": 102}, "ok": true,
+  "calls": [{"id": "1605494261-2", "status": 77, "status_code": 77, "direction": "inbound",
+             "media": 99, "media_type": 99}],
+  "state": "talking", "state_code": 5, "state_seconds": 7},
+ {"label": "no calls, idle", "agent": {"cc": 1, "vdn": 174, "id": 103}, "ok": true, "calls": [],
+  "state": "idle", "state_code": 1, "state_seconds": 0},
+ {"label": "absent from both answers: a failed poll, never an empty call list",
+  "agent": {"cc": 1, "vdn": 174, "id": 104}, "ok": false, "status": "reply", "http_status": 200,
+  "error": "absent from the CMS answer", "state_error": "absent from the CMS answer"}]
+EOF
+sim_reset
+run batch "$AW_BIN" -c "$conf" --once
+expect_eq "batch: exit 1 (one agent absent)" "$rc" 1
+batch_check "batch" batch "$AW_TMP/batch.want"
+expect_eq "batch: one calls and one state request, none per agent" \
+    "$(sim_stat '[d["by_path"].get(p, {}).get("requests", 0) for p in ("batch", "state", "agent")]')" "[1, 1, 0]"
+expect_eq "batch: nothing on stderr" "$(head -c 300 "$AW_TMP/batch.err")" ""
+
+# auto, the batch path answering 404: per agent for that group, said once; states still polled.
+conf=$AW_TMP/auto.conf
+AW_API=auto once_config "$conf" '{ cc = 1; vdn = 174; range = [ 101, 103 ]; }'
+aw_sim POST /sim/config '{"batch_404": true}' >/dev/null
+cat > "$AW_TMP/auto.want" <<'EOF'
+[{"label": "per-agent answers: call IDs without detail; the state from the state path",
+  "agent": {"cc": 1, "vdn": 174, "id": 101}, "ok": true, "calls": ["1605494261-1449"],
+  "state": "rest", "state_code": 8, "state_reason": 258, "state_seconds": 100},
+ {"label": "second agent", "agent": {"cc": 1, "vdn": 174, "id": 102}, "ok": true,
+  "calls": ["1605494261-2"], "state": "talking", "state_code": 5, "state_seconds": 7},
+ {"label": "third agent", "agent": {"cc": 1, "vdn": 174, "id": 103}, "ok": true, "calls": [],
+  "state": "idle", "state_code": 1, "state_seconds": 0}]
+EOF
+sim_reset
+run auto "$AW_BIN" -c "$conf" --once
+aw_sim POST /sim/config '{"batch_404": false}' >/dev/null
+expect_eq "auto, batch 404: exit 0" "$rc" 0
+batch_check "auto, batch 404" auto "$AW_TMP/auto.want"
+expect_eq "auto, batch 404: one notice" "$(grep -c '1:174: the CMS has no batch interface' "$AW_TMP/auto.err")" 1
+expect_eq "auto, batch 404: 1 batch (refused), 3 per agent, 1 state request" \
+    "$(sim_stat '[d["by_path"].get(p, {}).get("requests", 0) for p in ("batch", "agent", "state")]')" "[1, 3, 1]"
 
 # --- The secret, whatever happened ---
 

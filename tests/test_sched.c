@@ -182,9 +182,39 @@ static void test_rate_cap(void)
 			      burst + rate * (double)(w.start_times[j] - w.start_times[i]) / 1e6 + 1);
 }
 
+/*
+ * An entry with an explicit phase polls there, the others at the hash of their key: every
+ * first deadline minus its intended phase lands on one grid origin (mod the interval).
+ */
+static void test_explicit_phase(void)
+{
+	static struct world w = { .cap = 100 };
+	uint64_t origin = 0;
+
+	for (int i = 0; i < 10; i++) {
+		w.agents[i].entry.phased = true;
+		w.agents[i].entry.phase = i / 10.0;
+	}
+	w.agents[3].entry.phase = 0.999999;	/* the last microsecond of the interval */
+	run_world(&w, 0, 2 * INTERVAL_US + 50000);
+	for (uint32_t i = 0; i < NAGENTS; i++) {
+		const struct fake_agent *a = &w.agents[i];
+		uint64_t want = i >= 10 ? sched_phase_us(cfg_agent_key(1, 170, 1000 + i), INTERVAL_US) :
+				i == 3 ? INTERVAL_US - 1 : i * INTERVAL_US / 10;
+		uint64_t o = (a->deadlines[0] - want) % INTERVAL_US;
+
+		CHECK(a->starts >= 2);
+		check_grid(a);
+		if (i == 0)
+			origin = o;
+		CHECK(o == origin);
+	}
+}
+
 int main(void)
 {
 	test_phase();
+	test_explicit_phase();
 	test_grid_cap_and_backoff();
 	test_rate_cap();
 	return check_done("test_sched");

@@ -30,7 +30,7 @@ settle 3 $A
 # --- SIGUSR1: the counters in the log; the daemon goes on.
 kill -USR1 "$AW_PID"
 check "SIGUSR1: the counters are logged" until_ok 5 grep -qE \
-    'counters: agents 2 busy 1 unreachable 0; polls [0-9]+ failed 0 in_flight 1; reload ok' \
+    'counters: agents 2 busy 1 unreachable 0; polls [0-9]+ failed 0 in_flight 1; requests agent [0-9]+ batch 0 \(failed 0\) state 0 \(failed 0\) state_errors 0 unasked 0; reload ok' \
     "$AW_TMP/d.err"
 expect_grep "SIGUSR1: the sinks' and webhooks' counters too" \
     'counters: events [0-9]+ stdout_dropped 0 journal_dropped 0 syslog_dropped 0; eventlog appended [0-9]+ .*webhooks delivered 0' \

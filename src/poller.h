@@ -1,0 +1,59 @@
+/* poller: the watched agents, their poll units on the schedule, the requests, results dispatched to agents. */
+#ifndef AW_POLLER_H
+#define AW_POLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "agents.h"
+#include "cfg.h"
+#include "cms.h"
+#include "schedule.h"
+
+struct poller_callbacks {
+	agents_emit_fn emit;	/* every event the agents' results make, in order */
+	/*
+	 * A request ended (CMS_ERR_CANCELLED too), after its results reached the agents: api, its
+	 * result and how long it took (seconds, monotonic).
+	 */
+	void (*done)(void *ctx, enum cms_api api, const struct cms_result *res, double seconds);
+};
+
+/* Counts since start; requests by enum cms_api. */
+struct poller_stats {
+	uint64_t polls;			/* agents' calls polls completed (one per agent asked) */
+	uint64_t poll_errors;		/* of which failed (request, entry error or absent) */
+	uint64_t requests[3];		/* completed requests per cms_api */
+	uint64_t requests_failed[3];
+	uint64_t state_errors;		/* agents whose state poll failed (never reachability) */
+	uint64_t unasked;		/* batch entries for agents that were not asked */
+};
+
+struct poller;
+
+/* cms and rules stay the caller's and must outlive the poller; cfg comes with poller_configure. */
+struct poller *poller_new(sd_event *event, struct cms_client *cms, const struct agents_rules *rules,
+			  const struct poller_callbacks *cb, void *ctx);
+/*
+ * Takes cfg (its agents, poll, cms keys; cfg must live until the next call or poller_free):
+ * agents that stay keep their state, new ones get a baseline, removed ones are forgotten (freed
+ * once no request names them); units whose identity stays keep their deadlines.
+ */
+void poller_configure(struct poller *p, const struct cfg *cfg);
+/* Starts no more requests (shutting down); those under way finish. */
+void poller_stop(struct poller *p);
+/* Frees everything: the cms client must have been freed (or its requests cancelled) first. */
+void poller_free(struct poller *p);
+
+/* Every watched agent's state, in cfg_agent_key order; valid until the next poller_configure. */
+struct agent_state **poller_states(const struct poller *p, size_t *n);
+/* The state of the agent of key (cfg_agent_key), or NULL when it is not watched. */
+struct agent_state *poller_find_state(const struct poller *p, uint64_t key);
+
+const struct poller_stats *poller_get_stats(const struct poller *p);
+struct sched *poller_sched(const struct poller *p);
+
+#endif
