@@ -1,8 +1,9 @@
 #!/bin/bash
-# demo.sh: builds agentwatchd and runs it against the bundled CMS simulator, whose agents start and
-# end calls at random: the events print as they happen, and its HTTP endpoint serves the live state
-# and the wallboard on DEMO_HTTP (default 127.0.0.1:9477). DEMO_SECONDS (default 60) bounds the
-# run; Ctrl-C stops it earlier.
+# demo.sh: builds agentwatchd and agentwatchctl and runs the daemon, in its default mode (batch
+# polling with cms.api = "auto", agent state on), against the bundled CMS simulator, whose agents
+# start, hold and end calls and change CTI state at random: the events print as they happen, and
+# its HTTP endpoint serves the live state and the wallboard on DEMO_HTTP (default 127.0.0.1:9477).
+# DEMO_SECONDS (default 60) bounds the run; Ctrl-C stops it earlier.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,7 @@ packaging/install-deps.sh
 [ -x configure ] || autoreconf -fi >/dev/null
 mkdir -p build/demo
 [ -f build/demo/Makefile ] || (cd build/demo && ../../configure -q >/dev/null)
-make -C build/demo -j"$(nproc)" agentwatchd >/dev/null
+make -C build/demo -j"$(nproc)" agentwatchd agentwatchctl >/dev/null
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/agentwatchd-demo.XXXXXX")
 sim_pid=
@@ -38,9 +39,11 @@ cms = {
   app_key = "DEMO";
   app_secret_file = "cms.secret";
   tls = { ca_file = "ca.pem"; };
+  api = "auto";        # the default, written out: batch requests per (cc, vdn), with call detail
+  batch_size = 1000;
 };
-poll = { interval = 1.0; };
-alerts = { long_call = 30.0; };
+poll = { interval = 1.0; agent_state = true; };   # the CTI state too (the default)
+alerts = { long_call = 30.0; long_state = { rest = 30.0; wrap_up = 10.0; }; };
 agents = (
   { cc = 1; vdn = 170; id = 1099; name = "alice"; },
   { cc = 1; vdn = 170; id = 1100; name = "bob"; },
@@ -50,11 +53,21 @@ outputs = { journal = false; stdout = true; };
 http = { listen = [ "${DEMO_HTTP:-127.0.0.1:9477}" ]; };
 EOC
 
-echo "demo: the simulator serves 12 agents at https://127.0.0.1:$(cat "$tmp/port"); events follow" \
-	"(JSON lines, one per event) for ${DEMO_SECONDS:-60} s; meanwhile, from another shell:" \
-	"curl http://${DEMO_HTTP:-127.0.0.1:9477}/api/v1/agents (or /metrics, /healthz," \
-	"/api/v1/events/stream)"
-echo "demo: the wallboard: open http://${DEMO_HTTP:-127.0.0.1:9477}/?group=team in a browser"
+http=${DEMO_HTTP:-127.0.0.1:9477}
+cat <<EOM
+demo: the simulator serves 12 agents at https://127.0.0.1:$(cat "$tmp/port"); the daemon polls
+demo: them in batches (cms.api "auto") with their CTI states (poll.agent_state) every second, and
+demo: prints every event as a JSON line for ${DEMO_SECONDS:-60} s. Meanwhile, from another shell:
+    $top/build/demo/agentwatchctl -u http://$http status
+    $top/build/demo/agentwatchctl -u http://$http agents --state talking
+    $top/build/demo/agentwatchctl -u http://$http tail -f
+    curl -s http://$http/metrics | grep '^agentwatchd_polls_total'    # api="batch" and "state"
+    curl -s http://$http/api/v1/agents    (or /healthz, /api/v1/events/stream)
+demo: the wallboard: open http://$http/?group=team in a browser; a headless screenshot, once
+demo: the tiles are drawn (a bare chromium --screenshot may fire before they are):
+    printf '%s\\n' 'open http://$http/?group=team 1400 900' 'wait 10 document.querySelector(".tile")' \\
+      'shot /tmp/wallboard.png' quit | python3 $top/tests/cdp.py
+EOM
 build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -t
 timeout --foreground -s INT "${DEMO_SECONDS:-60}" build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -v ||
 	[ $? -eq 124 ]
