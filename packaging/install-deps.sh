@@ -3,11 +3,15 @@
 # (the last line: the package tests of tests/run.sh; piuparts.sh installs piuparts itself).
 set -eu
 
-packages="build-essential autoconf automake pkg-config
+# What the build and tests/demo.sh need: `install-deps.sh build` installs only these, so that a
+# first demo on a fresh system does not wait for the test suite's browser and servers.
+build="build-essential autoconf automake pkg-config
 libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev libmicrohttpd-dev libcrypt-dev
-python3 openssl curl procps util-linux systemd rsyslog prometheus-alertmanager prometheus man-db mandoc
+python3 openssl curl"
+packages="$build procps util-linux systemd rsyslog prometheus-alertmanager prometheus man-db mandoc
 chromium fonts-dejavu-core
 debhelper lintian debootstrap rpm rpmlint cpio file"
+[ "${1:-}" = build ] && packages=$build
 
 missing=""
 for p in $packages; do

@@ -8,7 +8,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-packaging/install-deps.sh
+packaging/install-deps.sh build
 # make runs every time, so a demo after a pull runs the new code (it does nothing when up to date).
 [ -x build/demo/agentwatchd ] || echo "demo: building (about a minute the first time)"
 [ -x configure ] || autoreconf -fi >/dev/null
