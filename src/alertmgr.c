@@ -27,7 +27,7 @@ static const char *any_field(struct json_object *o, const char *key)
 
 /*
  * Labels: alertname, cc, vdn, agent, name, call_id (AgentLongCall), state (AgentLongState), then
- * the agent's labels.
+ * the agent's labels, but none that would replace one of the daemon's ("state" may be a label).
  */
 static struct json_object *make_labels(const char *alertname, struct json_object *event,
 				       struct json_object *agent, const char *call_id)
@@ -50,7 +50,8 @@ static struct json_object *make_labels(const char *alertname, struct json_object
 	if (json_object_object_get_ex(agent, "labels", &extra) &&
 	    json_object_is_type(extra, json_type_object)) {
 		json_object_object_foreach(extra, k, v)
-			if (json_object_is_type(v, json_type_string))
+			if (json_object_is_type(v, json_type_string) &&
+			    !json_object_object_get_ex(labels, k, NULL))
 				json_object_object_add(labels, k, json_object_get(v));
 	}
 	return labels;

@@ -278,6 +278,27 @@ static void test_long_state(void)
 	alertmgr_set_clear(&set);
 }
 
+/* An agent's own label named "state" (a region, say) never hides AgentLongState's CTI state. */
+static void test_label_named_state(void)
+{
+	struct alertmgr_set set = { 0 };
+	struct json_object *out, *a;
+
+	CHECK_INT(convert(&set, "{\"type\":\"agent.long_state\",\"time\":\"2026-11-25T23:15:00.000Z\","
+			  "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":1099,\"labels\":{\"state\":\"CA\"}},"
+			  "\"state\":\"rest\",\"state_code\":8,\"duration\":900.000}", &out), 1);
+	a = json_object_array_get_idx(out, 0);
+	CHECK_STR(get(a, "labels", "state"), "rest");
+	json_object_put(out);
+	/* Other alerts keep it as a label of the agent. */
+	CHECK_INT(convert(&set, "{\"type\":\"agent.unreachable\",\"time\":\"2026-11-25T23:16:00.000Z\","
+			  "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":1099,\"labels\":{\"state\":\"CA\"}},"
+			  "\"failures\":3,\"reason\":\"timeout\"}", &out), 1);
+	CHECK_STR(get(json_object_array_get_idx(out, 0), "labels", "state"), "CA");
+	json_object_put(out);
+	alertmgr_set_clear(&set);
+}
+
 static bool keep_none(void *ctx, const char *alertname, uint32_t cc, uint32_t vdn, uint32_t id,
 		      const char *call_id)
 {
@@ -305,6 +326,7 @@ int main(void)
 {
 	test_long_state();
 	test_long_state_prune();
+	test_label_named_state();
 	test_many();
 	test_prune();
 	test_long_call();
