@@ -65,8 +65,9 @@ demo: prints every event as a JSON line for ${DEMO_SECONDS:-60} s. Meanwhile, fr
     curl -s http://$http/api/v1/agents    (or /healthz, /api/v1/events/stream)
 demo: the wallboard: open http://$http/?group=team in a browser; a headless screenshot, once
 demo: the tiles are drawn (a bare chromium --screenshot may fire before they are):
-    printf '%s\\n' 'open http://$http/?group=team 1400 900' 'wait 10 document.querySelectorAll(".tile").length' \\
-      'shot /tmp/wallboard.png' quit | python3 $top/tests/cdp.py
+    printf '%s\\n' 'open http://$http/?group=team 1400 900' \\
+      'wait 10 document.querySelectorAll(".tile").length' 'shot /tmp/wallboard.png' quit |
+      python3 $top/tests/cdp.py
 EOM
 build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -t
 timeout --foreground -s INT "${DEMO_SECONDS:-60}" build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -v ||
