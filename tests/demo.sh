@@ -70,5 +70,11 @@ demo: the tiles are drawn (a bare chromium --screenshot may fire before they are
       python3 $top/tests/cdp.py
 EOM
 build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -t
+rc=0
 timeout --foreground -s INT "${DEMO_SECONDS:-60}" build/demo/agentwatchd -c "$tmp/agentwatchd.conf" -v ||
-	[ $? -eq 124 ]
+	rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+	echo "demo: the daemon stopped (status $rc); if $http is taken, choose another address:" \
+		"DEMO_HTTP=127.0.0.1:9478 bash tests/demo.sh" >&2
+	exit "$rc"
+fi
