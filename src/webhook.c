@@ -98,9 +98,9 @@ struct webhooks {
 	struct webhook_stats stats;	/* of receivers a reload removed */
 };
 
-static void pump(struct sender *s);
+static void whsend_pump(struct sender *s);
 static void kick_all(struct webhooks *set);
-static void prune_alerts(struct sender *s);
+static void whalert_prune(struct sender *s);
 static void prune_long_states(struct sender *s);
 
 /* ---- settings and cursor ---- */
@@ -150,14 +150,14 @@ static void settings_set(struct sender *s, const struct cfg_webhook *w)
 	curlev_tls_set(&s->tls, &w->tls);
 }
 
-static char *sender_key(const struct cfg_webhook *w)
+static char *whcursor_key(const struct cfg_webhook *w)
 {
 	return xasprintf("%s %s", w->format == CFG_WEBHOOK_ALERTMANAGER ? "alertmanager" : "json",
 			 w->url);
 }
 
 /* webhook-<16 hex digits of SHA-256 of the key>.cursor */
-static char *cursor_path(const char *dir, const char *key)
+static char *whcursor_path(const char *dir, const char *key)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
@@ -218,7 +218,7 @@ static bool was_removed(struct webhooks *set, const char *key)
  * A receiver seen before resumes where it was; a new one, or one a reload removed and another
  * added back, gets only events from now on.
  */
-static void load_cursor(struct sender *s)
+static void whcursor_load(struct sender *s)
 {
 	struct json_object *o = s->cursor_path && !was_removed(s->set, s->key) ?
 				json_object_from_file(s->cursor_path) : NULL;
@@ -243,7 +243,7 @@ static void load_cursor(struct sender *s)
 }
 
 /* Saves the cursor and the firing alerts now; every save goes through save_cursor. */
-static void checkpoint(struct sender *s)
+static void whcursor_checkpoint(struct sender *s)
 {
 	save_cursor(s);
 	s->saved = s->cursor;
@@ -252,7 +252,7 @@ static void checkpoint(struct sender *s)
 }
 
 /* The cursor goes to the oldest unacknowledged item, or where reading is when there is none. */
-static void update_cursor(struct sender *s)
+static void whcursor_update(struct sender *s)
 {
 	struct whqueue_item *front;
 
@@ -292,7 +292,7 @@ static uint64_t agent_of(struct json_object *ev)
 }
 
 /* The text of the one alert in out. */
-static char *alert_text(struct json_object *out)
+static char *whalert_text(struct json_object *out)
 {
 	return xstrdup(json_object_to_json_string_ext(json_object_array_get_idx(out, 0),
 						      JSON_C_TO_STRING_PLAIN |
@@ -314,7 +314,7 @@ static void enqueue(struct sender *s, struct evlog_cursor pos, struct json_objec
 	}
 	out = json_object_new_array();
 	if (alertmgr_convert(&s->ahead, ev, out, util_now_realtime_us()))
-		whqueue_push(&s->queue, pos, agent_of(ev), alert_text(out), json,
+		whqueue_push(&s->queue, pos, agent_of(ev), whalert_text(out), json,
 			     event_field(ev, "id"), SIZE_MAX);
 	else
 		free(json);
@@ -346,13 +346,13 @@ static void read_ahead(struct sender *s)
 		evlog_advance(log, &s->read, seq);
 		json_object_put(ev);
 	}
-	update_cursor(s);
+	whcursor_update(s);
 }
 
 /* ---- requests ---- */
 
 /* Ends the re-send of the firing alerts under way; the next is due at when_us. */
-static void resend_end(struct sender *s, uint64_t when_us)
+static void whalert_resend_end(struct sender *s, uint64_t when_us)
 {
 	json_object_put(s->p.resend);
 	s->p.resend = NULL;
@@ -362,7 +362,7 @@ static void resend_end(struct sender *s, uint64_t when_us)
 static void on_done(struct curlev_transfer *t, CURLcode code);
 
 /* A free request slot, made when every one is busy. */
-static struct whreq *request_get(struct sender *s)
+static struct whreq *whsend_request_get(struct sender *s)
 {
 	for (size_t i = 0; i < s->nreqs; i++)
 		if (!s->reqs[i]->busy)
@@ -373,7 +373,7 @@ static struct whreq *request_get(struct sender *s)
 }
 
 /* Sends body (taken over) from slot r to the receiver. */
-static void post(struct whreq *r, char *body, const char *key)
+static void whsend_post(struct whreq *r, char *body, const char *key)
 {
 	struct sender *s = r->s;
 	struct whreq_target t = { .url = s->url, .secret = s->secret, .secret_len = s->secret_len,
@@ -389,14 +389,14 @@ static void post(struct whreq *r, char *body, const char *key)
  * backlog goes through max_in_flight requests at once); with more, and for Alertmanager (whose
  * body is always an array), a backlog fills requests up to that.
  */
-static size_t batch_limit(const struct sender *s)
+static size_t whsend_batch_limit(const struct sender *s)
 {
 	return s->alertmanager && s->batch_max == 1 ? ALERTMGR_BATCH : s->batch_max;
 }
 
 static void send_batch(struct sender *s, struct whqueue_item *const *items, size_t n)
 {
-	struct whreq *r = request_get(s);
+	struct whreq *r = whsend_request_get(s);
 	enum whqueue_form form = s->alertmanager ? WHQUEUE_ARRAY :
 				 s->batch_max == 1 ? WHQUEUE_SINGLE : WHQUEUE_EVENTS;
 	char *key = NULL;
@@ -411,7 +411,7 @@ static void send_batch(struct sender *s, struct whqueue_item *const *items, size
 		key = xstrdup(items[0]->id);
 	else if (form == WHQUEUE_EVENTS)
 		key = xasprintf("batch-%s-%s", items[0]->id, items[n - 1]->id);
-	post(r, whqueue_body(items, n, form), key);
+	whsend_post(r, whqueue_body(items, n, form), key);
 	free(key);
 }
 
@@ -420,7 +420,7 @@ static void send_batches(struct sender *s, uint64_t now)
 {
 	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
 	size_t slots = allowed > s->nflight ? allowed - s->nflight : 0;
-	size_t max = batch_limit(s), nb, off = 0;
+	size_t max = whsend_batch_limit(s), nb, off = 0;
 	struct whqueue_item **items;
 	size_t *sizes;
 
@@ -447,13 +447,13 @@ static void send_batches(struct sender *s, uint64_t now)
 
 /*
  * Alertmanager forgets a firing alert it stops hearing about: say it again every minute, in
- * requests of batch_limit() alerts. A re-send starts once the requests under way are answered and
- * no batch goes until it ends, so that it never overtakes a resolve.
+ * requests of whsend_batch_limit() alerts. A re-send starts once the requests under way are
+ * answered and no batch goes until it ends, so that it never overtakes a resolve.
  */
-static void resend_firing(struct sender *s, uint64_t now)
+static void whalert_resend_firing(struct sender *s, uint64_t now)
 {
 	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
-	size_t max = batch_limit(s), n;
+	size_t max = whsend_batch_limit(s), n;
 
 	if (!s->p.resend) {
 		if (s->nflight)
@@ -464,18 +464,18 @@ static void resend_firing(struct sender *s, uint64_t now)
 	}
 	n = json_object_array_length(s->p.resend);
 	while (s->nflight < allowed && s->p.resend_pos < n) {
-		struct whreq *r = request_get(s);
+		struct whreq *r = whsend_request_get(s);
 		struct json_object *chunk = json_object_new_array();
 
 		for (r->n = 0; r->n < max && s->p.resend_pos < n; r->n++)
 			json_object_array_add(chunk, json_object_get(json_object_array_get_idx(
 				s->p.resend, s->p.resend_pos++)));
-		post(r, xstrdup(json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN |
+		whsend_post(r, xstrdup(json_object_to_json_string_ext(chunk, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE)), NULL);
 		json_object_put(chunk);
 	}
 	if (s->p.resend_pos == n && s->nflight == 0)
-		resend_end(s, now + ALERTMGR_RESEND_US);
+		whalert_resend_end(s, now + ALERTMGR_RESEND_US);
 }
 
 /* ---- pacing ---- */
@@ -509,32 +509,32 @@ static void arm_next(struct sender *s, uint64_t now)
 }
 
 /* A re-send of the firing alerts is under way, or waits for the requests under way to end. */
-static bool resend_due(const struct sender *s, uint64_t now)
+static bool whalert_resend_due(const struct sender *s, uint64_t now)
 {
 	return s->alertmanager && (s->p.resend || (s->firing.n && now >= s->p.resend_at_us));
 }
 
-static void pump(struct sender *s)
+static void whsend_pump(struct sender *s)
 {
 	uint64_t now = util_now_monotonic_us();
 
 	read_ahead(s);
 	if (now >= s->p.wait_until_us) {
-		if (resend_due(s, now))
-			resend_firing(s, now);
-		if (!resend_due(s, now))
+		if (whalert_resend_due(s, now))
+			whalert_resend_firing(s, now);
+		if (!whalert_resend_due(s, now))
 			send_batches(s, now);
 	}
 	if (s->p.dirty && now >= s->p.save_at_us)
-		checkpoint(s);
+		whcursor_checkpoint(s);
 	arm_next(s, now);
 }
 
-static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
+static int whsend_on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	(void)source;
 	(void)usec;
-	pump(userdata);
+	whsend_pump(userdata);
 	return 0;
 }
 
@@ -635,7 +635,7 @@ static void rotate_deadletter(struct webhooks *set, const char *path)
 		rotate_done(j, rotate_work(j));
 }
 
-static void dead_letter(struct sender *s, struct whreq *r, long status, const char *why)
+static void whdead_letter(struct sender *s, struct whreq *r, long status, const char *why)
 {
 	char shown[RESPONSE_KEEP + 8] = "";
 	char when[UTIL_TIME_LEN];
@@ -691,7 +691,7 @@ static uint64_t backoff_us(unsigned failures, double retry_after)
  * Alertmanager drops an alert at its endsAt, which a fire got when it was read: one sent again
  * after a failure is made anew, with endsAt from now (a resolve keeps its own).
  */
-static void refresh_fires(struct whreq *r)
+static void whalert_refresh_fires(struct whreq *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct json_object *ev = json_tokener_parse(r->items[i]->event);
@@ -700,7 +700,7 @@ static void refresh_fires(struct whreq *r)
 
 		if (ev && alertmgr_convert(&scratch, ev, out, util_now_realtime_us()) == 1) {
 			free(r->items[i]->text);
-			r->items[i]->text = alert_text(out);
+			r->items[i]->text = whalert_text(out);
 		}
 		alertmgr_set_clear(&scratch);
 		json_object_put(out);
@@ -708,7 +708,7 @@ static void refresh_fires(struct whreq *r)
 	}
 }
 
-static void retry_later(struct whreq *r, long status, CURLcode code)
+static void whsend_retry_later(struct whreq *r, long status, CURLcode code)
 {
 	struct sender *s = r->s;
 	curl_off_t retry_after = 0;
@@ -718,7 +718,7 @@ static void retry_later(struct whreq *r, long status, CURLcode code)
 	for (size_t i = 0; i < r->n && r->items; i++)
 		r->items[i]->state = WHQUEUE_QUEUED;
 	if (s->alertmanager && r->items)
-		refresh_fires(r);
+		whalert_refresh_fires(r);
 	s->stats.attempts_failed++;
 	s->p.window = 1;
 	/* The other requests that were under way when the receiver failed are one failure. */
@@ -761,7 +761,7 @@ static void refused(struct whreq *r, long status)
 		}
 		return;
 	}
-	dead_letter(s, r, status, why);
+	whdead_letter(s, r, status, why);
 	acknowledge(s, r->items[0], true);
 }
 
@@ -769,15 +769,15 @@ static void refused(struct whreq *r, long status)
  * A re-send that failed goes again, whole, after the backoff, as a batch would; one refused for
  * good is said, and the next comes in a minute.
  */
-static void resend_done(struct whreq *r, long status, CURLcode code)
+static void whalert_resend_done(struct whreq *r, long status, CURLcode code)
 {
 	char why[REASON_MAX + 8];
 
 	if (code == CURLE_OK && status >= 200 && status < 300)
 		return;
 	if (code != CURLE_OK || status == 408 || status == 429 || status >= 500) {
-		resend_end(r->s, 0);
-		retry_later(r, status, code);
+		whalert_resend_end(r->s, 0);
+		whsend_retry_later(r, status, code);
 		return;
 	}
 	whreq_reason(r, why, sizeof(why));
@@ -803,7 +803,7 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 			s->p.window *= 2;
 	}
 	if (!r->items) {
-		resend_done(r, status, code);
+		whalert_resend_done(r, status, code);
 	} else if (ok) {
 		s->stats.delivered += r->n;
 		for (size_t i = 0; i < r->n; i++)
@@ -811,10 +811,10 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	} else if (code == CURLE_OK && status != 408 && status != 429 && status < 500) {
 		refused(r, status);
 	} else {
-		retry_later(r, status, code);
+		whsend_retry_later(r, status, code);
 	}
 	whreq_release(r);
-	pump(s);
+	whsend_pump(s);
 }
 
 /* ---- retention ---- */
@@ -827,7 +827,7 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
  * counted whatever their type, so for a receiver with an events filter the count includes
  * events it would not have been sent.
  */
-static void enforce_backlog(struct sender *s)
+static void whsend_enforce_backlog(struct sender *s)
 {
 	uint64_t next = evlog_next_seq(s->set->log), keep, dropped;
 	struct json_object *firing;
@@ -846,14 +846,14 @@ static void enforce_backlog(struct sender *s)
 	 * less those a dropped resolve would have ended (else re-sent every minute for ever).
 	 */
 	whqueue_clear(&s->queue);
-	prune_alerts(s);
+	whalert_prune(s);
 	firing = alertmgr_set_to_json(&s->firing);
 	alertmgr_set_clear(&s->ahead);
 	alertmgr_set_from_json(&s->ahead, firing);
 	json_object_put(firing);
 	s->cursor = s->read = (struct evlog_cursor){ .seq = next - keep };
 	s->p.linger_until_us = 0;
-	checkpoint(s);
+	whcursor_checkpoint(s);
 }
 
 static bool cursor_in_use(const struct webhooks *set, const char *path)
@@ -884,7 +884,7 @@ static char *cursor_receiver(const char *path)
  * later starts at the log's end like any new receiver, not at a stale position. (A receiver a
  * reload removes has its file removed by sender_free.)
  */
-static void prune_cursors(struct webhooks *set)
+static void whcursor_prune(struct webhooks *set)
 {
 	DIR *d = set->state_dir ? opendir(set->state_dir) : NULL;
 	struct dirent *e;
@@ -934,20 +934,21 @@ static struct sender *sender_new(struct webhooks *set, const struct cfg_webhook 
 	struct sender *s = xcalloc(1, sizeof(*s));
 
 	s->set = set;
-	s->key = sender_key(w);
+	s->key = whcursor_key(w);
 	if (set->state_dir)
-		s->cursor_path = cursor_path(set->state_dir, s->key);
+		s->cursor_path = whcursor_path(set->state_dir, s->key);
 	settings_set(s, w);
-	if (sd_event_add_time(set->event, &s->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, s) < 0) {
+	if (sd_event_add_time(set->event, &s->timer, CLOCK_MONOTONIC, 0, 1000, whsend_on_timer,
+			      s) < 0) {
 		fputs("agentwatchd: cannot set up a webhook\n", stderr);
 		abort();
 	}
 	sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
 	s->p.window = 1;
-	load_cursor(s);
+	whcursor_load(s);
 	s->read = s->cursor;
 	/* A receiver that never acknowledges resumes here after a crash, not at the log's end. */
-	checkpoint(s);
+	whcursor_checkpoint(s);
 	/* Alerts restored from the cursor file are told again soon; new ones were just sent. */
 	s->p.resend_at_us = util_now_monotonic_us() + (s->firing.n ? 0 : ALERTMGR_RESEND_US);
 	return s;
@@ -989,7 +990,7 @@ static void sender_free(struct sender *s, bool keep_cursor)
 	add_stats(&s->set->stats, &s->stats);
 	abort_requests(s);
 	if (keep_cursor) {
-		checkpoint(s);
+		whcursor_checkpoint(s);
 	} else if (s->cursor_path) {
 		writer_remove_file(evlog_writer(s->set->log), s->cursor_path);
 		s->set->removed = xreallocarray(s->set->removed, s->set->nremoved + 1,
@@ -1028,7 +1029,7 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	struct sender **next = xcalloc(cfg->nwebhooks, sizeof(*next));
 
 	for (size_t i = 0; i < cfg->nwebhooks; i++) {
-		char *key = sender_key(&cfg->webhooks[i]);
+		char *key = whcursor_key(&cfg->webhooks[i]);
 
 		for (size_t j = 0; j < set->n && !next[i]; j++) {
 			if (set->v[j] && strcmp(set->v[j]->key, key) == 0) {
@@ -1052,13 +1053,13 @@ void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg)
 	/* Not at a reload: the writer still has the removed receivers' saves queued (then removes
 	 * their files), and an unlink here would come before them, and log the removal again. */
 	if (!set->configured)
-		prune_cursors(set);
+		whcursor_prune(set);
 	set->configured = true;
 	kick_all(set);
 }
 
 /* Forgets the firing alerts that set->keep no longer confirms. */
-static void prune_alerts(struct sender *s)
+static void whalert_prune(struct sender *s)
 {
 	size_t n;
 
@@ -1071,7 +1072,7 @@ static void prune_alerts(struct sender *s)
 		log_notice("webhook %s: %zu firing alerts no longer hold (agent removed, its state "
 			   "lost, or its resolve dropped); Alertmanager resolves them at their endsAt",
 			   s->shown, n);
-		checkpoint(s);
+		whcursor_checkpoint(s);
 	}
 }
 
@@ -1101,7 +1102,7 @@ static void prune_long_states(struct sender *s)
 	if (n) {
 		log_info("webhook %s: %zu AgentLongState alerts no longer hold (a new stint); "
 			 "Alertmanager resolves them at their endsAt", s->shown, n);
-		checkpoint(s);
+		whcursor_checkpoint(s);
 	}
 }
 
@@ -1110,15 +1111,15 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 	set->keep = keep;
 	set->keep_ctx = ctx;
 	for (size_t i = 0; i < set->n; i++)
-		prune_alerts(set->v[i]);
+		whalert_prune(set->v[i]);
 }
 
 static void kick_all(struct webhooks *set)
 {
 	set->kicked_seq = evlog_next_seq(set->log);
 	for (size_t i = 0; i < set->n; i++) {
-		enforce_backlog(set->v[i]);
-		pump(set->v[i]);
+		whsend_enforce_backlog(set->v[i]);
+		whsend_pump(set->v[i]);
 	}
 }
 
@@ -1160,7 +1161,7 @@ void webhooks_stop(struct webhooks *set)
 
 		abort_requests(s);
 		sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-		checkpoint(s);
+		whcursor_checkpoint(s);
 	}
 }
 
