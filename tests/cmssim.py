@@ -82,7 +82,8 @@ import sys
 import time
 import urllib.parse
 
-from cmsbatch import BatchPaths, failed_served, served_from_body
+from cmsbatch import (BatchPaths, failed_served, json_object_of, served_from_body, valid_agent_id,
+                      valid_ids)
 from cmshttp import (MAX_HEADER, BadRequest, Reply, json_reply, read_request, reason,
                      response_head, set_linger_zero, text_reply)
 from cmsmodel import RandomActivity, compact
@@ -232,18 +233,11 @@ class Stats:
 
 def parse_query(body):
     """CMS request body -> agent key 'cc:vdn:id', or None if invalid."""
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    obj = json_object_of(body)
+    if obj is None:
         return None
-    if not isinstance(obj, dict):
-        return None
-    vals = [obj.get(k) for k in ("ccId", "vdn", "agentId")]
-    if any(type(v) is not int for v in vals):     # bool is not an int here
-        return None
-    cc, vdn, aid = vals
-    if not (1 <= cc <= 65535 and 1 <= vdn <= 5000
-            and (101 <= aid <= 59999 or 70000 <= aid <= 999999)):
+    cc, vdn, aid = (obj.get(k) for k in ("ccId", "vdn", "agentId"))
+    if not valid_ids(cc, vdn) or not valid_agent_id(aid):
         return None
     return "%d:%d:%d" % (cc, vdn, aid)
 
