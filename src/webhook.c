@@ -17,47 +17,47 @@ static void kick_all(struct webhooks *set);
 
 static void settings_clear(struct sender *s)
 {
-	free(s->url);
+	free(s->conf.url);
 	free(s->shown);
 	free(s->name);
 	s->name = NULL;
-	util_secret_free(s->secret, s->secret_len);
-	for (size_t i = 0; i < s->nevents; i++)
-		free(s->events[i]);
-	free(s->events);
-	curl_slist_free_all(s->custom_headers);
-	curlev_tls_clear(&s->tls);
+	util_secret_free(s->conf.secret, s->conf.secret_len);
+	for (size_t i = 0; i < s->conf.nevents; i++)
+		free(s->conf.events[i]);
+	free(s->conf.events);
+	curl_slist_free_all(s->conf.custom_headers);
+	curlev_tls_clear(&s->conf.tls);
 }
 
 static void settings_set(struct sender *s, const struct cfg_webhook *w)
 {
 	settings_clear(s);
-	s->url = xstrdup(w->url);
+	s->conf.url = xstrdup(w->url);
 	s->shown = util_url_origin(w->url);
-	s->alertmanager = w->format == CFG_WEBHOOK_ALERTMANAGER;
-	s->secret = NULL;
-	s->secret_len = w->secret_len;
+	s->conf.alertmanager = w->format == CFG_WEBHOOK_ALERTMANAGER;
+	s->conf.secret = NULL;
+	s->conf.secret_len = w->secret_len;
 	if (w->secret) {
-		s->secret = util_secret_dup(w->secret, w->secret_len);
+		s->conf.secret = util_secret_dup(w->secret, w->secret_len);
 	}
-	s->nevents = w->nevents;
-	s->events = xcalloc(w->nevents, sizeof(char *));
+	s->conf.nevents = w->nevents;
+	s->conf.events = xcalloc(w->nevents, sizeof(char *));
 	for (size_t i = 0; i < w->nevents; i++)
-		s->events[i] = xstrdup(w->events[i]);
-	s->timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
-	s->batch_max = w->batch_max ? w->batch_max : 1;
-	s->max_in_flight = w->max_in_flight ? w->max_in_flight : WEBHOOK_MAX_IN_FLIGHT;
-	s->linger_us = (uint64_t)(w->batch_linger * 1e6);
+		s->conf.events[i] = xstrdup(w->events[i]);
+	s->conf.timeout_ms = (long)(w->timeout * 1000.0 + 0.5);
+	s->conf.batch_max = w->batch_max ? w->batch_max : 1;
+	s->conf.max_in_flight = w->max_in_flight ? w->max_in_flight : WEBHOOK_MAX_IN_FLIGHT;
+	s->conf.linger_us = (uint64_t)(w->batch_linger * 1e6);
 	/* 0 only from a cfg_webhook built by hand (bench/webhook.c): no cap. */
-	s->max_backlog = w->max_backlog ? w->max_backlog : SIZE_MAX;
-	s->custom_headers = NULL;
+	s->conf.max_backlog = w->max_backlog ? w->max_backlog : SIZE_MAX;
+	s->conf.custom_headers = NULL;
 	for (size_t i = 0; i < w->nheaders; i++) {
 		char *h = xasprintf("%s: %s", w->headers[i].name, w->headers[i].value);
 
-		s->custom_headers = curlev_header(s->custom_headers, h);
+		s->conf.custom_headers = curlev_header(s->conf.custom_headers, h);
 		free(h);
 	}
-	curlev_tls_set(&s->tls, &w->tls);
+	curlev_tls_set(&s->conf.tls, &w->tls);
 }
 
 /* ---- the set ---- */

@@ -33,7 +33,7 @@ void whalert_resend_end(struct sender *s, uint64_t when_us)
  */
 void whalert_resend_firing(struct sender *s, uint64_t now)
 {
-	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
+	size_t allowed = s->p.window < s->conf.max_in_flight ? s->p.window : s->conf.max_in_flight;
 	size_t max = whsend_batch_limit(s), n;
 
 	if (!s->p.resend) {
@@ -62,7 +62,7 @@ void whalert_resend_firing(struct sender *s, uint64_t now)
 /* A re-send of the firing alerts is under way, or waits for the requests under way to end. */
 bool whalert_resend_due(const struct sender *s, uint64_t now)
 {
-	return s->alertmanager && (s->p.resend || (s->firing.n && now >= s->p.resend_at_us));
+	return s->conf.alertmanager && (s->p.resend || (s->firing.n && now >= s->p.resend_at_us));
 }
 
 /*
@@ -111,7 +111,7 @@ void whalert_prune(struct sender *s)
 {
 	size_t n;
 
-	if (!s->alertmanager || !s->set->keep)
+	if (!s->conf.alertmanager || !s->set->keep)
 		return;
 	/* What is read but not yet acknowledged follows the acknowledged: prune both. */
 	n = alertmgr_set_prune(&s->firing, s->set->keep, s->set->keep_ctx);

@@ -20,10 +20,10 @@
 
 static bool wanted(const struct sender *s, const char *type)
 {
-	if (s->nevents == 0)
+	if (s->conf.nevents == 0)
 		return true;
-	for (size_t i = 0; i < s->nevents; i++)
-		if (fnmatch(s->events[i], type, 0) == 0)
+	for (size_t i = 0; i < s->conf.nevents; i++)
+		if (fnmatch(s->conf.events[i], type, 0) == 0)
 			return true;
 	return false;
 }
@@ -52,7 +52,7 @@ static void enqueue(struct sender *s, struct evlog_cursor pos, struct json_objec
 {
 	struct json_object *out;
 
-	if (!s->alertmanager) {
+	if (!s->conf.alertmanager) {
 		whqueue_push(&s->queue, pos, agent_of(ev), json, NULL, event_field(ev, "id"),
 			     SIZE_MAX);
 		return;
@@ -113,9 +113,10 @@ struct whreq *whsend_request_get(struct sender *s)
 void whsend_post(struct whreq *r, char *body, const char *key)
 {
 	struct sender *s = r->s;
-	struct whreq_target t = { .url = s->url, .secret = s->secret, .secret_len = s->secret_len,
-				  .headers = s->custom_headers, .tls = &s->tls,
-				  .timeout_ms = s->timeout_ms };
+	struct whreq_target t = { .url = s->conf.url, .secret = s->conf.secret,
+				  .secret_len = s->conf.secret_len,
+				  .headers = s->conf.custom_headers, .tls = &s->conf.tls,
+				  .timeout_ms = s->conf.timeout_ms };
 
 	s->nflight++;
 	whreq_post(r, s->set->curl, &t, body, key);
@@ -128,14 +129,14 @@ void whsend_post(struct whreq *r, char *body, const char *key)
  */
 size_t whsend_batch_limit(const struct sender *s)
 {
-	return s->alertmanager && s->batch_max == 1 ? ALERTMGR_BATCH : s->batch_max;
+	return s->conf.alertmanager && s->conf.batch_max == 1 ? ALERTMGR_BATCH : s->conf.batch_max;
 }
 
 static void send_batch(struct sender *s, struct whqueue_item *const *items, size_t n)
 {
 	struct whreq *r = whsend_request_get(s);
-	enum whqueue_form form = s->alertmanager ? WHQUEUE_ARRAY :
-				 s->batch_max == 1 ? WHQUEUE_SINGLE : WHQUEUE_EVENTS;
+	enum whqueue_form form = s->conf.alertmanager ? WHQUEUE_ARRAY :
+				 s->conf.batch_max == 1 ? WHQUEUE_SINGLE : WHQUEUE_EVENTS;
 	char *key = NULL;
 
 	r->items = xcalloc(n, sizeof(*r->items));
@@ -155,7 +156,7 @@ static void send_batch(struct sender *s, struct whqueue_item *const *items, size
 /* Fills the free request slots with batches; a partial last batch may linger for more. */
 static void send_batches(struct sender *s, uint64_t now)
 {
-	size_t allowed = s->p.window < s->max_in_flight ? s->p.window : s->max_in_flight;
+	size_t allowed = s->p.window < s->conf.max_in_flight ? s->p.window : s->conf.max_in_flight;
 	size_t slots = allowed > s->nflight ? allowed - s->nflight : 0;
 	size_t max = whsend_batch_limit(s), nb, off = 0;
 	struct whqueue_item **items;
@@ -168,9 +169,9 @@ static void send_batches(struct sender *s, uint64_t now)
 	sizes = xcalloc(slots, sizeof(*sizes));
 	nb = whqueue_take(&s->queue, slots, max, items, sizes);
 	for (size_t b = 0; b < nb; off += sizes[b++]) {
-		if (b == nb - 1 && sizes[b] < max && s->linger_us && max > 1) {
+		if (b == nb - 1 && sizes[b] < max && s->conf.linger_us && max > 1) {
 			if (!s->p.linger_until_us)
-				s->p.linger_until_us = now + s->linger_us;
+				s->p.linger_until_us = now + s->conf.linger_us;
 			if (now < s->p.linger_until_us)
 				break;
 		}
@@ -204,7 +205,7 @@ static void arm_next(struct sender *s, uint64_t now)
 	earliest(&next, now, s->p.wait_until_us);
 	if (s->p.linger_until_us)
 		earliest(&next, now, s->p.linger_until_us);
-	if (s->alertmanager && s->firing.n)
+	if (s->conf.alertmanager && s->firing.n)
 		earliest(&next, now, s->p.resend_at_us);
 	if (s->p.dirty)
 		earliest(&next, now, s->p.save_at_us);
@@ -244,7 +245,7 @@ int whsend_on_timer(sd_event_source *source, uint64_t usec, void *userdata)
  */
 static void acknowledge(struct sender *s, struct whqueue_item *it, bool refused)
 {
-	if (s->alertmanager) {
+	if (s->conf.alertmanager) {
 		struct json_object *ev = json_tokener_parse(it->event);
 		struct json_object *out = json_object_new_array();
 
@@ -287,7 +288,7 @@ void whsend_retry_later(struct whreq *r, long status, CURLcode code)
 
 	for (size_t i = 0; i < r->n && r->items; i++)
 		r->items[i]->state = WHQUEUE_QUEUED;
-	if (s->alertmanager && r->items)
+	if (s->conf.alertmanager && r->items)
 		whalert_refresh_fires(r);
 	s->stats.attempts_failed++;
 	s->p.window = 1;
@@ -349,7 +350,7 @@ static void on_done(struct curlev_transfer *t, CURLcode code)
 	if (ok) {
 		s->p.failures = 0;
 		/* Slow start: a receiver that failed is probed by one request, then more. */
-		if (s->p.window < s->max_in_flight)
+		if (s->p.window < s->conf.max_in_flight)
 			s->p.window *= 2;
 	}
 	if (!r->items) {
@@ -382,15 +383,14 @@ void whsend_enforce_backlog(struct sender *s)
 	uint64_t next = evlog_next_seq(s->set->log), keep, dropped;
 	struct json_object *firing;
 
-	if (s->nflight || s->p.resend || next - s->cursor.seq <= s->max_backlog)
+	if (s->nflight || s->p.resend || next - s->cursor.seq <= s->conf.max_backlog)
 		return;
-	keep = s->max_backlog - s->max_backlog / 10;
+	keep = s->conf.max_backlog - s->conf.max_backlog / 10;
 	dropped = next - keep - s->cursor.seq;
-	s->dropped += dropped;
 	s->stats.dropped += dropped;
 	log_err("webhook %s: %" PRIu64 " undelivered events dropped, the oldest of a backlog past "
 		"max_backlog = %zu (%" PRIu64 " dropped since start)", s->shown, dropped,
-		s->max_backlog, s->dropped);
+		s->conf.max_backlog, s->stats.dropped);
 	/*
 	 * What was read ahead goes too: the alerts it would fire or resolve are as acknowledged,
 	 * less those a dropped resolve would have ended (else re-sent every minute for ever).

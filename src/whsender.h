@@ -19,14 +19,9 @@
 
 #define REASON_MAX 200		/* bytes of a receiver's answer quoted in a log line */
 
-struct sender {
-	struct webhooks *set;
-	char *key;			/* "format url": who this receiver is across reloads */
-	char *cursor_path;		/* NULL without state_dir */
-	/* Settings, copied from the configuration. */
+/* A receiver's settings, copied from the configuration (again at each reload). */
+struct sender_conf {
 	char *url;
-	char *shown;			/* url as logged: scheme://host[:port], no token */
-	char *name;			/* shown, made unique among receivers: the metrics label */
 	bool alertmanager;
 	char *secret;
 	size_t secret_len;
@@ -36,10 +31,18 @@ struct sender {
 	size_t batch_max;
 	size_t max_in_flight;
 	size_t max_backlog;		/* log records it may fall behind before the oldest go */
-	uint64_t dropped;		/* ... and how many went since start */
 	uint64_t linger_us;
 	struct curl_slist *custom_headers;
 	struct curlev_tls tls;
+};
+
+struct sender {
+	struct webhooks *set;
+	char *key;			/* "format url": who this receiver is across reloads */
+	char *cursor_path;		/* NULL without state_dir */
+	char *shown;			/* url as logged: scheme://host[:port], no token */
+	char *name;			/* shown, made unique among receivers: the metrics label */
+	struct sender_conf conf;
 	/*
 	 * Progress: everything before cursor is acknowledged (the oldest item of queue is at it);
 	 * read is where reading goes on; saved is what the cursor file says.
