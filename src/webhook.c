@@ -121,11 +121,6 @@ static void abort_requests(struct sender *s)
 	s->nflight = 0;
 }
 
-/*
- * keep_cursor false: the receiver is gone from the configuration, so is its cursor file (a
- * receiver added back later starts at the log's end, not at a stale position); removed by the
- * writer thread after the saves it still has queued.
- */
 static void add_stats(struct webhook_stats *sum, const struct webhook_stats *st)
 {
 	sum->delivered += st->delivered;
@@ -135,6 +130,11 @@ static void add_stats(struct webhook_stats *sum, const struct webhook_stats *st)
 	sum->dropped += st->dropped;
 }
 
+/*
+ * keep_cursor false: the receiver is gone from the configuration, so is its cursor file (a
+ * receiver added back later starts at the log's end, not at a stale position); removed by the
+ * writer thread after the saves it still has queued.
+ */
 static void sender_free(struct sender *s, bool keep_cursor)
 {
 	add_stats(&s->set->stats, &s->stats);
