@@ -1,7 +1,6 @@
 /* http: the HTTP endpoint: libmicrohttpd on the daemon's sd-event loop, TLS, basic auth, limits. */
 #include "config.h"
 
-#include <crypt.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -9,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,9 +16,9 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "http.h"
+#include "httpauth.h"
 #include "log.h"
 #include "util.h"
 
@@ -28,8 +26,6 @@
 #define STREAM_BLOCK 8192	/* bytes a stream is asked for at a time */
 #define SEND_BUFFER (64 << 10)	/* kernel send buffer of a connection (the kernel doubles it) */
 #define PEM_MAX (1u << 20)
-#define AUTH_CACHE 32		/* verified credentials remembered, so crypt(3) runs once each */
-#define CRYPT_RATE 20.0		/* crypt(3) verifications per second at most: each costs the loop */
 
 /* One listening address: its own libmicrohttpd daemon, whose epoll fd is an sd-event source. */
 struct listener {
@@ -78,14 +74,7 @@ struct http_server {
 	struct listener **l;
 	size_t nl;
 	struct listen_settings settings;
-	struct cfg_http_user *users;
-	size_t nusers;
-	unsigned char salt[16];
-	unsigned char cache[AUTH_CACHE][32];
-	size_t cache_next;
-	double crypt_tokens;
-	uint64_t crypt_refill_us;
-	struct crypt_data *crypt;
+	struct httpauth *auth;
 	struct http_stream *streams;
 	struct http_stats stats;
 };
@@ -304,91 +293,27 @@ void http_query_each(const struct http_req *req,
 
 /* ---- basic auth ---- */
 
-static void credential_digest(const struct http_server *srv, const struct cfg_http_user *u,
-			      const char *pass, unsigned char out[32])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-
-	if (!md)
-		abort();
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, srv->salt, sizeof srv->salt);
-	EVP_DigestUpdate(md, u->name, strlen(u->name) + 1);
-	EVP_DigestUpdate(md, u->hash, strlen(u->hash) + 1);
-	EVP_DigestUpdate(md, pass, strlen(pass));
-	EVP_DigestFinal_ex(md, out, NULL);
-	EVP_MD_CTX_free(md);
-}
-
-static bool cached(const struct http_server *srv, const unsigned char digest[32])
-{
-	for (size_t i = 0; i < AUTH_CACHE; i++)
-		if (CRYPTO_memcmp(srv->cache[i], digest, 32) == 0)
-			return true;
-	return false;
-}
-
-/* A token bucket: a flood of wrong passwords must not keep the loop in crypt(3). */
-static bool take_crypt_token(struct http_server *srv)
-{
-	uint64_t now = util_now_monotonic_us();
-
-	srv->crypt_tokens += (double)(now - srv->crypt_refill_us) / 1e6 * CRYPT_RATE;
-	if (srv->crypt_tokens > CRYPT_RATE)
-		srv->crypt_tokens = CRYPT_RATE;
-	srv->crypt_refill_us = now;
-	if (srv->crypt_tokens < 1)
-		return false;
-	srv->crypt_tokens -= 1;
-	return true;
-}
-
-enum auth { AUTH_OK, AUTH_REFUSED, AUTH_BUSY };
-
-static enum auth check_password(struct http_server *srv, const char *user, const char *pass)
-{
-	const struct cfg_http_user *u = NULL;
-	unsigned char digest[32];
-	const char *out;
-
-	for (size_t i = 0; i < srv->nusers && !u; i++)
-		if (strcmp(srv->users[i].name, user) == 0)
-			u = &srv->users[i];
-	if (!u)
-		return AUTH_REFUSED;
-	credential_digest(srv, u, pass, digest);
-	if (cached(srv, digest))
-		return AUTH_OK;
-	if (!take_crypt_token(srv))
-		return AUTH_BUSY;
-	out = crypt_rn(pass, u->hash, srv->crypt, sizeof(*srv->crypt));
-	if (!out || strlen(out) != strlen(u->hash) || CRYPTO_memcmp(out, u->hash, strlen(out)) != 0)
-		return AUTH_REFUSED;
-	memcpy(srv->cache[srv->cache_next++ % AUTH_CACHE], digest, 32);
-	return AUTH_OK;
-}
-
 /* True when the request may go on; otherwise it has been answered. */
 static bool authorized(struct http_req *req)
 {
 	struct http_server *srv = req->srv;
 	char *pass = NULL, *user;
-	enum auth r = AUTH_REFUSED;
+	enum httpauth_result r = HTTPAUTH_REFUSED;
 
-	if (srv->nusers == 0)
+	if (!httpauth_required(srv->auth))
 		return true;
 	user = MHD_basic_auth_get_username_password(req->conn, &pass);
 	if (user && pass)
-		r = check_password(srv, user, pass);
+		r = httpauth_check(srv->auth, user, pass);
 	if (pass)
 		explicit_bzero(pass, strlen(pass));
 	MHD_free(user);
 	MHD_free(pass);
-	if (r == AUTH_BUSY)
+	if (r == HTTPAUTH_BUSY)
 		http_reply_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many password checks, retry later");
-	else if (r == AUTH_REFUSED)
+	else if (r == HTTPAUTH_REFUSED)
 		http_reply_text(req, MHD_HTTP_UNAUTHORIZED, "user name or password not accepted");
-	return r == AUTH_OK;
+	return r == HTTPAUTH_OK;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -700,34 +625,11 @@ static int listeners_start(struct http_server *srv, const struct listen_settings
 	return 0;
 }
 
-static void clear_users(struct http_server *srv)
-{
-	for (size_t i = 0; i < srv->nusers; i++) {
-		free(srv->users[i].name);
-		util_secret_free(srv->users[i].hash, strlen(srv->users[i].hash));
-	}
-	free(srv->users);
-	srv->users = NULL;
-	srv->nusers = 0;
-}
-
-static void set_users(struct http_server *srv, const struct cfg_http *cfg)
-{
-	clear_users(srv);
-	srv->nusers = cfg->nusers;
-	srv->users = xcalloc(cfg->nusers, sizeof(*srv->users));
-	for (size_t i = 0; i < cfg->nusers; i++)
-		srv->users[i] = (struct cfg_http_user){ xstrdup(cfg->users[i].name),
-							util_secret_dup(cfg->users[i].hash,
-									strlen(cfg->users[i].hash)) };
-	/* The cache keys include each hash: a changed password never matches an old entry. */
-}
-
 int http_configure(struct http_server *srv, const struct cfg_http *cfg)
 {
 	struct listen_settings next;
 
-	set_users(srv, cfg);
+	httpauth_set_users(srv->auth, cfg);
 	if (settings_load(&next, cfg) < 0) {
 		settings_clear(&next);
 		return -1;
@@ -756,11 +658,7 @@ struct http_server *http_new(sd_event *event, http_handler_fn handler, void *ctx
 	srv->event = sd_event_ref(event);
 	srv->handler = handler;
 	srv->ctx = ctx;
-	srv->crypt = xcalloc(1, sizeof(*srv->crypt));
-	srv->crypt_tokens = CRYPT_RATE;
-	srv->crypt_refill_us = util_now_monotonic_us();
-	if (getrandom(srv->salt, sizeof srv->salt, 0) != sizeof srv->salt)
-		abort();
+	srv->auth = httpauth_new();
 	return srv;
 }
 
@@ -770,8 +668,7 @@ void http_free(struct http_server *srv)
 		return;
 	listeners_stop(srv);
 	settings_clear(&srv->settings);
-	clear_users(srv);
-	free(srv->crypt);
+	httpauth_free(srv->auth);
 	sd_event_unref(srv->event);
 	free(srv);
 }
