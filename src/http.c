@@ -59,7 +59,7 @@ struct http_req {
 };
 
 /* What the listeners were built from, to tell whether a reload must rebuild them. */
-struct listen_settings {
+struct httplisten {
 	char **listen;
 	size_t nlisten;
 	char *cert, *key;		/* PEM contents, NULL without TLS */
@@ -73,7 +73,7 @@ struct http_server {
 	void *ctx;
 	struct listener **l;
 	size_t nl;
-	struct listen_settings settings;
+	struct httplisten settings;
 	struct httpauth *auth;
 	struct http_stream *streams;
 	struct http_stats stats;
@@ -448,7 +448,7 @@ static void describe_bound(int fd, const char *name)
 }
 
 /* A bound, listening, non-blocking socket for name; -1 after logging why not. */
-static int open_socket(const char *name, char **unix_path)
+static int httplisten_open(const char *name, char **unix_path)
 {
 	struct sockaddr_storage ss;
 	struct stat st;
@@ -490,7 +490,7 @@ static int open_socket(const char *name, char **unix_path)
 	return fd;
 }
 
-static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct listen_settings *s)
+static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct httplisten *s)
 {
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[] = {
@@ -514,7 +514,7 @@ static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct lis
 }
 
 static struct listener *listener_new(struct http_server *srv, const char *name,
-				     const struct listen_settings *s)
+				     const struct httplisten *s)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	const union MHD_DaemonInfo *info;
@@ -522,7 +522,7 @@ static struct listener *listener_new(struct http_server *srv, const char *name,
 
 	l->srv = srv;
 	l->name = xstrdup(name);
-	if ((fd = open_socket(name, &l->unix_path)) < 0)
+	if ((fd = httplisten_open(name, &l->unix_path)) < 0)
 		goto fail;
 	if (!(l->mhd = start_mhd(l, fd, s))) {
 		log_err("http: %s: libmicrohttpd refused to start%s", name,
@@ -545,7 +545,7 @@ fail:
 
 /* ---- configuration ---- */
 
-static void settings_clear(struct listen_settings *s)
+static void httplisten_clear(struct httplisten *s)
 {
 	for (size_t i = 0; i < s->nlisten; i++)
 		free(s->listen[i]);
@@ -561,7 +561,7 @@ static bool same_text(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static bool settings_equal(const struct listen_settings *a, const struct listen_settings *b)
+static bool httplisten_equal(const struct httplisten *a, const struct httplisten *b)
 {
 	if (a->nlisten != b->nlisten || a->max_connections != b->max_connections ||
 	    a->timeout != b->timeout || !same_text(a->cert, b->cert) || !same_text(a->key, b->key))
@@ -572,7 +572,7 @@ static bool settings_equal(const struct listen_settings *a, const struct listen_
 	return true;
 }
 
-static int settings_load(struct listen_settings *s, const struct cfg_http *cfg)
+static int httplisten_load(struct httplisten *s, const struct cfg_http *cfg)
 {
 	char *key = NULL;
 	size_t len;
@@ -612,7 +612,7 @@ static void listeners_stop(struct http_server *srv)
 	srv->nl = 0;
 }
 
-static int listeners_start(struct http_server *srv, const struct listen_settings *s)
+static int listeners_start(struct http_server *srv, const struct httplisten *s)
 {
 	srv->l = xcalloc(s->nlisten, sizeof(*srv->l));
 	for (size_t i = 0; i < s->nlisten; i++) {
@@ -627,25 +627,25 @@ static int listeners_start(struct http_server *srv, const struct listen_settings
 
 int http_configure(struct http_server *srv, const struct cfg_http *cfg)
 {
-	struct listen_settings next;
+	struct httplisten next;
 
 	httpauth_set_users(srv->auth, cfg);
-	if (settings_load(&next, cfg) < 0) {
-		settings_clear(&next);
+	if (httplisten_load(&next, cfg) < 0) {
+		httplisten_clear(&next);
 		return -1;
 	}
-	if (srv->nl == srv->settings.nlisten && settings_equal(&next, &srv->settings)) {
-		settings_clear(&next);
+	if (srv->nl == srv->settings.nlisten && httplisten_equal(&next, &srv->settings)) {
+		httplisten_clear(&next);
 		return 0;
 	}
 	/* Unchanged addresses must be free again before they are bound anew. */
 	listeners_stop(srv);
 	if (listeners_start(srv, &next) == 0) {
-		settings_clear(&srv->settings);
+		httplisten_clear(&srv->settings);
 		srv->settings = next;
 		return 0;
 	}
-	settings_clear(&next);
+	httplisten_clear(&next);
 	if (srv->settings.nlisten && listeners_start(srv, &srv->settings) == 0)
 		log_warn("http: kept the previous listen addresses");
 	return -1;
@@ -667,7 +667,7 @@ void http_free(struct http_server *srv)
 	if (!srv)
 		return;
 	listeners_stop(srv);
-	settings_clear(&srv->settings);
+	httplisten_clear(&srv->settings);
 	httpauth_free(srv->auth);
 	sd_event_unref(srv->event);
 	free(srv);
