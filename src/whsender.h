@@ -91,27 +91,45 @@ struct webhooks {
 char *whcursor_key(const struct cfg_webhook *w);
 /* The cursor file of key in dir (allocated). */
 char *whcursor_path(const char *dir, const char *key);
+/* Sets s->cursor (and the firing alerts) from its file, or to the log's end. */
 void whcursor_load(struct sender *s);
+/* Saves the cursor and the firing alerts now (through the writer thread). */
 void whcursor_checkpoint(struct sender *s);
+/* Moves the cursor to the oldest unacknowledged item, or to where reading is. */
 void whcursor_update(struct sender *s);
+/* At start: removes the cursor files of receivers no longer configured (logged). */
 void whcursor_prune(struct webhooks *set);
 
 /* whsend.c: delivery. */
+/* Reads ahead, sends what it may, saves the cursor when due, arms the timer. */
 void whsend_pump(struct sender *s);
+/* The sender's timer (userdata: the sender): pumps. */
 int whsend_on_timer(sd_event_source *source, uint64_t usec, void *userdata);
+/* Drops the oldest of a backlog past max_backlog (counted, logged). */
 void whsend_enforce_backlog(struct sender *s);
+/* A free request slot of s (made when all are busy); s owns it. */
 struct whreq *whsend_request_get(struct sender *s);
+/* Sends body (taken over) from slot r; key: the idempotency key, or NULL. */
 void whsend_post(struct whreq *r, char *body, const char *key);
+/* The most events (or alerts) in one request. */
 size_t whsend_batch_limit(const struct sender *s);
+/* r failed (status, or code): its items queued again, the sender backs off. */
 void whsend_retry_later(struct whreq *r, long status, CURLcode code);
 
 /* whalert.c: Alertmanager receivers. */
+/* The text of the one alert in out (allocated). */
 char *whalert_text(struct json_object *out);
+/* Ends the re-send under way; the next is due at when_us (monotonic). */
 void whalert_resend_end(struct sender *s, uint64_t when_us);
+/* Starts or goes on with the re-send of the firing alerts (now: monotonic us). */
 void whalert_resend_firing(struct sender *s, uint64_t now);
+/* A re-send is under way, or due at now (monotonic us). */
 bool whalert_resend_due(const struct sender *s, uint64_t now);
+/* The fires r carries made anew, with endsAt from now, before they go again. */
 void whalert_refresh_fires(struct whreq *r);
+/* The answer to a re-send request r. */
 void whalert_resend_done(struct whreq *r, long status, CURLcode code);
+/* Forgets the firing alerts that set->keep no longer confirms. */
 void whalert_prune(struct sender *s);
 
 /* whdead.c: r's items refused for good (status, why) go to the dead-letter file. */
