@@ -33,7 +33,7 @@ void api_health_poll(struct api_health *h, const struct cms_result *res, uint64_
 bool api_backlog_problem(const char *name, uint64_t queue, uint64_t dropped, size_t max_backlog,
 			 char *buf, size_t size)
 {
-	/* The receiver drops down to nine tenths of max_backlog (webhook.c): one that dropped and
+	/* The receiver drops down to nine tenths of max_backlog (whsend.c): one that dropped and
 	 * is still at that mark has not caught up, it only got room to fall behind again. */
 	size_t cut = max_backlog - max_backlog / 10;
 

@@ -188,7 +188,7 @@ struct evlog *evlog_open(const char *dir, char *err, size_t errlen)
 	struct evlog *log = xcalloc(1, sizeof(*log));
 
 	log->fd = -1;
-	log->rfd = -1;
+	log->rd.rfd = -1;
 	log->next_seq = 1;
 	log->ring_first = 1;
 	log->ring_size = dir ? EVLOG_RING_DISK : EVLOG_RING_MEMORY;
@@ -299,15 +299,15 @@ void evlog_close(struct evlog *log)
 		log_err("%s: %zu events could not be written and are lost", log->dir, log->held_n);
 	if (log->fd >= 0)
 		close(log->fd);
-	if (log->rfd >= 0)
-		close(log->rfd);
+	if (log->rd.rfd >= 0)
+		close(log->rd.rfd);
 	for (size_t i = 0; i < log->ring_size; i++)
 		free(log->ring[i].json);
 	free_held(log);
 	free(log->ring);
 	free(log->segments);
-	free(log->rbuf);
-	free(log->lbuf);
+	free(log->rd.rbuf);
+	free(log->rd.lbuf);
 	free(log->fail_name);
 	free(log->dir);
 	free(log);
@@ -557,9 +557,9 @@ void evlog_trim(struct evlog *log, uint64_t min_seq)
 	while (keep + 1 < log->nsegments && log->segments[keep + 1] <= min_seq) {
 		char *path = evlog_segment_path(log, log->segments[keep]);
 
-		if (log->rfd >= 0 && log->rfd_segment == log->segments[keep]) {
-			close(log->rfd);
-			log->rfd = -1;
+		if (log->rd.rfd >= 0 && log->rd.rfd_segment == log->segments[keep]) {
+			close(log->rd.rfd);
+			log->rd.rfd = -1;
 		}
 		/* Freeing 64 MiB can wait on the disk's journal: the writer does it. */
 		if (!writer_submit(log->writer, unlink_work, unlink_done, path))

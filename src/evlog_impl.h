@@ -17,6 +17,18 @@ struct record {
 	uint64_t next_offset;	/* the byte after it in that segment */
 };
 
+/* The disk reader: its open segment, a window of it, and the record it last returned. */
+struct evlog_reader {
+	int rfd;
+	uint64_t rfd_segment;
+	char *rbuf;
+	size_t rbuf_cap, rbuf_len;
+	uint64_t rbuf_offset;		/* the segment offset of rbuf[0] */
+	char *lbuf;			/* the record last returned, NUL-terminated */
+	size_t lbuf_cap;
+	uint64_t read_seq, read_segment, read_next_offset;
+};
+
 struct evlog {
 	char *dir;			/* NULL: memory only */
 	int fd;				/* the active segment, -1 when the disk is not writable */
@@ -40,15 +52,7 @@ struct evlog {
 	bool dropping;			/* held records are being dropped (logged once) */
 	struct writer *writer;		/* NULL: syncs run on the calling thread */
 	char *fail_name;		/* "DIR/events-*.log", for diskfail */
-	/* The disk reader: its open segment, a window of it, and the record it last returned. */
-	int rfd;
-	uint64_t rfd_segment;
-	char *rbuf;
-	size_t rbuf_cap, rbuf_len;
-	uint64_t rbuf_offset;		/* the segment offset of rbuf[0] */
-	char *lbuf;			/* the record last returned, NUL-terminated */
-	size_t lbuf_cap;
-	uint64_t read_seq, read_segment, read_next_offset;
+	struct evlog_reader rd;
 	struct evlog_stats stats;
 };
 

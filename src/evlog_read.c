@@ -40,16 +40,16 @@ static int reader_fd(struct evlog *log, uint64_t segment)
 {
 	char *path;
 
-	if (log->rfd >= 0 && log->rfd_segment == segment)
-		return log->rfd;
-	if (log->rfd >= 0)
-		close(log->rfd);
+	if (log->rd.rfd >= 0 && log->rd.rfd_segment == segment)
+		return log->rd.rfd;
+	if (log->rd.rfd >= 0)
+		close(log->rd.rfd);
 	path = evlog_segment_path(log, segment);
-	log->rfd = open(path, O_RDONLY | O_CLOEXEC);
+	log->rd.rfd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
-	log->rfd_segment = segment;
-	log->rbuf_len = 0;
-	return log->rfd;
+	log->rd.rfd_segment = segment;
+	log->rd.rbuf_len = 0;
+	return log->rd.rfd;
 }
 
 /*
@@ -63,34 +63,36 @@ static const char *read_line(struct evlog *log, uint64_t segment, uint64_t offse
 
 	if (fd < 0)
 		return NULL;
-	if (offset >= log->rbuf_offset && offset < log->rbuf_offset + log->rbuf_len) {
-		const char *at = log->rbuf + (offset - log->rbuf_offset);
-		const char *nl = memchr(at, '\n', log->rbuf_len - (offset - log->rbuf_offset));
+	if (offset >= log->rd.rbuf_offset && offset < log->rd.rbuf_offset + log->rd.rbuf_len) {
+		const char *at = log->rd.rbuf + (offset - log->rd.rbuf_offset);
+		const char *nl = memchr(at, '\n',
+					log->rd.rbuf_len - (offset - log->rd.rbuf_offset));
 
 		if (nl) {
 			*n = (size_t)(nl - at) + 1;
 			return at;
 		}
 	}
-	log->rbuf_offset = offset;
-	log->rbuf_len = 0;
+	log->rd.rbuf_offset = offset;
+	log->rd.rbuf_len = 0;
 	for (;;) {
 		ssize_t got;
 		char *nl;
 
-		if (log->rbuf_cap - log->rbuf_len < 4096) {
-			log->rbuf_cap = log->rbuf_cap ? 2 * log->rbuf_cap : 65536;
-			log->rbuf = xrealloc(log->rbuf, log->rbuf_cap);
+		if (log->rd.rbuf_cap - log->rd.rbuf_len < 4096) {
+			log->rd.rbuf_cap = log->rd.rbuf_cap ? 2 * log->rd.rbuf_cap : 65536;
+			log->rd.rbuf = xrealloc(log->rd.rbuf, log->rd.rbuf_cap);
 		}
-		have = log->rbuf_len;
-		got = pread(fd, log->rbuf + have, log->rbuf_cap - have, (off_t)(offset + have));
+		have = log->rd.rbuf_len;
+		got = pread(fd, log->rd.rbuf + have, log->rd.rbuf_cap - have,
+			    (off_t)(offset + have));
 		if (got <= 0)
 			return NULL;
-		log->rbuf_len += (size_t)got;
-		nl = memchr(log->rbuf + have, '\n', (size_t)got);
+		log->rd.rbuf_len += (size_t)got;
+		nl = memchr(log->rd.rbuf + have, '\n', (size_t)got);
 		if (nl) {
-			*n = (size_t)(nl - log->rbuf) + 1;
-			return log->rbuf;
+			*n = (size_t)(nl - log->rd.rbuf) + 1;
+			return log->rd.rbuf;
 		}
 	}
 }
@@ -136,16 +138,16 @@ static int peek_disk(struct evlog *log, const struct evlog_cursor *c, const char
 		if (at && *seq >= c->seq) {
 			*len = n - at - 1;
 			/* Out of the window, which goes on past the line, to end it with a NUL. */
-			if (log->lbuf_cap < *len + 1) {
-				log->lbuf_cap = *len + 1;
-				log->lbuf = xrealloc(log->lbuf, log->lbuf_cap);
+			if (log->rd.lbuf_cap < *len + 1) {
+				log->rd.lbuf_cap = *len + 1;
+				log->rd.lbuf = xrealloc(log->rd.lbuf, log->rd.lbuf_cap);
 			}
-			memcpy(log->lbuf, line + at, *len);
-			log->lbuf[*len] = '\0';
-			*json = log->lbuf;
-			log->read_seq = *seq;
-			log->read_segment = log->segments[si];
-			log->read_next_offset = offset;
+			memcpy(log->rd.lbuf, line + at, *len);
+			log->rd.lbuf[*len] = '\0';
+			*json = log->rd.lbuf;
+			log->rd.read_seq = *seq;
+			log->rd.read_segment = log->segments[si];
+			log->rd.read_next_offset = offset;
 			return 1;
 		}
 	}
@@ -183,8 +185,8 @@ void evlog_advance(struct evlog *log, struct evlog_cursor *c, uint64_t seq)
 			c->segment = r->segment;
 			c->offset = r->next_offset;
 		}
-	} else if (log->read_seq == seq) {
-		c->segment = log->read_segment;
-		c->offset = log->read_next_offset;
+	} else if (log->rd.read_seq == seq) {
+		c->segment = log->rd.read_segment;
+		c->offset = log->rd.read_next_offset;
 	}
 }

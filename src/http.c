@@ -1,35 +1,24 @@
 /* http: the HTTP endpoint: libmicrohttpd on the daemon's sd-event loop, TLS, basic auth, limits. */
 #include "config.h"
 
-#include <crypt.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "http.h"
+#include "httpauth.h"
+#include "httplisten.h"
 #include "log.h"
 #include "util.h"
 
 #define REALM "agentwatchd"
 #define STREAM_BLOCK 8192	/* bytes a stream is asked for at a time */
-#define SEND_BUFFER (64 << 10)	/* kernel send buffer of a connection (the kernel doubles it) */
-#define PEM_MAX (1u << 20)
-#define AUTH_CACHE 32		/* verified credentials remembered, so crypt(3) runs once each */
-#define CRYPT_RATE 20.0		/* crypt(3) verifications per second at most: each costs the loop */
 
 /* One listening address: its own libmicrohttpd daemon, whose epoll fd is an sd-event source. */
 struct listener {
@@ -62,30 +51,14 @@ struct http_req {
 	void **con_cls;
 };
 
-/* What the listeners were built from, to tell whether a reload must rebuild them. */
-struct listen_settings {
-	char **listen;
-	size_t nlisten;
-	char *cert, *key;		/* PEM contents, NULL without TLS */
-	int max_connections;
-	unsigned timeout;
-};
-
 struct http_server {
 	sd_event *event;
 	http_handler_fn handler;
 	void *ctx;
 	struct listener **l;
 	size_t nl;
-	struct listen_settings settings;
-	struct cfg_http_user *users;
-	size_t nusers;
-	unsigned char salt[16];
-	unsigned char cache[AUTH_CACHE][32];
-	size_t cache_next;
-	double crypt_tokens;
-	uint64_t crypt_refill_us;
-	struct crypt_data *crypt;
+	struct httplisten settings;
+	struct httpauth *auth;
 	struct http_stream *streams;
 	struct http_stats stats;
 };
@@ -304,91 +277,27 @@ void http_query_each(const struct http_req *req,
 
 /* ---- basic auth ---- */
 
-static void credential_digest(const struct http_server *srv, const struct cfg_http_user *u,
-			      const char *pass, unsigned char out[32])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-
-	if (!md)
-		abort();
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, srv->salt, sizeof srv->salt);
-	EVP_DigestUpdate(md, u->name, strlen(u->name) + 1);
-	EVP_DigestUpdate(md, u->hash, strlen(u->hash) + 1);
-	EVP_DigestUpdate(md, pass, strlen(pass));
-	EVP_DigestFinal_ex(md, out, NULL);
-	EVP_MD_CTX_free(md);
-}
-
-static bool cached(const struct http_server *srv, const unsigned char digest[32])
-{
-	for (size_t i = 0; i < AUTH_CACHE; i++)
-		if (CRYPTO_memcmp(srv->cache[i], digest, 32) == 0)
-			return true;
-	return false;
-}
-
-/* A token bucket: a flood of wrong passwords must not keep the loop in crypt(3). */
-static bool take_crypt_token(struct http_server *srv)
-{
-	uint64_t now = util_now_monotonic_us();
-
-	srv->crypt_tokens += (double)(now - srv->crypt_refill_us) / 1e6 * CRYPT_RATE;
-	if (srv->crypt_tokens > CRYPT_RATE)
-		srv->crypt_tokens = CRYPT_RATE;
-	srv->crypt_refill_us = now;
-	if (srv->crypt_tokens < 1)
-		return false;
-	srv->crypt_tokens -= 1;
-	return true;
-}
-
-enum auth { AUTH_OK, AUTH_REFUSED, AUTH_BUSY };
-
-static enum auth check_password(struct http_server *srv, const char *user, const char *pass)
-{
-	const struct cfg_http_user *u = NULL;
-	unsigned char digest[32];
-	const char *out;
-
-	for (size_t i = 0; i < srv->nusers && !u; i++)
-		if (strcmp(srv->users[i].name, user) == 0)
-			u = &srv->users[i];
-	if (!u)
-		return AUTH_REFUSED;
-	credential_digest(srv, u, pass, digest);
-	if (cached(srv, digest))
-		return AUTH_OK;
-	if (!take_crypt_token(srv))
-		return AUTH_BUSY;
-	out = crypt_rn(pass, u->hash, srv->crypt, sizeof(*srv->crypt));
-	if (!out || strlen(out) != strlen(u->hash) || CRYPTO_memcmp(out, u->hash, strlen(out)) != 0)
-		return AUTH_REFUSED;
-	memcpy(srv->cache[srv->cache_next++ % AUTH_CACHE], digest, 32);
-	return AUTH_OK;
-}
-
 /* True when the request may go on; otherwise it has been answered. */
 static bool authorized(struct http_req *req)
 {
 	struct http_server *srv = req->srv;
 	char *pass = NULL, *user;
-	enum auth r = AUTH_REFUSED;
+	enum httpauth_result r = HTTPAUTH_REFUSED;
 
-	if (srv->nusers == 0)
+	if (!httpauth_required(srv->auth))
 		return true;
 	user = MHD_basic_auth_get_username_password(req->conn, &pass);
 	if (user && pass)
-		r = check_password(srv, user, pass);
+		r = httpauth_check(srv->auth, user, pass);
 	if (pass)
 		explicit_bzero(pass, strlen(pass));
 	MHD_free(user);
 	MHD_free(pass);
-	if (r == AUTH_BUSY)
+	if (r == HTTPAUTH_BUSY)
 		http_reply_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "too many password checks, retry later");
-	else if (r == AUTH_REFUSED)
+	else if (r == HTTPAUTH_REFUSED)
 		http_reply_text(req, MHD_HTTP_UNAUTHORIZED, "user name or password not accepted");
-	return r == AUTH_OK;
+	return r == HTTPAUTH_OK;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -500,72 +409,7 @@ static void listener_free(struct listener *l)
 	free(l);
 }
 
-static void describe_bound(int fd, const char *name)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		log_notice("http: listening on %s:%u", host, port);
-	} else if (ss.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		log_notice("http: listening on [%s]:%u", host, port);
-	} else {
-		log_notice("http: listening on %s", name);
-	}
-}
-
-/* A bound, listening, non-blocking socket for name; -1 after logging why not. */
-static int open_socket(const char *name, char **unix_path)
-{
-	struct sockaddr_storage ss;
-	struct stat st;
-	socklen_t len;
-	int fd, one = 1, sndbuf = SEND_BUFFER;
-
-	if (cfg_listen_parse(name, &ss, &len))
-		return -1;	/* cfg_load refused it already */
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_err("http: %s: socket: %s", name, strerror(errno));
-		return -1;
-	}
-	if (ss.ss_family == AF_UNIX) {
-		*unix_path = xstrdup(((struct sockaddr_un *)&ss)->sun_path);
-		/* A socket left by a daemon that died; anything else there is not ours to remove. */
-		if (lstat(*unix_path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(*unix_path);
-	} else {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (ss.ss_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	}
-	/*
-	 * Accepted connections inherit it. Loopback TCP grows a send buffer to 4 MiB by itself: a
-	 * client that stops reading would park megabytes of events in the kernel, per connection,
-	 * and look like one that keeps up (its stream has nothing left to write, so it is never
-	 * timed out). With a small buffer it stops making progress and the timeout cuts it off.
-	 */
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0) {
-		log_err("http: cannot listen on %s: %s", name, strerror(errno));
-		close(fd);
-		free(*unix_path);
-		*unix_path = NULL;
-		return -1;
-	}
-	describe_bound(fd, name);
-	return fd;
-}
-
-static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct listen_settings *s)
+static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct httplisten *s)
 {
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[] = {
@@ -589,7 +433,7 @@ static struct MHD_Daemon *start_mhd(struct listener *l, int fd, const struct lis
 }
 
 static struct listener *listener_new(struct http_server *srv, const char *name,
-				     const struct listen_settings *s)
+				     const struct httplisten *s)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	const union MHD_DaemonInfo *info;
@@ -597,7 +441,7 @@ static struct listener *listener_new(struct http_server *srv, const char *name,
 
 	l->srv = srv;
 	l->name = xstrdup(name);
-	if ((fd = open_socket(name, &l->unix_path)) < 0)
+	if ((fd = httplisten_open(name, &l->unix_path)) < 0)
 		goto fail;
 	if (!(l->mhd = start_mhd(l, fd, s))) {
 		log_err("http: %s: libmicrohttpd refused to start%s", name,
@@ -620,64 +464,6 @@ fail:
 
 /* ---- configuration ---- */
 
-static void settings_clear(struct listen_settings *s)
-{
-	for (size_t i = 0; i < s->nlisten; i++)
-		free(s->listen[i]);
-	free(s->listen);
-	if (s->key)
-		util_secret_free(s->key, strlen(s->key));
-	free(s->cert);
-	memset(s, 0, sizeof *s);
-}
-
-static bool same_text(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static bool settings_equal(const struct listen_settings *a, const struct listen_settings *b)
-{
-	if (a->nlisten != b->nlisten || a->max_connections != b->max_connections ||
-	    a->timeout != b->timeout || !same_text(a->cert, b->cert) || !same_text(a->key, b->key))
-		return false;
-	for (size_t i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return false;
-	return true;
-}
-
-static int settings_load(struct listen_settings *s, const struct cfg_http *cfg)
-{
-	char *key = NULL;
-	size_t len;
-
-	memset(s, 0, sizeof *s);
-	s->max_connections = cfg->max_connections;
-	s->timeout = (unsigned)(cfg->timeout + 0.5);
-	s->nlisten = cfg->nlisten;
-	s->listen = xcalloc(cfg->nlisten, sizeof(char *));
-	for (size_t i = 0; i < cfg->nlisten; i++)
-		s->listen[i] = xstrdup(cfg->listen[i]);
-	if (!cfg->cert_file)
-		return 0;
-	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-		log_err("http: this libmicrohttpd has no TLS support: http.tls cannot be used");
-		return -1;
-	}
-	if (!(s->cert = util_read_file(cfg->cert_file, PEM_MAX, &len)) ||
-	    !(key = util_read_file(cfg->key_file, PEM_MAX, &len))) {
-		log_err("http: cannot read %s: %s", s->cert ? cfg->key_file : cfg->cert_file,
-			strerror(errno));
-		return -1;
-	}
-	/* The private key lives in pages kept out of core dumps, as every secret does. */
-	s->key = util_secret_dup(key, len);
-	OPENSSL_cleanse(key, len);
-	free(key);
-	return 0;
-}
-
 static void listeners_stop(struct http_server *srv)
 {
 	for (size_t i = 0; i < srv->nl; i++)
@@ -687,7 +473,7 @@ static void listeners_stop(struct http_server *srv)
 	srv->nl = 0;
 }
 
-static int listeners_start(struct http_server *srv, const struct listen_settings *s)
+static int listeners_start(struct http_server *srv, const struct httplisten *s)
 {
 	srv->l = xcalloc(s->nlisten, sizeof(*srv->l));
 	for (size_t i = 0; i < s->nlisten; i++) {
@@ -700,50 +486,27 @@ static int listeners_start(struct http_server *srv, const struct listen_settings
 	return 0;
 }
 
-static void clear_users(struct http_server *srv)
-{
-	for (size_t i = 0; i < srv->nusers; i++) {
-		free(srv->users[i].name);
-		util_secret_free(srv->users[i].hash, strlen(srv->users[i].hash));
-	}
-	free(srv->users);
-	srv->users = NULL;
-	srv->nusers = 0;
-}
-
-static void set_users(struct http_server *srv, const struct cfg_http *cfg)
-{
-	clear_users(srv);
-	srv->nusers = cfg->nusers;
-	srv->users = xcalloc(cfg->nusers, sizeof(*srv->users));
-	for (size_t i = 0; i < cfg->nusers; i++)
-		srv->users[i] = (struct cfg_http_user){ xstrdup(cfg->users[i].name),
-							util_secret_dup(cfg->users[i].hash,
-									strlen(cfg->users[i].hash)) };
-	/* The cache keys include each hash: a changed password never matches an old entry. */
-}
-
 int http_configure(struct http_server *srv, const struct cfg_http *cfg)
 {
-	struct listen_settings next;
+	struct httplisten next;
 
-	set_users(srv, cfg);
-	if (settings_load(&next, cfg) < 0) {
-		settings_clear(&next);
+	httpauth_set_users(srv->auth, cfg);
+	if (httplisten_load(&next, cfg) < 0) {
+		httplisten_clear(&next);
 		return -1;
 	}
-	if (srv->nl == srv->settings.nlisten && settings_equal(&next, &srv->settings)) {
-		settings_clear(&next);
+	if (srv->nl == srv->settings.nlisten && httplisten_equal(&next, &srv->settings)) {
+		httplisten_clear(&next);
 		return 0;
 	}
 	/* Unchanged addresses must be free again before they are bound anew. */
 	listeners_stop(srv);
 	if (listeners_start(srv, &next) == 0) {
-		settings_clear(&srv->settings);
+		httplisten_clear(&srv->settings);
 		srv->settings = next;
 		return 0;
 	}
-	settings_clear(&next);
+	httplisten_clear(&next);
 	if (srv->settings.nlisten && listeners_start(srv, &srv->settings) == 0)
 		log_warn("http: kept the previous listen addresses");
 	return -1;
@@ -756,11 +519,7 @@ struct http_server *http_new(sd_event *event, http_handler_fn handler, void *ctx
 	srv->event = sd_event_ref(event);
 	srv->handler = handler;
 	srv->ctx = ctx;
-	srv->crypt = xcalloc(1, sizeof(*srv->crypt));
-	srv->crypt_tokens = CRYPT_RATE;
-	srv->crypt_refill_us = util_now_monotonic_us();
-	if (getrandom(srv->salt, sizeof srv->salt, 0) != sizeof srv->salt)
-		abort();
+	srv->auth = httpauth_new();
 	return srv;
 }
 
@@ -769,9 +528,8 @@ void http_free(struct http_server *srv)
 	if (!srv)
 		return;
 	listeners_stop(srv);
-	settings_clear(&srv->settings);
-	clear_users(srv);
-	free(srv->crypt);
+	httplisten_clear(&srv->settings);
+	httpauth_free(srv->auth);
 	sd_event_unref(srv->event);
 	free(srv);
 }

@@ -195,15 +195,14 @@ static enum got get_int(struct parse *p, struct json_object *obj, const char *na
 	return GOT_VALUE;
 }
 
-/* A call code: absent (older releases) is CMS_CODE_NONE; any other number is kept as given. */
-static bool get_code(struct parse *p, struct json_object *obj, const char *name, size_t index,
-		     long long max, int32_t *code)
+/* An optional code in 0..max: absent (or a marker) is CMS_CODE_NONE; false on an error. */
+static bool get_optional_code(struct parse *p, struct json_object *obj, const char *name,
+			      const char *field, const long long *marks, long long max,
+			      int32_t *code)
 {
-	char field[48];
 	int64_t v;
 
-	snprintf(field, sizeof(field), "callList[%zu].%s", index, name);
-	switch (get_int(p, obj, name, field, true, NULL, 0, max, &v)) {
+	switch (get_int(p, obj, name, field, true, marks, 0, max, &v)) {
 	case GOT_VALUE:
 		*code = (int32_t)v;
 		return true;
@@ -213,6 +212,16 @@ static bool get_code(struct parse *p, struct json_object *obj, const char *name,
 	default:
 		return false;
 	}
+}
+
+/* A call code: absent (older releases) is CMS_CODE_NONE; any other number is kept as given. */
+static bool get_code(struct parse *p, struct json_object *obj, const char *name, size_t index,
+		     long long max, int32_t *code)
+{
+	char field[48];
+
+	snprintf(field, sizeof(field), "callList[%zu].%s", index, name);
+	return get_optional_code(p, obj, name, field, NULL, max, code);
 }
 
 /* submediaType: absent, null or "" is none; otherwise bounded text like a call ID. */
@@ -318,36 +327,24 @@ static const char *parse_state_entry(struct parse *p, struct json_object *el, vo
 {
 	struct replybatch_state *e = entry;
 	int64_t v;
+	int32_t code;
 
 	if (get_int(p, el, "currentState", "currentState", false, NULL, 0, CMS_STATE_COUNT - 1,
 		    &v) != GOT_VALUE)
 		return p->why;
 	e->state = (int16_t)v;
-	switch (get_int(p, el, "prevState", "prevState", true, marks_code, 0, CMS_STATE_COUNT - 1,
-			&v)) {
-	case GOT_ERROR:
+	if (!get_optional_code(p, el, "prevState", "prevState", marks_code, CMS_STATE_COUNT - 1,
+			       &code))
 		return p->why;
-	case GOT_VALUE:
-		e->prev_state = (int16_t)v;
-		break;
-	case GOT_ABSENT:
-		e->prev_state = CMS_CODE_NONE;
-	}
+	e->prev_state = (int16_t)code;
 	e->state_seconds = -1;
 	if (get_int(p, el, "currentStateTime", "currentStateTime", true, marks_seconds, 0,
 		    STATE_SECONDS_MAX,
 		    &e->state_seconds) == GOT_ERROR)
 		return p->why;
-	switch (get_int(p, el, "currentStateReason", "currentStateReason", true, marks_code, 0,
-			INT32_MAX, &v)) {
-	case GOT_ERROR:
+	if (!get_optional_code(p, el, "currentStateReason", "currentStateReason", marks_code,
+			       INT32_MAX, &e->reason))
 		return p->why;
-	case GOT_VALUE:
-		e->reason = (int32_t)v;
-		break;
-	case GOT_ABSENT:
-		e->reason = CMS_CODE_NONE;
-	}
 	e->logon_ms = -1;
 	if (get_int(p, el, "logonTime", "logonTime", true, marks_logon, 0, MARK_LOGON_MS,
 		    &e->logon_ms) == GOT_ERROR)

@@ -21,14 +21,20 @@ def valid_agent_id(aid):
     return type(aid) is int and (101 <= aid <= 59999 or 70000 <= aid <= 999999)
 
 
-def parse_batch(body, limit):
-    """Batch request body -> (cc, vdn, [agent ids]), or None if invalid (a list of 1..limit
-    unique, valid agent IDs of one ccId and vdn)."""
+def json_object_of(body):
+    """A request body -> its JSON object, or None when it is not one."""
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(obj, dict):
+    return obj if isinstance(obj, dict) else None
+
+
+def parse_batch(body, limit):
+    """Batch request body -> (cc, vdn, [agent ids]), or None if invalid (a list of 1..limit
+    unique, valid agent IDs of one ccId and vdn)."""
+    obj = json_object_of(body)
+    if obj is None:
         return None
     cc, vdn, ids = obj.get("ccId"), obj.get("vdn"), obj.get("agentIds")
     if not valid_ids(cc, vdn) or not isinstance(ids, list) or not 1 <= len(ids) <= limit:

@@ -4,7 +4,8 @@
 Serves the per-agent path agent/queryagentcalls and both batch paths, agentgroup/queryagentcalls
 ("batch", up to 3000 agentIds) and agentgroup/agentstatusinfobyagentids ("state", up to 6000), all
 with the same auth-v2 check (cms-api.md). Beside this file: cmsbatch.py (the batch paths),
-cmsscenario.py (faults, scripted agents, switches), cmsmodel.py (--random), cmshttp.py (HTTP).
+cmsscenario.py (faults, scripted agents, switches), cmsmodel.py (--random), cmshttp.py (HTTP),
+cmssign.py (the signature), cmsstats.py (/sim/stats).
 
 Usage:
   cmssim.py --selftest
@@ -67,14 +68,10 @@ all). --served lines of all workers go to one file.
 """
 
 import argparse
-import array
 import asyncio
-import datetime
-import hashlib
 import hmac
 import json
 import os
-import re
 import signal
 import socket
 import ssl
@@ -82,12 +79,15 @@ import sys
 import time
 import urllib.parse
 
-from cmsbatch import BatchPaths, failed_served, served_from_body
+from cmsbatch import (BatchPaths, failed_served, json_object_of, served_from_body, valid_agent_id,
+                      valid_ids)
 from cmshttp import (MAX_HEADER, BadRequest, Reply, json_reply, read_request, reason,
                      response_head, set_linger_zero, text_reply)
 from cmsmodel import RandomActivity, compact
 from cmsscenario import (CMS_ERRORS, INVALID, MISSING, UNSET, Agent, Scenario, agent_key,
                          agent_update, call_id, fault_name, ok_payload)
+from cmssign import canonical_request, parse_timestamp, sign
+from cmsstats import Stats
 
 CMS_PATH = "/rest/cmsapp/v1/openapi/agent/queryagentcalls"
 BATCH_PATH = "/rest/cmsapp/v1/openapi/agentgroup/queryagentcalls"
@@ -97,32 +97,7 @@ SIGNED_HEADERS = "content-length;content-type;host"
 HUGE_SIZE = 8 * 1024 * 1024
 
 # ---------------------------------------------------------------------------
-# auth-v2 signature (cms-api.md section 3)
-
-
-def normalize(data):
-    """RFC 3986 percent-encoding of UTF-8 bytes; only A-Z a-z 0-9 - . _ ~ stay."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return urllib.parse.quote_from_bytes(data, safe="-._~")
-
-
-def canonical_request(method, path, query, headers, body):
-    """headers: {lowercase name: value} for exactly the signed headers."""
-    names = sorted(headers)
-    canon_headers = "\n".join(
-        normalize(n) + ":" + normalize(headers[n].strip()) for n in names)
-    return "\n".join([method, path, query, ";".join(names), canon_headers,
-                      normalize(body)])
-
-
-def sign(ak, sk, timestamp, method, path, query, headers, body):
-    """Return (signing_key, signature, authorization) for one request."""
-    prefix = "auth-v2/%s/%s/%s" % (ak, timestamp, ";".join(sorted(headers)))
-    signing_key = hmac.new(sk.encode(), prefix.encode(), hashlib.sha256).hexdigest()
-    canon = canonical_request(method, path, query, headers, body)
-    signature = hmac.new(signing_key.encode(), canon.encode(), hashlib.sha256).hexdigest()
-    return signing_key, signature, prefix + "/" + signature
+# auth-v2 signature: cms-api.md's test vector (the signing is cmssign.py's)
 
 
 SELFTEST = {
@@ -150,79 +125,6 @@ def selftest():
     return 0 if ok else 1
 
 
-TS_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z\Z")
-
-
-def parse_timestamp(ts):
-    """yyyy-MM-ddTHH:mm:ss.SSSZ -> unix seconds, or None."""
-    m = TS_RE.match(ts)
-    if not m:
-        return None
-    y, mo, d, h, mi, s, ms = map(int, m.groups())
-    try:
-        dt = datetime.datetime(y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-    return dt.timestamp() + ms / 1000.0
-
-
-class Stats:
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        self.requests = 0
-        self.auth_failures = 0
-        # agent -> [polls, polls_since_set, state_polls, state_polls_since_set]; a poll is an
-        # answered calls request (either path) that asked for the agent.
-        self.by_agent = {}
-        self.by_path = {k: [0, 0] for k in ("agent", "batch", "state")}    # [requests, agents]
-        self.arrivals = array.array("d")    # monotonic arrival time of each CMS request
-
-    def arrive(self, kind):
-        self.requests += 1
-        self.by_path[kind][0] += 1
-        self.arrivals.append(time.monotonic())
-
-    def polled(self, agent, kind="agent"):
-        entry = self.by_agent.get(agent)
-        if entry is None:
-            entry = self.by_agent[agent] = [0, 0, 0, 0]
-        i = 2 if kind == "state" else 0
-        entry[i] += 1
-        entry[i + 1] += 1
-
-    def asked(self, kind, n):
-        self.by_path[kind][1] += n
-
-    def agent_set(self, agent):
-        entry = self.by_agent.setdefault(agent, [0, 0, 0, 0])
-        entry[1] = entry[3] = 0
-
-    def agent_json(self, agent):
-        polls, since, spolls, ssince = self.by_agent.get(agent, (0, 0, 0, 0))
-        return {"polls": polls, "polls_since_set": since, "state_polls": spolls,
-                "state_polls_since_set": ssince}
-
-    def json(self):
-        return {"requests": self.requests, "auth_failures": self.auth_failures,
-                "by_path": {k: {"requests": r, "agents": a} for k, (r, a) in self.by_path.items()},
-                "by_agent": {a: self.agent_json(a) for a in self.by_agent}}
-
-    def windows(self, width):
-        """Request counts per window of `width` seconds, from the first arrival."""
-        arr = self.arrivals
-        if not arr:
-            return {"requests": 0, "duration": 0.0, "mean_per_window": 0.0, "max_window": 0}
-        t0 = arr[0]
-        duration = arr[-1] - t0
-        counts = {}
-        for t in arr:
-            w = int((t - t0) // width)
-            counts[w] = counts.get(w, 0) + 1
-        nwin = int(duration // width) + 1
-        return {"requests": len(arr), "duration": round(duration, 6),
-                "mean_per_window": len(arr) / nwin, "max_window": max(counts.values())}
 
 
 
@@ -232,18 +134,11 @@ class Stats:
 
 def parse_query(body):
     """CMS request body -> agent key 'cc:vdn:id', or None if invalid."""
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    obj = json_object_of(body)
+    if obj is None:
         return None
-    if not isinstance(obj, dict):
-        return None
-    vals = [obj.get(k) for k in ("ccId", "vdn", "agentId")]
-    if any(type(v) is not int for v in vals):     # bool is not an int here
-        return None
-    cc, vdn, aid = vals
-    if not (1 <= cc <= 65535 and 1 <= vdn <= 5000
-            and (101 <= aid <= 59999 or 70000 <= aid <= 999999)):
+    cc, vdn, aid = (obj.get(k) for k in ("ccId", "vdn", "agentId"))
+    if not valid_ids(cc, vdn) or not valid_agent_id(aid):
         return None
     return "%d:%d:%d" % (cc, vdn, aid)
 

@@ -29,6 +29,16 @@ static const char *get(struct json_object *alert, const char *group, const char 
 	return json_object_object_get_ex(g, key, &v) ? json_object_get_string(v) : NULL;
 }
 
+/* The labels of AGENT, which every alert of it has. */
+static void check_agent_labels(struct json_object *a)
+{
+	CHECK_STR(get(a, "labels", "cc"), "1");
+	CHECK_STR(get(a, "labels", "vdn"), "170");
+	CHECK_STR(get(a, "labels", "agent"), "1099");
+	CHECK_STR(get(a, "labels", "name"), "alice");
+	CHECK_STR(get(a, "labels", "team"), "billing");
+}
+
 static void test_long_call(void)
 {
 	struct alertmgr_set set = { 0 };
@@ -41,12 +51,8 @@ static void test_long_call(void)
 			  AGENT ",\"call_id\":\"c-1\",\"duration\":900.000}", &out), 1);
 	a = json_object_array_get_idx(out, 0);
 	CHECK_STR(get(a, "labels", "alertname"), "AgentLongCall");
-	CHECK_STR(get(a, "labels", "cc"), "1");
-	CHECK_STR(get(a, "labels", "vdn"), "170");
-	CHECK_STR(get(a, "labels", "agent"), "1099");
-	CHECK_STR(get(a, "labels", "name"), "alice");
+	check_agent_labels(a);
 	CHECK_STR(get(a, "labels", "call_id"), "c-1");
-	CHECK_STR(get(a, "labels", "team"), "billing");
 	CHECK_STR(get(a, "annotations", "summary"),
 		  "Call c-1 of agent 1:170:1099 (alice) has lasted 900.000 s");
 	CHECK_STR(get(a, NULL, "startsAt"), "2026-11-25T23:15:00.000Z");
@@ -242,12 +248,8 @@ static void test_long_state(void)
 			  "\"duration\":900.250}", &out), 1);
 	a = json_object_array_get_idx(out, 0);
 	CHECK_STR(get(a, "labels", "alertname"), "AgentLongState");
-	CHECK_STR(get(a, "labels", "cc"), "1");
-	CHECK_STR(get(a, "labels", "vdn"), "170");
-	CHECK_STR(get(a, "labels", "agent"), "1099");
-	CHECK_STR(get(a, "labels", "name"), "alice");
+	check_agent_labels(a);
 	CHECK_STR(get(a, "labels", "state"), "rest");
-	CHECK_STR(get(a, "labels", "team"), "billing");
 	CHECK(get(a, "labels", "call_id") == NULL);
 	CHECK_STR(get(a, "annotations", "summary"),
 		  "agent 1:170:1099 (alice) has been rest for 900.250 s");

@@ -22,6 +22,18 @@ once_config() {
     grep -qF "  ${3:-timeout = 10.0;}" "$1" || { echo "once_config: $1 is not as intended"; exit 99; }
 }
 
+# verdicts WHAT FILE: each line of a checker's FILE, "ok<TAB>text" or "FAIL<TAB>text", as a check.
+verdicts() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+            ok$'\t'*) pass "$1: ${line#ok$'\t'}" ;;
+            FAIL$'\t'*) fail "$1: ${line#FAIL$'\t'}" ;;
+            *) fail "$1: checker: $line" ;;
+        esac
+    done < "$2"
+}
+
 # The expected lines of a run, one JSON object per agent in the order expected:
 #   {"agent": {...exactly...}, "calls": [...]}  a success with exactly these calls, which the
 #       daemon prints once each and sorted (agentwatchd(8), ONE-SHOT OUTPUT)
@@ -110,13 +122,7 @@ EOF
     if ! grep -q . "$AW_TMP/verdict"; then
         fail "$what: the checker printed nothing"
     fi
-    while IFS= read -r line; do
-        case $line in
-            ok$'\t'*) pass "$what: ${line#ok$'\t'}" ;;
-            FAIL$'\t'*) fail "$what: ${line#FAIL$'\t'}" ;;
-            *) fail "$what: checker: $line" ;;
-        esac
-    done < "$AW_TMP/verdict"
+    verdicts "$what" "$AW_TMP/verdict"
 }
 
 # sim_stat PYTHON-EXPR: evaluated on /sim/stats as d.
@@ -346,13 +352,7 @@ if secret in text:
 else:
     print("ok\tthe secret in use does not appear")
 EOF
-    while IFS= read -r line; do
-        case $line in
-            ok$'\t'*) pass "$what: ${line#ok$'\t'}" ;;
-            FAIL$'\t'*) fail "$what: ${line#FAIL$'\t'}" ;;
-            *) fail "$what: checker: $line" ;;
-        esac
-    done < "$AW_TMP/trace.verdict"
+    verdicts "$what" "$AW_TMP/trace.verdict"
 }
 trace_check "-vv, wrong secret" wrong "$AW_TMP/wrong.secret" 1099 1100 1101
 trace_check "-vv, right secret" vv "$AW_TMP/cms.secret" 1099
@@ -479,13 +479,7 @@ for g, w in zip(got, want):
         problem = "state_since %r where none was expected" % since
     print(("FAIL\t%s: %s" % (label, problem)) if problem else "ok\t" + label)
 EOF
-    while IFS= read -r line; do
-        case $line in
-            ok$'\t'*) pass "$1: ${line#ok$'\t'}" ;;
-            FAIL$'\t'*) fail "$1: ${line#FAIL$'\t'}" ;;
-            *) fail "$1: checker: $line" ;;
-        esac
-    done < "$AW_TMP/verdict"
+    verdicts "$1" "$AW_TMP/verdict"
 }
 
 conf=$AW_TMP/batch.conf
