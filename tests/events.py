@@ -14,7 +14,9 @@ SPEC is TYPE[:CALL_ID][+initial][,CONSTRAINT]..., e.g. "call.started:c1+initial"
 KEY>=NUMBER, KEY<=NUMBER or KEY~REGEX on a dotted path ("agent.name"). "initial" must be present
 exactly when +initial is given. Within a run of consecutive call events of one type the order of
 call IDs is free (the contract fixes the order of types, not of calls in one poll), so both sides
-are compared sorted by call ID. Diagnostics go to stdout, indented, for the test's log.
+are compared sorted by call ID. agent.state and agent.long_state come from the state poll, a request
+of its own, so their order against the other events is free too: each side is compared as its calls
+poll's events, then its state poll's. Diagnostics go to stdout, indented, for the test's log.
 """
 
 import datetime
@@ -23,9 +25,10 @@ import re
 import sys
 import time
 
-TYPES = {"call.started", "call.ended", "call.long", "agent.busy", "agent.idle",
-         "agent.unreachable", "agent.reachable"}
-CALL_TYPES = {"call.started", "call.ended", "call.long"}
+TYPES = {"call.started", "call.ended", "call.long", "call.status", "agent.busy", "agent.idle",
+         "agent.unreachable", "agent.reachable", "agent.state", "agent.long_state"}
+CALL_TYPES = {"call.started", "call.ended", "call.long", "call.status"}
+STATE_TYPES = {"agent.state", "agent.long_state"}
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
 
@@ -145,6 +148,12 @@ def sort_runs(items, type_of, call_of):
     return out
 
 
+def by_poll(items, type_of):
+    """The calls poll's events, then the state poll's, each in their order."""
+    return ([x for x in items if type_of(x) not in STATE_TYPES] +
+            [x for x in items if type_of(x) in STATE_TYPES])
+
+
 def short(ev):
     s = ev.get("type", "?")
     if ev.get("call_id") is not None:
@@ -157,8 +166,10 @@ def short(ev):
 def cmd_expect(path, agent, skip, specs):
     got = of_agent(load(path), agent)[int(skip):]
     want = [parse_spec(s) for s in specs]
-    got_s = sort_runs(got, lambda e: e.get("type"), lambda e: e.get("call_id"))
-    want_s = sort_runs(want, lambda w: w["type"], lambda w: w["call_id"])
+    got_s = sort_runs(by_poll(got, lambda e: e.get("type")), lambda e: e.get("type"),
+                      lambda e: e.get("call_id"))
+    want_s = sort_runs(by_poll(want, lambda w: w["type"]), lambda w: w["type"],
+                       lambda w: w["call_id"])
     errors = []
     if len(got_s) != len(want_s):
         errors.append("%d events, want %d" % (len(got_s), len(want_s)))
@@ -203,14 +214,15 @@ def replay(agent, events, threshold):
             if c in calls:
                 errors.append("%s: the call was already open" % where)
             calls.add(c)
-        elif t in ("call.ended", "call.long"):
+        elif t in ("call.ended", "call.long", "call.status"):
             if c not in calls:
                 errors.append("%s: the call is not open" % where)
             if t == "call.ended":
                 calls.discard(c)
-            elif c in longs:
-                errors.append("%s: call.long twice" % where)
-            longs.add(c)
+            elif t == "call.long":
+                if c in longs:
+                    errors.append("%s: call.long twice" % where)
+                longs.add(c)
         elif t == "agent.busy":
             if busy or ev.get("calls") != len(calls):
                 errors.append("%s: busy %s, calls %r, the stream has %d open"
