@@ -4,13 +4,13 @@
 # changing while no daemon ran: no agent.state again (no second "initial"), a call.status on the
 # first poll for a call whose status changed while down (previous_call_status the one reported
 # before), call.ended after_restart for calls that ended, call.started (not initial) for new ones,
-# agent.state (not initial, previous_state the one reported before) for states that changed. After
-# a SIGTERM with nothing changed: no event at all.
+# agent.state (not initial, previous_state the one reported before) for states that changed, no
+# agent.long_state again for the same stint. After a SIGTERM with nothing changed: no event at all.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 aw_budget 60
 
-A=1:170:1099 B=1:170:1100 C=1:170:1101 D=1:170:1102 E=1:170:1103 F=1:170:1104
-ALL="$A $B $C $D $E $F"
+A=1:170:1099 B=1:170:1100 C=1:170:1101 D=1:170:1102 E=1:170:1103 F=1:170:1104 G=1:170:1105
+ALL="$A $B $C $D $E $F $G"
 
 # killed PID: SIGKILL without bash's "Killed" notice in the log.
 killed() {
@@ -34,11 +34,13 @@ sim_set $C "\"calls\":[],$(state 1)"                      # idle
 sim_set $D "\"calls\":[],$(state 1)"
 sim_set $E "\"calls\":[$(call e1 5)],$(state 5)"
 sim_set $F "\"calls\":[],$(state 7)"                      # busy
+sim_set $G "\"calls\":[],$(state 1)"
 
 STATE=$AW_TMP/state
 AW_API=batch aw_config "$AW_TMP/main.conf" \
-    '{ cc = 1; vdn = 170; ids = [ 1099, 1100, 1101, 1102, 1103, 1104 ]; }' "
+    '{ cc = 1; vdn = 170; range = [ 1099, 1105 ]; }' "
 poll = { interval = 0.3; failure_threshold = 2; backoff_max = 1.0; agent_state = true; };
+alerts = { long_state = { busy = 3600.0; wrap_up = 20.0; }; };
 outputs = { journal = false; stdout = true; };
 state_dir = \"$STATE\";"
 
@@ -53,11 +55,15 @@ events_are r1 "run 1: baseline, an idle agent" $C 'agent.state+initial,state=idl
 until_ok 5 test -s "$STATE/agents.state" || fail "run 1: the state file is saved"
 sim_set $A "\"calls\":[$(call a1 5)],$(state 5)"          # answered: talking
 sim_set $C "\"calls\":[],$(state 8)"                      # rest
-settle_state 2 $A $C
+sim_set $G "\"calls\":[],$(state 6)"                      # wrap-up for 30 s: past 20
+settle_state 2 $A $C $G
 events_are r1 "run 1: a call answered: call.status, then agent.state" $A \
     'call.status:a1,call_status=talking,previous_call_status=alerting' \
     'agent.state,state=talking,previous_state=answering'
 events_are r1 "run 1: an agent goes to rest" $C 'agent.state,state=rest,previous_state=idle'
+events_are r1 "run 1: an agent in wrap-up past alerts.long_state.wrap_up: agent.long_state" $G \
+    'agent.state+initial,state=idle' 'agent.state,state=wrap_up,previous_state=idle' \
+    'agent.long_state,state=wrap_up,threshold>=20,threshold<=20,duration>=30'
 killed "$R1"
 
 # While no daemon runs: a1 is held, b1 ends and b2 rings (outbound), C comes back from rest, e1
@@ -86,8 +92,10 @@ events_are r2 "after SIGKILL: a call ended and one began while down; the state c
 events_are r2 "after SIGKILL: back from rest while down: agent.state, not initial" $C \
     'agent.state,state=idle,previous_state=rest'
 events_are r2 "after SIGKILL: nothing changed, nothing reported" $D
-events_are r2 "after SIGKILL: the last call ended while down; wrap-up" $E \
-    'call.ended:e1,after_restart=True' 'agent.idle' 'agent.state,state=wrap_up,previous_state=talking'
+events_are r2 "after SIGKILL: the same long stint: no agent.long_state again" $G
+events_are r2 "after SIGKILL: the last call ended while down; wrap-up, 30 s in it: long" $E \
+    'call.ended:e1,after_restart=True' 'agent.idle' 'agent.state,state=wrap_up,previous_state=talking' \
+    'agent.long_state,state=wrap_up'
 events_are r2 "after SIGKILL: a call began while down: started, busy, talking (none initial)" $F \
     'call.started:f1,call_status=talking' 'agent.busy,calls=1' \
     'agent.state,state=talking,previous_state=busy'
