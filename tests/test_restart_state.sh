@@ -5,7 +5,8 @@
 # first poll for a call whose status changed while down (previous_call_status the one reported
 # before), call.ended after_restart for calls that ended, call.started (not initial) for new ones,
 # agent.state (not initial, previous_state the one reported before) for states that changed, no
-# agent.long_state again for the same stint. After a SIGTERM with nothing changed: no event at all.
+# agent.long_state again for the same stint. After a SIGTERM with nothing changed: no event at all;
+# with a status and a state changed: call.status and agent.state from the state file's values.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 aw_budget 60
 
@@ -116,11 +117,26 @@ settle_state 2 $A
 events_are r3 "run 3: a held call taken back" $A \
     'call.status:a1,call_status=talking,previous_call_status=held'
 
-cat "$AW_TMP"/r[123].out > "$AW_TMP/all.out"
-check "runs 1-3 together: one consistent stream, ids unique" ev validate "$AW_TMP/all.out"
 aw_stop "$R3"
 expect_eq "run 3: SIGTERM -> exit 0" "$?" 0
-check "runs 1-3: no warnings" bash -c "! grep -qiE 'warn|error|cannot' '$AW_TMP'/r[123].err"
+
+# --- Run 4: after SIGTERM (the state file alone), a status and a state changed while down.
+sim_set $A "\"calls\":[$(call a1 6)],$(state 5)"
+sim_set $D "\"calls\":[],$(state 8)"
+aw_start_daemon r4 "$AW_TMP/main.conf"
+R4=$AW_PID
+settle_state 2 $ALL
+events_are r4 "after SIGTERM: a call held while down: call.status, previous status from the state file" \
+    $A 'call.status:a1,call_status=held,previous_call_status=talking'
+events_are r4 "after SIGTERM: rest while down: agent.state, not initial" $D \
+    'agent.state,state=rest,previous_state=idle'
+expect_eq "after SIGTERM: nothing else at all" "$(ev count "$AW_TMP/r4.out")" 2
+aw_stop "$R4"
+expect_eq "run 4: SIGTERM -> exit 0" "$?" 0
+
+cat "$AW_TMP"/r[1234].out > "$AW_TMP/all.out"
+check "runs 1-4 together: one consistent stream, ids unique" ev validate "$AW_TMP/all.out"
+check "runs 1-4: no warnings" bash -c "! grep -qiE 'warn|error|cannot' '$AW_TMP'/r[1234].err"
 expect_no_secret "the CMS secret is never printed" "$AW_TMP"/*.out "$AW_TMP"/*.err
 
 aw_done
