@@ -277,8 +277,6 @@ check "call.status of the held call" has_event d5 call.status '"call_id":"t1"'
 expect_eq "a state without a threshold (busy, for ages) fires nothing" \
     "$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep -cvF '"id":1300')" 0
 check "no AgentLongState for the busy agent" am_gone AgentLongState agent=1301
-aw_stop "$D5"
-expect_eq "d5: SIGTERM -> exit 0" "$?" 0
 check_delivery "webhook agent.*: every agent event (agent.state, agent.long_state too), nothing else" \
     10 ragent "$AW_TMP/d5.out" --types 'agent.*'
 check "webhook agent.*: agent.state and agent.long_state delivered" bash -c \
@@ -288,5 +286,7 @@ check_delivery "webhook call.status: the call.status events, nothing else" \
     10 rstatus "$AW_TMP/d5.out" --types 'call.status'
 expect_eq "webhook call.status: one event, the held call" \
     "$(grep -c '"call.status"' "$AW_TMP/rstatus.jsonl")" 1
+aw_stop "$D5"
+expect_eq "d5: SIGTERM -> exit 0" "$?" 0
 
 aw_done
