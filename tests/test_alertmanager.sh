@@ -4,7 +4,8 @@
 # agent.reachable resolves it; an alert fired while Alertmanager is down and the daemon restarts
 # still arrives, a firing alert Alertmanager forgot (restarted) is told again, and a call that ends
 # while the daemon is down resolves its alert. In batch mode with agent state: agent.long_state
-# fires AgentLongState and the next agent.state resolves it; webhook filters on the new types.
+# fires AgentLongState and the next agent.state resolves it, also after a restart; webhook filters
+# on the new types.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 aw_budget 95
@@ -277,6 +278,12 @@ check "call.status of the held call" has_event d5 call.status '"call_id":"t1"'
 expect_eq "a state without a threshold (busy, for ages) fires nothing" \
     "$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep -cvF '"id":1300')" 0
 check "no AgentLongState for the busy agent" am_gone AgentLongState agent=1301
+# A second stint in rest fires again; the daemon restarts while it fires, the agent leaves rest
+# meanwhile, and the next daemon's agent.state resolves it.
+long_states() { [ "$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep -cF '"id":1300')" -ge "$1" ]; }
+sim_set $R '"calls":[],"state":{"currentState":8,"currentStateTime":0}'
+check "a second stint in rest: agent.long_state again" until_ok 8 long_states 2
+check "AgentLongState is active again" until_ok 10 am_active AgentLongState agent=1300
 check_delivery "webhook agent.*: every agent event (agent.state, agent.long_state too), nothing else" \
     10 ragent "$AW_TMP/d5.out" --types 'agent.*'
 check "webhook agent.*: agent.state and agent.long_state delivered" bash -c \
@@ -288,5 +295,16 @@ expect_eq "webhook call.status: one event, the held call" \
     "$(grep -c '"call.status"' "$AW_TMP/rstatus.jsonl")" 1
 aw_stop "$D5"
 expect_eq "d5: SIGTERM -> exit 0" "$?" 0
+sim_set $R '"calls":[],"state":{"currentState":7,"currentStateTime":0}'
+aw_start_daemon d6 "$AW_TMP/s.conf"
+D6=$AW_PID
+check "d6: agent.state busy after rest, not initial" \
+    until_ok 8 has_event d6 agent.state '"previous_state":"rest"'
+check "d6: the AgentLongState fired before the restart is resolved" \
+    until_ok 10 am_gone AgentLongState agent=1300
+expect_eq "d6: no agent.long_state again, no initial agent.state" \
+    "$(grep -cE '"type":"agent.long_state"|"initial":true' "$AW_TMP/d6.out")" 0
+aw_stop "$D6"
+expect_eq "d6: SIGTERM -> exit 0" "$?" 0
 
 aw_done
