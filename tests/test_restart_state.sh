@@ -5,13 +5,15 @@
 # first poll for a call whose status changed while down (previous_call_status the one reported
 # before), call.ended after_restart for calls that ended, call.started (not initial) for new ones,
 # agent.state (not initial, previous_state the one reported before) for states that changed, no
-# agent.long_state again for the same stint. After a SIGTERM with nothing changed: no event at all;
+# agent.long_state again for the same stint, a new stint when the agent left the state and came back
+# while down (the CMS's time in it went back). After a SIGTERM with nothing changed: no event at all;
 # with a status and a state changed: call.status and agent.state from the state file's values.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 aw_budget 60
 
 A=1:170:1099 B=1:170:1100 C=1:170:1101 D=1:170:1102 E=1:170:1103 F=1:170:1104 G=1:170:1105
-ALL="$A $B $C $D $E $F $G"
+H=1:170:1106
+ALL="$A $B $C $D $E $F $G $H"
 
 # killed PID: SIGKILL without bash's "Killed" notice in the log.
 killed() {
@@ -36,10 +38,11 @@ sim_set $D "\"calls\":[],$(state 1)"
 sim_set $E "\"calls\":[$(call e1 5)],$(state 5)"
 sim_set $F "\"calls\":[],$(state 7)"                      # busy
 sim_set $G "\"calls\":[],$(state 1)"
+sim_set $H "\"calls\":[],$(state 1)"
 
 STATE=$AW_TMP/state
 AW_API=batch aw_config "$AW_TMP/main.conf" \
-    '{ cc = 1; vdn = 170; range = [ 1099, 1105 ]; }' "
+    '{ cc = 1; vdn = 170; range = [ 1099, 1106 ]; }' "
 poll = { interval = 0.3; failure_threshold = 2; backoff_max = 1.0; agent_state = true; };
 alerts = { long_state = { busy = 3600.0; wrap_up = 20.0; }; };
 outputs = { journal = false; stdout = true; };
@@ -57,7 +60,8 @@ until_ok 5 test -s "$STATE/agents.state" || fail "run 1: the state file is saved
 sim_set $A "\"calls\":[$(call a1 5)],$(state 5)"          # answered: talking
 sim_set $C "\"calls\":[],$(state 8)"                      # rest
 sim_set $G "\"calls\":[],$(state 6)"                      # wrap-up for 30 s: past 20
-settle_state 2 $A $C $G
+sim_set $H "\"calls\":[],$(state 6)"
+settle_state 2 $A $C $G $H
 events_are r1 "run 1: a call answered: call.status, then agent.state" $A \
     'call.status:a1,call_status=talking,previous_call_status=alerting' \
     'agent.state,state=talking,previous_state=answering'
@@ -65,6 +69,8 @@ events_are r1 "run 1: an agent goes to rest" $C 'agent.state,state=rest,previous
 events_are r1 "run 1: an agent in wrap-up past alerts.long_state.wrap_up: agent.long_state" $G \
     'agent.state+initial,state=idle' 'agent.state,state=wrap_up,previous_state=idle' \
     'agent.long_state,state=wrap_up,threshold>=20,threshold<=20,duration>=30'
+events_are r1 "run 1: another agent long in wrap-up" $H 'agent.state+initial,state=idle' \
+    'agent.state,state=wrap_up,previous_state=idle' 'agent.long_state,state=wrap_up'
 killed "$R1"
 
 # While no daemon runs: a1 is held, b1 ends and b2 rings (outbound), C comes back from rest, e1
@@ -74,6 +80,7 @@ sim_set $B "\"calls\":[$(call b2 4 1)],$(state 4)"
 sim_set $C "\"calls\":[],$(state 1)"
 sim_set $E "\"calls\":[],$(state 6)"                      # wrap-up
 sim_set $F "\"calls\":[$(call f1 5)],$(state 5)"
+sim_set $H '"calls":[],"state":{"currentState":6,"currentStateTime":22}'   # out and back in
 
 # --- Run 2: the state file of run 1 plus the events logged after it.
 aw_start_daemon r2 "$AW_TMP/main.conf"
@@ -94,6 +101,8 @@ events_are r2 "after SIGKILL: back from rest while down: agent.state, not initia
     'agent.state,state=idle,previous_state=rest'
 events_are r2 "after SIGKILL: nothing changed, nothing reported" $D
 events_are r2 "after SIGKILL: the same long stint: no agent.long_state again" $G
+events_are r2 "after SIGKILL: left wrap-up and came back while down (its time went back): a new \
+stint, long again, no agent.state" $H 'agent.long_state,state=wrap_up,duration>=22,duration<=30'
 events_are r2 "after SIGKILL: the last call ended while down; wrap-up, 30 s in it: long" $E \
     'call.ended:e1,after_restart=True' 'agent.idle' 'agent.state,state=wrap_up,previous_state=talking' \
     'agent.long_state,state=wrap_up'
