@@ -7,7 +7,8 @@ Usage:
   events.py expect FILE AGENT SKIP SPEC...  AGENT's events after its first SKIP must be exactly SPEC
   events.py field FILE AGENT INDEX KEY      prints a field (dotted path) of AGENT's INDEXth event
   events.py validate FILE [THRESHOLD]       every event well formed, ids unique, each agent's stream
-                                            a consistent sequence of transitions
+                                            a consistent sequence of transitions (agent.state: each
+                                            one's previous_state the last one's, one initial)
 
 SPEC is TYPE[:CALL_ID][+initial][,CONSTRAINT]..., e.g. "call.started:c1+initial", "agent.idle",
 "call.ended:c1,duration>=2", "agent.unreachable,reason~HTTP 503". A constraint is KEY=VALUE,
@@ -102,6 +103,12 @@ def problems(ev):
         bad.append("calls %r" % ev.get("calls"))
     if t == "agent.unreachable" and not (isinstance(ev.get("reason"), str) and ev["reason"]):
         bad.append("no reason")
+    if t == "call.status" and ev.get("previous_call_status") in (None, ev.get("call_status")):
+        bad.append("call_status %r after %r" % (ev.get("call_status"), ev.get("previous_call_status")))
+    if t == "agent.state" and (ev.get("previous_state") == ev.get("state")
+                               or ("previous_state" in ev) == bool(ev.get("initial"))):
+        bad.append("state %r after %r, initial %r" % (ev.get("state"), ev.get("previous_state"),
+                                                      ev.get("initial")))
     if "initial" in ev and ev["initial"] is not True:
         bad.append("initial is %r" % ev["initial"])
     return bad
@@ -197,6 +204,7 @@ def cmd_expect(path, agent, skip, specs):
 def replay(agent, events, threshold):
     """Checks one agent's whole stream as transitions of the state it describes."""
     calls, busy, unreachable, longs, errors = set(), False, False, set(), []
+    state = None    # the CTI state last reported
     last_time = ""
     for i, ev in enumerate(events):
         t, c = ev["type"], ev.get("call_id")
@@ -204,12 +212,13 @@ def replay(agent, events, threshold):
         if ev["time"] < last_time:
             errors.append("%s: time goes back" % where)
         last_time = ev["time"]
-        if unreachable and t != "agent.reachable":
+        if unreachable and t != "agent.reachable" and t not in STATE_TYPES:
             errors.append("%s: while unreachable" % where)
         prev = events[i - 1] if i else {}
         if (t == "call.started" and ev.get("initial")
                 and not (prev.get("type") == t and prev.get("initial"))):
             calls, busy, longs = set(), False, set()    # a new baseline: the agent was re-added
+            state = None
         if t == "call.started":
             if c in calls:
                 errors.append("%s: the call was already open" % where)
@@ -223,6 +232,10 @@ def replay(agent, events, threshold):
                 if c in longs:
                     errors.append("%s: call.long twice" % where)
                 longs.add(c)
+        elif t == "agent.state":
+            if state is not None and (ev.get("initial") or ev.get("previous_state") != state):
+                errors.append("%s: the state reported last is %r" % (where, state))
+            state = ev.get("state")
         elif t == "agent.busy":
             if busy or ev.get("calls") != len(calls):
                 errors.append("%s: busy %s, calls %r, the stream has %d open"

@@ -306,5 +306,8 @@ expect_eq "d6: no agent.long_state again, no initial agent.state" \
     "$(grep -cE '"type":"agent.long_state"|"initial":true' "$AW_TMP/d6.out")" 0
 aw_stop "$D6"
 expect_eq "d6: SIGTERM -> exit 0" "$?" 0
+cat "$AW_TMP/d5.out" "$AW_TMP/d6.out" > "$AW_TMP/d56.out"
+check "d5 and d6 together: one consistent stream (each agent.state follows the last one)" \
+    ev validate "$AW_TMP/d56.out"
 
 aw_done

@@ -206,6 +206,7 @@ check "journalctl CALL_STATUS=held: the call.status entry with its MESSAGE_ID an
     e["MESSAGE_ID"] == "7db099a187e54d089079b90475ac3246" and
     e["CALL_PREVIOUS_STATUS"] == "talking" and e["CALL_MEDIA"] == "webchat" and
     e["EVENT_ID"] == o["id"]'
+check "batch: the event stream stayed consistent" ev validate "$AW_TMP/b.out"
 check "per-agent mode: no CALL_STATUS, CALL_DIRECTION, CALL_MEDIA, AGENT_STATE at all" \
     bash -c "! grep -qE 'CALL_STATUS|CALL_DIRECTION|CALL_MEDIA|AGENT_STATE' '$AW_TMP/journal.json'"
 aw_done

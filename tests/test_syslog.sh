@@ -238,4 +238,5 @@ check "per-agent mode: no call_status= or state= on its lines" \
     bash -c "! grep -qE ' (call_status|state)=' '$AW_TMP/syslog.log'"
 aw_stop "$AW_PID"
 expect_eq "batch: SIGTERM -> exit 0" "$?" 0
+check "batch: the event stream stayed consistent" ev validate "$AW_TMP/b.out"
 aw_done
