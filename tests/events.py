@@ -7,14 +7,17 @@ Usage:
   events.py expect FILE AGENT SKIP SPEC...  AGENT's events after its first SKIP must be exactly SPEC
   events.py field FILE AGENT INDEX KEY      prints a field (dotted path) of AGENT's INDEXth event
   events.py validate FILE [THRESHOLD]       every event well formed, ids unique, each agent's stream
-                                            a consistent sequence of transitions
+                                            a consistent sequence of transitions (agent.state: each
+                                            one's previous_state the last one's, one initial)
 
 SPEC is TYPE[:CALL_ID][+initial][,CONSTRAINT]..., e.g. "call.started:c1+initial", "agent.idle",
 "call.ended:c1,duration>=2", "agent.unreachable,reason~HTTP 503". A constraint is KEY=VALUE,
 KEY>=NUMBER, KEY<=NUMBER or KEY~REGEX on a dotted path ("agent.name"). "initial" must be present
 exactly when +initial is given. Within a run of consecutive call events of one type the order of
 call IDs is free (the contract fixes the order of types, not of calls in one poll), so both sides
-are compared sorted by call ID. Diagnostics go to stdout, indented, for the test's log.
+are compared sorted by call ID. agent.state and agent.long_state come from the state poll, a request
+of its own, so their order against the other events is free too: each side is compared as its calls
+poll's events, then its state poll's. Diagnostics go to stdout, indented, for the test's log.
 """
 
 import datetime
@@ -23,9 +26,10 @@ import re
 import sys
 import time
 
-TYPES = {"call.started", "call.ended", "call.long", "agent.busy", "agent.idle",
-         "agent.unreachable", "agent.reachable"}
-CALL_TYPES = {"call.started", "call.ended", "call.long"}
+TYPES = {"call.started", "call.ended", "call.long", "call.status", "agent.busy", "agent.idle",
+         "agent.unreachable", "agent.reachable", "agent.state", "agent.long_state"}
+CALL_TYPES = {"call.started", "call.ended", "call.long", "call.status"}
+STATE_TYPES = {"agent.state", "agent.long_state"}
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
 
@@ -99,6 +103,12 @@ def problems(ev):
         bad.append("calls %r" % ev.get("calls"))
     if t == "agent.unreachable" and not (isinstance(ev.get("reason"), str) and ev["reason"]):
         bad.append("no reason")
+    if t == "call.status" and ev.get("previous_call_status") in (None, ev.get("call_status")):
+        bad.append("call_status %r after %r" % (ev.get("call_status"), ev.get("previous_call_status")))
+    if t == "agent.state" and (ev.get("previous_state") == ev.get("state")
+                               or ("previous_state" in ev) == bool(ev.get("initial"))):
+        bad.append("state %r after %r, initial %r" % (ev.get("state"), ev.get("previous_state"),
+                                                      ev.get("initial")))
     if "initial" in ev and ev["initial"] is not True:
         bad.append("initial is %r" % ev["initial"])
     return bad
@@ -145,6 +155,12 @@ def sort_runs(items, type_of, call_of):
     return out
 
 
+def by_poll(items, type_of):
+    """The calls poll's events, then the state poll's, each in their order."""
+    return ([x for x in items if type_of(x) not in STATE_TYPES] +
+            [x for x in items if type_of(x) in STATE_TYPES])
+
+
 def short(ev):
     s = ev.get("type", "?")
     if ev.get("call_id") is not None:
@@ -157,8 +173,10 @@ def short(ev):
 def cmd_expect(path, agent, skip, specs):
     got = of_agent(load(path), agent)[int(skip):]
     want = [parse_spec(s) for s in specs]
-    got_s = sort_runs(got, lambda e: e.get("type"), lambda e: e.get("call_id"))
-    want_s = sort_runs(want, lambda w: w["type"], lambda w: w["call_id"])
+    got_s = sort_runs(by_poll(got, lambda e: e.get("type")), lambda e: e.get("type"),
+                      lambda e: e.get("call_id"))
+    want_s = sort_runs(by_poll(want, lambda w: w["type"]), lambda w: w["type"],
+                       lambda w: w["call_id"])
     errors = []
     if len(got_s) != len(want_s):
         errors.append("%d events, want %d" % (len(got_s), len(want_s)))
@@ -186,6 +204,7 @@ def cmd_expect(path, agent, skip, specs):
 def replay(agent, events, threshold):
     """Checks one agent's whole stream as transitions of the state it describes."""
     calls, busy, unreachable, longs, errors = set(), False, False, set(), []
+    state = None    # the CTI state last reported
     last_time = ""
     for i, ev in enumerate(events):
         t, c = ev["type"], ev.get("call_id")
@@ -193,24 +212,30 @@ def replay(agent, events, threshold):
         if ev["time"] < last_time:
             errors.append("%s: time goes back" % where)
         last_time = ev["time"]
-        if unreachable and t != "agent.reachable":
+        if unreachable and t != "agent.reachable" and t not in STATE_TYPES:
             errors.append("%s: while unreachable" % where)
         prev = events[i - 1] if i else {}
         if (t == "call.started" and ev.get("initial")
                 and not (prev.get("type") == t and prev.get("initial"))):
             calls, busy, longs = set(), False, set()    # a new baseline: the agent was re-added
+            state = None
         if t == "call.started":
             if c in calls:
                 errors.append("%s: the call was already open" % where)
             calls.add(c)
-        elif t in ("call.ended", "call.long"):
+        elif t in ("call.ended", "call.long", "call.status"):
             if c not in calls:
                 errors.append("%s: the call is not open" % where)
             if t == "call.ended":
                 calls.discard(c)
-            elif c in longs:
-                errors.append("%s: call.long twice" % where)
-            longs.add(c)
+            elif t == "call.long":
+                if c in longs:
+                    errors.append("%s: call.long twice" % where)
+                longs.add(c)
+        elif t == "agent.state":
+            if state is not None and (ev.get("initial") or ev.get("previous_state") != state):
+                errors.append("%s: the state reported last is %r" % (where, state))
+            state = ev.get("state")
         elif t == "agent.busy":
             if busy or ev.get("calls") != len(calls):
                 errors.append("%s: busy %s, calls %r, the stream has %d open"

@@ -230,3 +230,16 @@ aw_need_http() {
     sed 's/^/    /' "$AW_TMP/$1.err" | head -10
     aw_done
 }
+
+# settle_state N AGENT...: every AGENT answered N calls polls and N state polls since its last
+# change (bounded); for daemons with poll.agent_state on.
+state_polled() {
+    [ "$(aw_sim GET "/sim/stats?agent=$1" | "$AW_PYTHON" -c 'import json,sys
+s = json.load(sys.stdin); print(min(s["polls_since_set"], s["state_polls_since_set"]))')" -ge "$2" ]
+}
+settle_state() {
+    local n=$1 a; shift
+    for a in "$@"; do
+        wait_for 15 state_polled "$a" "$n" || fail "agent $a polled (calls and state) $n times within 15 s"
+    done
+}

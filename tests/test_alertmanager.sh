@@ -3,7 +3,9 @@
 # with the agent's labels and call.ended resolves it; agent.unreachable fires AgentUnreachable and
 # agent.reachable resolves it; an alert fired while Alertmanager is down and the daemon restarts
 # still arrives, a firing alert Alertmanager forgot (restarted) is told again, and a call that ends
-# while the daemon is down resolves its alert.
+# while the daemon is down resolves its alert. In batch mode with agent state: agent.long_state
+# fires AgentLongState and the next agent.state resolves it, also after a restart; webhook filters
+# on the new types.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 aw_budget 95
@@ -223,5 +225,89 @@ expect_grep "the log line carries Alertmanager's own message" \
     'HTTP 400 refuses 1 event for good \(.*invalid label set' "$AW_TMP/d4.err"
 aw_stop "$D4"
 expect_eq "d4: SIGTERM -> exit 0" "$?" 0
+
+# --- Batch mode with agent state: an agent in rest past alerts.long_state.rest fires AgentLongState
+# (label state="rest"); its next agent.state resolves it. A state without a threshold fires
+# nothing. Beside Alertmanager, two webhooks filter the new types: "agent.*" and "call.status".
+. "$AW_SRC/tests/receiver.sh"
+printf '%s\n' 'hook-Secret-3c1f7a' > "$AW_TMP/hook.secret"
+chmod 600 "$AW_TMP/hook.secret"
+start_receiver ragent
+start_receiver rstatus
+R=1:171:1300 S=1:171:1301 T=1:171:1302
+sim_set $R '"calls":[],"state":{"currentState":1,"currentStateTime":5}'
+sim_set $S '"calls":[],"state":{"currentState":7,"currentStateTime":5}'
+sim_set $T '"calls":[{"callId":"t1","callStatus":5}],"state":{"currentState":5,"currentStateTime":5}'
+AW_API=batch aw_config "$AW_TMP/s.conf" '
+  { cc = 1; vdn = 171; id = 1300; name = "rita"; labels = { team = "care"; }; },
+  { cc = 1; vdn = 171; ids = [ 1301, 1302 ]; }' "
+poll = { interval = 0.3; failure_threshold = 2; backoff_max = 1.0; agent_state = true; };
+alerts = { long_state = { rest = 2.0; }; };
+state_dir = \"$AW_TMP/state5\";
+outputs = { journal = false; stdout = true; webhooks = (
+  { url = \"http://127.0.0.1:$AM_PORT/api/v2/alerts\"; format = \"alertmanager\"; timeout = 2.0; },
+  { url = \"http://127.0.0.1:${RPORT[ragent]}/hook\"; format = \"json\";
+    secret_file = \"$AW_TMP/hook.secret\"; events = [ \"agent.*\" ]; },
+  { url = \"http://127.0.0.1:${RPORT[rstatus]}/hook\"; format = \"json\";
+    secret_file = \"$AW_TMP/hook.secret\"; events = [ \"call.status\" ]; }
+); };"
+aw_start_daemon d5 "$AW_TMP/s.conf"
+D5=$AW_PID
+settle_state 2 $R $S $T
+sim_set $R '"calls":[],"state":{"currentState":8,"currentStateTime":0,"currentStateReason":258}'
+sim_set $T '"calls":[{"callId":"t1","callStatus":6}],"state":{"currentState":5,"currentStateTime":5}'
+check "agent.state rest" until_ok 5 has_event d5 agent.state '"state":"rest"'
+check "agent.long_state after 2 s in rest" until_ok 8 has_event d5 agent.long_state '"id":1300'
+long=$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | head -1)
+check "agent.long_state: rest, threshold 2, duration at least 2 s" "$AW_PYTHON" -c '
+import json, sys
+e = json.loads(sys.argv[1])
+sys.exit(not (e["state"] == "rest" and e["threshold"] == 2 and e["duration"] >= 2))' "$long"
+check "AgentLongState is active in Alertmanager" until_ok 10 am_active AgentLongState agent=1300
+alert=$(am_alert AgentLongState agent=1300 || echo '{"labels": {}, "annotations": {}}')
+expect_eq "AgentLongState labels: cc, vdn, agent, name, state and the agent's labels" \
+    "$(am_labels "$alert")" "agent=1300 alertname=AgentLongState cc=1 name=rita state=rest team=care vdn=171"
+summary=$(am_field "$alert" 'a["annotations"].get("summary", "")')
+check "AgentLongState summary names the agent and the state ($summary)" \
+    grep -q '1300.*rest' <<<"$summary"
+sim_set $R '"calls":[],"state":{"currentState":1,"currentStateTime":0}'
+check "agent.state idle after rest" until_ok 5 has_event d5 agent.state '"previous_state":"rest"'
+check "AgentLongState is resolved when the state changes" \
+    until_ok 10 am_gone AgentLongState agent=1300
+check "call.status of the held call" has_event d5 call.status '"call_id":"t1"'
+expect_eq "a state without a threshold (busy, for ages) fires nothing" \
+    "$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep -cvF '"id":1300')" 0
+check "no AgentLongState for the busy agent" am_gone AgentLongState agent=1301
+# A second stint in rest fires again; the daemon restarts while it fires, the agent leaves rest
+# meanwhile, and the next daemon's agent.state resolves it.
+long_states() { [ "$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep -cF '"id":1300')" -ge "$1" ]; }
+sim_set $R '"calls":[],"state":{"currentState":8,"currentStateTime":0}'
+check "a second stint in rest: agent.long_state again" until_ok 8 long_states 2
+check "AgentLongState is active again" until_ok 10 am_active AgentLongState agent=1300
+check_delivery "webhook agent.*: every agent event (agent.state, agent.long_state too), nothing else" \
+    10 ragent "$AW_TMP/d5.out" --types 'agent.*'
+check "webhook agent.*: agent.state and agent.long_state delivered" bash -c \
+    "grep -q '\"type\": *\"agent.state\"' '$AW_TMP/ragent.jsonl' &&
+     grep -q '\"type\": *\"agent.long_state\"' '$AW_TMP/ragent.jsonl'"
+check_delivery "webhook call.status: the call.status events, nothing else" \
+    10 rstatus "$AW_TMP/d5.out" --types 'call.status'
+expect_eq "webhook call.status: one event, the held call" \
+    "$(grep -c '"call.status"' "$AW_TMP/rstatus.jsonl")" 1
+aw_stop "$D5"
+expect_eq "d5: SIGTERM -> exit 0" "$?" 0
+sim_set $R '"calls":[],"state":{"currentState":7,"currentStateTime":0}'
+aw_start_daemon d6 "$AW_TMP/s.conf"
+D6=$AW_PID
+check "d6: agent.state busy after rest, not initial" \
+    until_ok 8 has_event d6 agent.state '"previous_state":"rest"'
+check "d6: the AgentLongState fired before the restart is resolved" \
+    until_ok 10 am_gone AgentLongState agent=1300
+expect_eq "d6: no agent.long_state again, no initial agent.state" \
+    "$(grep -cE '"type":"agent.long_state"|"initial":true' "$AW_TMP/d6.out")" 0
+aw_stop "$D6"
+expect_eq "d6: SIGTERM -> exit 0" "$?" 0
+cat "$AW_TMP/d5.out" "$AW_TMP/d6.out" > "$AW_TMP/d56.out"
+check "d5 and d6 together: one consistent stream (each agent.state follows the last one)" \
+    ev validate "$AW_TMP/d56.out"
 
 aw_done

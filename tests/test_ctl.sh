@@ -2,7 +2,8 @@
 # test_ctl.sh: agentwatchctl against a live daemon: status (healthy, CMS down, daemon gone, a webhook
 # backlog past max_backlog) and its exit codes, agents with every filter, tail resuming by --after,
 # tail -f seeing new events and resuming across a daemon restart with no gap and no repeat, -j
-# JSON, over a unix socket and over TCP with basic auth; usage errors exit 2.
+# JSON, over a unix socket and over TCP with basic auth; usage errors exit 2. Against a batch-mode
+# daemon with agent state: status by CTI state, agents --state rest as set at the simulator.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 aw_budget 60
@@ -177,4 +178,44 @@ check "status: a webhook backlog past max_backlog is unhealthy, exit 1" \
     until_ok 20 status_says 1 "^health +UNHEALTHY: webhook http://127.0.0.1:$DEAD: backlog past max_backlog = 10 \([0-9]+ events behind, [1-9][0-9]* dropped" "${T[@]}"
 expect_grep "status: the last error is the backlog" "^last error +webhook http://127.0.0.1:$DEAD: backlog" "$AW_TMP/status"
 check "the daemon stops cleanly" aw_stop $AW_PID
+
+# --- A batch-mode daemon with agent state: status counts agents by CTI state, agents --state rest
+# lists exactly the agents put in rest at the simulator, and follows them.
+P=1:172:3000 Q=1:172:3001 R=1:172:3002 U=1:172:3003
+sim_set $P '"calls":[],"state":{"currentState":8,"currentStateTime":40,"currentStateReason":258}'
+sim_set $Q '"calls":[],"state":{"currentState":8,"currentStateTime":5}'
+sim_set $R '"calls":[],"state":{"currentState":1,"currentStateTime":5}'
+sim_set $U '"calls":[{"callId":"u1","callStatus":6,"callInOut":1}],"state":{"currentState":5,"currentStateTime":5}'
+B=(-s "$AW_TMP/batch.sock")
+AW_API=batch aw_config "$AW_TMP/batch.conf" '{ cc = 1; vdn = 172; range = [ 3000, 3003 ]; }' "
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.4; agent_state = true; };
+outputs = { journal = false; };
+http = { listen = [ \"unix:$AW_TMP/batch.sock\" ]; };"
+aw_start_daemon batch "$AW_TMP/batch.conf"
+wait_for 10 test -S "$AW_TMP/batch.sock" || { fail "the batch daemon serves its unix socket"; aw_done; }
+settle_state 2 $P $Q $R $U
+expect_eq "batch: agents --state rest: exactly the agents in rest" \
+    "$(ctl "${B[@]}" agents --state rest | first_fields)" "$P,$Q"
+expect_eq "batch: agents --state talking" "$(ctl "${B[@]}" agents --state talking | first_fields)" "$U"
+expect_eq "batch: agents --state idle" "$(ctl "${B[@]}" agents --state idle | first_fields)" "$R"
+check "batch: status healthy" status_says 0 '^health +ok$' "${B[@]}"
+expect_grep "batch: status counts agents by state" '^states +idle 1, talking 1, rest 2$' "$AW_TMP/status"
+expect_grep "batch: status agents line" '^agents +4 watched, 1 busy, 0 unreachable, 1 call$' \
+    "$AW_TMP/status"
+expect_eq "batch: agents shows the state and the held call" \
+    "$(ctl "${B[@]}" agents $U | awk -F'\t' '{ sub(/:[0-9.]+$/, "", $6); print $1 "\t" $3 "\t" $6 }')" \
+    "$(printf '%s\ttalking\tu1:held' $U)"
+expect_eq "batch: agents -j: state, since, reason of an agent in rest" \
+    "$(ctl "${B[@]}" -j agents $P | "$AW_PYTHON" -c '
+import json, sys
+a = json.load(sys.stdin)
+a = a["agents"][0] if "agents" in a else a
+print(a["state"], a["state_code"], a["state_reason"], a["state_duration"] >= 40)')" "rest 8 258 True"
+sim_set $R '"calls":[],"state":{"currentState":8,"currentStateTime":0}'
+sim_set $P '"calls":[],"state":{"currentState":1,"currentStateTime":0}'
+settle_state 2 $P $R
+expect_eq "batch: one back from rest, one gone to rest: agents --state rest follows" \
+    "$(ctl "${B[@]}" agents --state rest | first_fields)" "$Q,$R"
+check "batch: status follows" status_says 0 '^states +idle 1, talking 1, rest 2$' "${B[@]}"
+check "the batch daemon stops cleanly" aw_stop $AW_PID
 aw_done

@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_journal.sh: each event is one journald entry with MESSAGE, a fixed MESSAGE_ID per type, a
-# PRIORITY and its data as fields. A real systemd-journald runs in a private mount namespace
+# PRIORITY and its data as fields; in batch mode with agent state also the call detail and the
+# CTI state (journalctl AGENT_STATE=rest finds it). A real systemd-journald runs in a private mount namespace
 # (tests/journalns.sh).
 
 . "${srcdir:-$(dirname "$0")/..}/tests/journalns.sh"
@@ -136,4 +137,76 @@ es = [json.loads(l) for l in open(sys.argv[1]) if "AGENTWATCH_EVENT" in l]
 ok = es and all(isinstance(e.get("MESSAGE"), str) and "(" + sys.argv[2] + ")" in e["MESSAGE"]
                 and e.get("AGENT_LABEL_" + sys.argv[3].upper()) == "\u00e9" for e in es)
 sys.exit(0 if ok else 1)' "$AW_TMP/journal-1101.json" "$wang" "$label52"
+
+# --- Batch mode with agent state: AGENT_STATE and AGENT_PREVIOUS_STATE on agent.state entries (its
+# own MESSAGE_ID), CALL_STATUS, CALL_DIRECTION and CALL_MEDIA on call events from a batch answer.
+D=1:171:1200 E=1:171:1201
+sim_set $D '"calls":[],"state":{"currentState":1,"currentStateTime":5}'
+sim_set $E '"calls":[{"callId":"e1","callStatus":5,"callInOut":1,"mediaType":51}],"state":{"currentState":5,"currentStateTime":5}'
+AW_API=batch aw_config "$AW_TMP/b.conf" '{ cc = 1; vdn = 171; ids = [ 1200, 1201 ]; }' '
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.4; agent_state = true; };
+outputs = { journal = true; stdout = true; };'
+aw_start_daemon b "$AW_TMP/b.conf"
+settle_state 2 $D $E
+sim_set $D '"calls":[],"state":{"currentState":8,"currentStateTime":0,"currentStateReason":258}'
+sim_set $E '"calls":[{"callId":"e1","callStatus":6,"callInOut":1,"mediaType":51}],"state":{"currentState":5,"currentStateTime":5}'
+settle_state 2 $D $E
+aw_stop "$AW_PID"
+expect_eq "batch: SIGTERM -> exit 0" "$?" 0
+events_are b "batch, stdout: the state changes to rest" $D \
+    'agent.state+initial,state=idle' 'agent.state,state=rest,previous_state=idle,reason_code=258'
+events_are b "batch, stdout: a call with detail, then held" $E \
+    'call.started:e1+initial,call_status=talking,direction=outbound,media=webchat' \
+    'agent.busy+initial' 'agent.state+initial,state=talking' \
+    'call.status:e1,call_status=held,previous_call_status=talking'
+n_all=$(( $(ev count "$AW_TMP/d.out") + $(ev count "$AW_TMP/b.out") ))
+wait_for 5 jq_count "$n_all"
+# jfind FIELD=VALUE... PYTHON-CONDITION-ON-e: exactly one entry of journalctl's match, and it
+# meets the condition (e: the entry, o: the stdout event with its EVENT_ID).
+jfind() {
+    local cond=${*: -1}
+    journalctl --no-pager -o json "${@:1:$#-1}" | "$AW_PYTHON" -c '
+import json, sys
+es = [json.loads(l) for l in sys.stdin if "AGENTWATCH_EVENT" in l]
+evs = {}
+for l in open(sys.argv[2]):
+    o = json.loads(l)
+    evs[o["id"]] = o
+if len(es) != 1:
+    print("    %d entries" % len(es))
+    sys.exit(1)
+e = es[0]
+o = evs.get(e.get("EVENT_ID"), {})
+try:
+    ok = eval("(" + sys.argv[1] + ")")
+except KeyError as k:
+    ok = False
+    print("    no %s" % k)
+if not ok:
+    print("    " + json.dumps(e))
+sys.exit(not ok)' "$cond" "$AW_TMP/b.out"
+}
+check "journalctl AGENT_STATE=rest: the agent.state entry, its MESSAGE_ID, previous state, reason" \
+    jfind AGENT_STATE=rest 'e["AGENTWATCH_EVENT"] == "agent.state" and
+    e["MESSAGE_ID"] == "b6a34712fd444431b8e1240a84b6a0fb" and e["AGENT_ID"] == "1200" and
+    e["AGENT_PREVIOUS_STATE"] == "idle" and e["AGENT_STATE_CODE"] == "8" and
+    e["AGENT_STATE_REASON"] == "258" and e["AGENT_STATE_SINCE"] == o["state_since"] and
+    "rest" in e["MESSAGE"] and "\n" not in e["MESSAGE"]'
+check "journalctl AGENTWATCH_EVENT=agent.state: initial ones have no AGENT_PREVIOUS_STATE" \
+    bash -c "journalctl --no-pager -o json AGENTWATCH_EVENT=agent.state INITIAL=1 AGENT_ID=1201 |
+             grep -q '\"AGENT_STATE\":\"talking\"' &&
+             ! journalctl --no-pager -o json AGENTWATCH_EVENT=agent.state INITIAL=1 |
+             grep -q AGENT_PREVIOUS_STATE"
+check "journalctl CALL_ID=e1 AGENTWATCH_EVENT=call.started: CALL_STATUS, CALL_DIRECTION, CALL_MEDIA" \
+    jfind CALL_ID=e1 AGENTWATCH_EVENT=call.started 'e["CALL_STATUS"] == "talking" and
+    e["CALL_DIRECTION"] == "outbound" and e["CALL_MEDIA"] == "webchat" and
+    e["CALL_MEDIA_TYPE"] == "51" and e["MESSAGE_ID"] == "aa2dbd8f745a45558d040a20d5bc44ec"'
+check "journalctl CALL_STATUS=held: the call.status entry with its MESSAGE_ID and previous status" \
+    jfind CALL_STATUS=held 'e["AGENTWATCH_EVENT"] == "call.status" and e["CALL_ID"] == "e1" and
+    e["MESSAGE_ID"] == "7db099a187e54d089079b90475ac3246" and
+    e["CALL_PREVIOUS_STATUS"] == "talking" and e["CALL_MEDIA"] == "webchat" and
+    e["EVENT_ID"] == o["id"]'
+check "batch: the event stream stayed consistent" ev validate "$AW_TMP/b.out"
+check "per-agent mode: no CALL_STATUS, CALL_DIRECTION, CALL_MEDIA, AGENT_STATE at all" \
+    bash -c "! grep -qE 'CALL_STATUS|CALL_DIRECTION|CALL_MEDIA|AGENT_STATE' '$AW_TMP/journal.json'"
 aw_done

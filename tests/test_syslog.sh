@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_syslog.sh: a real rsyslogd gets one key=value line per event with the configured facility
-# and ident, odd names come out escaped, and a syslog daemon that goes away costs only its lines.
+# and ident, odd names come out escaped, and a syslog daemon that goes away costs only its lines;
+# in batch mode with agent state the lines carry call_status=, direction=, media=, state=.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 RSYSLOGD=${RSYSLOGD:-$(command -v rsyslogd || echo /usr/sbin/rsyslogd)}
@@ -21,6 +22,10 @@ template(name="aw" type="string"
          string="%syslogfacility-text% %syslogseverity-text% %programname% %procid%%msg%\n")
 if \$programname == "aw-test" then {
     action(type="omfile" file="$AW_TMP/syslog.log" template="aw")
+    stop
+}
+if \$programname == "aw-batch" then {
+    action(type="omfile" file="$AW_TMP/batch.log" template="aw")
     stop
 }
 action(type="omfile" file="$AW_TMP/syslog.other")
@@ -46,7 +51,11 @@ import json, re, sys
 
 SEVERITY = {"call.started": "info", "call.ended": "info", "call.long": "notice",
             "agent.busy": "info", "agent.idle": "info", "agent.unreachable": "warning",
-            "agent.reachable": "info"}
+            "agent.reachable": "info", "call.status": "info", "agent.state": "info",
+            "agent.long_state": "notice"}
+# Call detail and the CTI state (batch mode): the same names as on stdout.
+DETAIL = ("call_status", "previous_call_status", "direction", "media", "state", "previous_state",
+          "state_since")
 PAIR = re.compile(r' ?([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]*)')
 
 def unquote(v):
@@ -78,6 +87,7 @@ def expected(ev):
         want.append(("duration", "%.3f" % ev["duration"]))
     if ev["type"] == "agent.unreachable":
         want += [("failures", str(ev["failures"])), ("reason", ev["reason"])]
+    want += [(k, str(ev[k])) for k in DETAIL if k in ev]
     if ev.get("initial"):
         want.append(("initial", "true"))
     return want
@@ -191,4 +201,42 @@ check "rsyslogd restarted: every line matches its event" syslog_matches "$gap_fr
 aw_stop "$AW_PID"
 expect_eq "SIGTERM -> exit 0" "$?" 0
 check "the event stream stayed consistent" ev validate "$AW_TMP/d.out" 2
+
+# --- Batch mode with agent state: state= and previous_state= on agent.state lines, call_status=,
+# direction= and media= on call events, previous_call_status= on call.status.
+C=1:171:1200 D=1:171:1201
+sim_set $C '"calls":[],"state":{"currentState":1,"currentStateTime":5}'
+sim_set $D '"calls":[{"callId":"d1","callStatus":5,"mediaType":1}],"state":{"currentState":5,"currentStateTime":5}'
+AW_API=batch aw_config "$AW_TMP/b.conf" '{ cc = 1; vdn = 171; ids = [ 1200, 1201 ]; }' "
+poll = { interval = 0.2; failure_threshold = 2; backoff_max = 0.4; agent_state = true; };
+outputs = {
+  journal = false;
+  stdout = true;
+  syslog = { enabled = true; facility = \"local3\"; ident = \"aw-batch\"; socket = \"$sock\"; };
+};"
+aw_start_daemon b "$AW_TMP/b.conf"
+settle_state 2 $C $D
+sim_set $C '"calls":[],"state":{"currentState":8,"currentStateTime":0}'
+sim_set $D '"calls":[{"callId":"d1","callStatus":6,"mediaType":1}],"state":{"currentState":5,"currentStateTime":5}'
+settle_state 2 $C $D
+events_are b "batch, stdout: idle, then rest" $C 'agent.state+initial' \
+    'agent.state,state=rest,previous_state=idle'
+events_are b "batch, stdout: a chat, then held" $D 'call.started:d1+initial,media=chat' \
+    'agent.busy+initial' 'agent.state+initial' 'call.status:d1,call_status=held'
+n=$(ev count "$AW_TMP/b.out")
+blines_are() { [ "$(wc -l < "$AW_TMP/batch.log")" -eq "$1" ]; }
+check "batch: one line per event ($n)" wait_for 5 blines_are "$n"
+check "batch: every line matches its event, call detail and state included" \
+    "$AW_PYTHON" "$AW_TMP/cmp.py" "$AW_TMP/batch.log" "$AW_TMP/b.out" local3 aw-batch "$AW_PID" "$n" "$n"
+expect_grep "batch: the agent.state line has state=rest previous_state=idle" \
+    '^local3 info aw-batch [0-9]+ event=agent\.state .* state=rest previous_state=idle ' \
+    "$AW_TMP/batch.log"
+expect_grep "batch: the call.status line has call_status=held previous_call_status=talking" \
+    'event=call\.status .*call_status=held previous_call_status=talking direction=inbound media=chat' \
+    "$AW_TMP/batch.log"
+check "per-agent mode: no call_status= or state= on its lines" \
+    bash -c "! grep -qE ' (call_status|state)=' '$AW_TMP/syslog.log'"
+aw_stop "$AW_PID"
+expect_eq "batch: SIGTERM -> exit 0" "$?" 0
+check "batch: the event stream stayed consistent" ev validate "$AW_TMP/b.out"
 aw_done

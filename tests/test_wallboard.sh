@@ -4,7 +4,9 @@
 # tiles grouped by a label, a call started at the simulator on the page within two poll
 # intervals, the tile's colour class following the call and reachability, the timer ticking, the
 # "disconnected" marker while the daemon is down and the re-sync after it restarts, no script
-# error nor CSP refusal. The screenshot is kept in build/test-artifacts/wallboard.png.
+# error nor CSP refusal; against a batch-mode daemon with agent state, the CTI states and call
+# statuses it polls from the simulator on the tiles within two intervals. The screenshots are kept
+# in build/test-artifacts/wallboard.png and wallboard-batch.png.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 aw_budget 60
@@ -72,11 +74,13 @@ see() {
     r=$(cdp wait "$(budget "$2")" "$3")
     if [[ $r == ok* ]]; then pass "$1"; else fail "$1: $r"; fi
 }
-tile() { echo "(document.querySelector('[data-agent=\"$1\"]') || {}).className || ''"; }
-text() { echo "(document.querySelector('[data-agent=\"$1\"] .$2') || {}).textContent || ''"; }
-shoot() {
-    cdp shot "$AW_TMP/wallboard.png" >/dev/null
-    mkdir -p "$ARTIFACTS" && cp "$AW_TMP/wallboard.png" "$ARTIFACTS/wallboard.png" 2>/dev/null
+# tile AGENT, text AGENT CLASS: expressions, in parentheses so that "=== ..." compares the whole.
+tile() { echo "((document.querySelector('[data-agent=\"$1\"]') || {}).className || '')"; }
+text() { echo "((document.querySelector('[data-agent=\"$1\"] .$2') || {}).textContent || '')"; }
+shoot() {   # shoot [NAME]: a screenshot kept as $ARTIFACTS/NAME.png (wallboard.png)
+    local name=${1:-wallboard}
+    cdp shot "$AW_TMP/$name.png" >/dev/null
+    mkdir -p "$ARTIFACTS" && cp "$AW_TMP/$name.png" "$ARTIFACTS/$name.png" 2>/dev/null
 }
 
 settle 1 $A $B $C
@@ -176,6 +180,53 @@ see "snapshot: wrap_up with its duration" 2 "$(tile $A) === 'tile st-wrap_up' &&
 see "snapshot: a long held call, an unknown media code shown as the number" 2 \
     "$(tile $B) === 'tile st-held long' && /^11:4[0-3]$/.test($(text $B tm)) && $(text $B cl) === 'outbound · 77'"
 see "snapshot: no state known: idle" 2 "$(tile $C) === 'tile st-idle'"
+
+# --- A batch-mode daemon with agent state: the tiles show the CTI states it polls from the
+# simulator, a state set there shows within two intervals, a held call shows as held, a state
+# past alerts.long_state is highlighted.
+BI=1
+D=1:172:3000 E=1:172:3001 F=1:172:3002
+sim_set $D '"calls":[],"state":{"currentState":8,"currentStateTime":65,"currentStateReason":258}'
+sim_set $E '"calls":[],"state":{"currentState":1,"currentStateTime":5}'
+sim_set $F '"calls":[{"callId":"f1","callStatus":5,"callInOut":1,"mediaType":5}],"state":{"currentState":5,"currentStateTime":5}'
+AW_API=batch aw_config "$AW_TMP/batch.conf" '
+  { cc = 1; vdn = 172; id = 3000; name = "dan"; labels = { team = "care"; }; },
+  { cc = 1; vdn = 172; id = 3001; name = "eve"; labels = { team = "care"; }; },
+  { cc = 1; vdn = 172; id = 3002; name = "fay"; labels = { team = "care"; }; }' "
+poll = { interval = $BI; failure_threshold = 2; backoff_max = 2.0; agent_state = true; };
+alerts = { long_state = { rest = 60.0; }; };
+outputs = { journal = false; };
+http = { listen = [ \"127.0.0.1:0\" ]; };"
+aw_start_daemon batch "$AW_TMP/batch.conf"
+BATCH_PID=$AW_PID
+BADDR=$(aw_http_addr batch)
+aw_need_http batch "$BADDR"
+settle_state 1 $D $E $F
+r=$(cdp open "http://$BADDR/?group=team" 1280 720)
+[[ $r == ok* ]] || { fail "batch: the browser opens the page: $r"; shoot wallboard-batch; aw_done; }
+see "batch: the page follows the stream" 10 "wallboard.connected"
+see "batch: dan in rest as polled, its timer from the CMS's currentStateTime, highlighted (long)" 5 \
+    "$(tile $D) === 'tile st-rest long' && $(text $D lb) === 'rest' && /^1:0[5-9]$/.test($(text $D tm))"
+see "batch: eve idle as polled" 5 "$(tile $E) === 'tile st-idle'"
+see "batch: fay talking, outbound phone" 5 \
+    "$(tile $F) === 'tile st-talking' && $(text $F cl) === 'outbound · phone'"
+sim_set $E '"calls":[],"state":{"currentState":6,"currentStateTime":0}'
+start=$SECONDS
+r=$(cdp wait $((2 * BI + 1)) "$(tile $E) === 'tile st-wrap_up'")
+if [[ $r == ok* ]]; then pass "batch: wrap-up set at the simulator is on eve's tile within two intervals ($((SECONDS - start)) s)"
+else fail "batch: wrap-up set at the simulator is on eve's tile within two intervals: $r"; fi
+sim_set $F '"calls":[{"callId":"f1","callStatus":6,"callInOut":1,"mediaType":5}],"state":{"currentState":5,"currentStateTime":5}'
+start=$SECONDS
+r=$(cdp wait $((2 * BI + 1)) "$(tile $F) === 'tile st-held' && $(text $F lb) === 'held'")
+if [[ $r == ok* ]]; then pass "batch: fay's call held at the simulator is on the tile within two intervals ($((SECONDS - start)) s)"
+else fail "batch: fay's call held at the simulator is on the tile within two intervals: $r"; fi
+sim_set $D '"calls":[],"state":{"currentState":1,"currentStateTime":0}'
+see "batch: dan back from rest: idle, no highlight" $((3 * BI)) "$(tile $D) === 'tile st-idle'"
+see "batch: the header counts the polled states" 3 \
+    "document.querySelector('#counts [data-state=held] b').textContent === '1' && document.querySelector('#counts [data-state=wrap_up] b').textContent === '1'"
+shoot wallboard-batch
+check "batch: the daemon stops cleanly" aw_stop $BATCH_PID
+check "batch: the screenshot is kept ($ARTIFACTS/wallboard-batch.png)" test -s "$ARTIFACTS/wallboard-batch.png"
 
 expect_eq "no script error, no CSP refusal" "$(cdp errors)" "ok []"
 cdp quit >/dev/null
