@@ -43,6 +43,8 @@ struct api_view {
 	const struct api_health *health;
 	bool reload_failed;
 	uint64_t now_us;			/* CLOCK_MONOTONIC, when the view was taken */
+	const struct poller_stats *poller;
+	size_t cms_in_flight;			/* CMS requests under way */
 };
 
 /* NULL while healthy; otherwise why not, one line, in buf. */
