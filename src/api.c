@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "diskfail.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "util.h"
 #include "wallboard.h"
 
@@ -101,6 +103,11 @@ static void get_metrics(struct api *api, struct http_req *req)
 		w[i].name = webhooks_receiver(v.webhooks, i, &w[i].queue, &w[i].stats);
 	http_get_stats(api->http, &in.http);
 	in.reload_failed = v.reload_failed;
+	in.poller = *v.poller;
+	in.cms_in_flight = v.cms_in_flight;
+	in.webhooks_in_flight = webhooks_in_flight(v.webhooks);
+	in.notify_dropped = notify_dropped();
+	diskfail_get_stats(&in.disk);
 	text = metrics_render(&in, &len);
 	free(w);
 	http_reply(req, 200, METRICS_CONTENT_TYPE, text, len);

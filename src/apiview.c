@@ -126,8 +126,25 @@ static const char *state_filter(struct api_filter *f, const char *value)
 	return f->why;
 }
 
+/* Whether key has a value already: busy=1&busy=0 asks for both, so a repeat is refused. */
+static bool filter_given(const struct api_filter *f, const char *key)
+{
+	if (strcmp(key, "busy") == 0)
+		return f->busy >= 0;
+	if (strcmp(key, "unreachable") == 0)
+		return f->unreachable >= 0;
+	if (strcmp(key, "state") == 0)
+		return f->state != CMS_CODE_NONE;
+	for (size_t i = 0; i < f->nlabels && strncmp(key, "label.", 6) == 0; i++)
+		if (strcmp(f->label_keys[i], key + 6) == 0)
+			return true;
+	return false;
+}
+
 const char *api_filter_add(struct api_filter *f, const char *key, const char *value)
 {
+	if (filter_given(f, key))
+		return "given more than once (each filter takes one value)";
 	if (strcmp(key, "busy") == 0 && (f->busy = parse_flag(value)) >= 0)
 		return NULL;
 	if (strcmp(key, "unreachable") == 0 && (f->unreachable = parse_flag(value)) >= 0)

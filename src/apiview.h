@@ -43,6 +43,8 @@ struct api_view {
 	const struct api_health *health;
 	bool reload_failed;
 	uint64_t now_us;			/* CLOCK_MONOTONIC, when the view was taken */
+	const struct poller_stats *poller;
+	size_t cms_in_flight;			/* CMS requests under way */
 };
 
 /* NULL while healthy; otherwise why not, one line, in buf. */
@@ -68,7 +70,10 @@ struct api_filter {
 };
 
 void api_filter_init(struct api_filter *f);
-/* Adds one query argument; returns NULL, or what is wrong with it (valid until the next call). */
+/*
+ * Adds one query argument; returns NULL, or what is wrong with it (valid until the next call).
+ * A key given before (busy, unreachable, state or the same label.NAME) is wrong.
+ */
 const char *api_filter_add(struct api_filter *f, const char *key, const char *value);
 bool api_filter_match(const struct api_filter *f, const struct agent_state *st);
 void api_filter_clear(struct api_filter *f);

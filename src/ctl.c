@@ -43,7 +43,7 @@ static const char usage_text[] =
 	"                     [--cacert FILE] COMMAND\n"
 	"commands:\n"
 	"  status                      health, agents by state, webhooks, last error\n"
-	"  agents [--busy] [--idle] [--unreachable] [--state NAME] [--label KEY=VALUE]... [CC:VDN:ID]\n"
+	"  agents [--busy | --idle] [--unreachable] [--state NAME] [--label KEY=VALUE]... [CC:VDN:ID]\n"
 	"  tail [-f] [--after SEQ | -n COUNT]\n"
 	"the default socket is " CTLHTTP_DEFAULT_SOCKET "; see agentwatchctl(8)\n";
 
@@ -162,30 +162,64 @@ static unsigned terminal_width(void)
 	return 80;
 }
 
-/* Appends key=value (value URL-escaped) to the query. */
-static void query_add(char **query, const char *key, const char *value)
+static char *url_escape(const char *s)
 {
-	char *v = curl_easy_escape(NULL, value, 0), *q;
+	char *e = curl_easy_escape(NULL, s, 0);
 
-	if (!v)
+	if (!e)
 		abort();
-	q = xasprintf("%s%c%s=%s", *query, **query ? '&' : '?', key, v);
+	return e;
+}
+
+/* Whether the query ("?k=v&k=v", keys escaped) has the escaped key already. */
+static bool query_has(const char *query, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = query; (p = strstr(p, key)); p++)
+		if (p > query && (p[-1] == '?' || p[-1] == '&') && p[n] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * Appends key=value (both URL-escaped) to the query for the option opt. A key the query has is a
+ * usage error: a filter takes one value, and the server refuses a repeat (--busy --idle would
+ * ask for busy=1&busy=0).
+ */
+static int query_add(char **query, const char *opt, const char *key, const char *value)
+{
+	char *k = url_escape(key), *v = url_escape(value), *q;
+	int status = 0;
+
+	if (query_has(*query, k) && strcmp(key, "busy") == 0) {
+		status = usage("agents: %s: one of --busy and --idle, once", opt);
+	} else if (query_has(*query, k)) {
+		status = usage("agents: %s: %s is filtered already (each filter once)", opt, key);
+	} else {
+		q = xasprintf("%s%c%s=%s", *query, **query ? '&' : '?', k, v);
+		free(*query);
+		*query = q;
+	}
+	curl_free(k);
 	curl_free(v);
-	free(*query);
-	*query = q;
+	return status;
 }
 
 static int label_arg(char **query, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	char *key;
+	char *key, *opt;
+	int status;
 
 	if (!eq || eq == arg)
 		return usage("--label %s: must be KEY=VALUE", arg);
 	key = xasprintf("label.%.*s", (int)(eq - arg), arg);
-	query_add(query, key, eq + 1);
+	opt = xasprintf("--label %s", arg);
+	status = query_add(query, opt, key, eq + 1);
+	free(opt);
 	free(key);
-	return 0;
+	return status;
 }
 
 static int agents_options(int argc, char **argv, char **query)
@@ -195,23 +229,26 @@ static int agents_options(int argc, char **argv, char **query)
 		{ "unreachable", no_argument, NULL, 'U' }, { "state", required_argument, NULL, 'S' },
 		{ "label", required_argument, NULL, 'l' }, { NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while (!status && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'b' || c == 'i')
-			query_add(query, "busy", c == 'b' ? "1" : "0");
+			status = query_add(query, c == 'b' ? "--busy" : "--idle", "busy",
+					   c == 'b' ? "1" : "0");
 		else if (c == 'U')
-			query_add(query, "unreachable", "1");
+			status = query_add(query, "--unreachable", "unreachable", "1");
 		else if (c == 'S' && cmscodes_state_from_name(optarg) == CMS_CODE_NONE)
 			return usage("--state %s: not an agent state (signed_out, idle, preoccupied, "
 				     "occupied, answering, talking, wrap_up, busy, rest, study, "
 				     "adjusting)", optarg);
 		else if (c == 'S')
-			query_add(query, "state", optarg);
-		else if (c != 'l' || label_arg(query, optarg))
+			status = query_add(query, "--state", "state", optarg);
+		else if (c == 'l')
+			status = label_arg(query, optarg);
+		else
 			return usage(NULL);
 	}
-	return 0;
+	return status;
 }
 
 static int cmd_agents(struct ctl *ctl, int argc, char **argv)

@@ -53,7 +53,9 @@ struct ctlfmt_status {
 	char *version;				/* build_info; NULL when not known */
 	size_t watched, busy, unreachable, calls;
 	size_t states[CMS_STATE_COUNT + 1];	/* by CTI state code; the last: unknown */
-	double polls_ok, polls_failed;
+	double polls_ok, polls_failed;		/* agents' calls polls, one per agent asked */
+	double polls_request_failed, polls_absent, polls_entry_error;	/* why polls_failed */
+	double state_polls_ok, state_polls_failed;
 	struct ctlfmt_webhook *webhooks;
 	size_t nwebhooks;
 	char *last_error;			/* NULL: none */

@@ -90,6 +90,24 @@ static struct ctlfmt_webhook *webhook(struct ctlfmt_status *st, const char *name
 	return &st->webhooks[st->nwebhooks++];
 }
 
+/* agent_polls_total: a batch answer that leaves an agent out is a failed poll of that agent. */
+static void count_poll(struct ctlfmt_status *st, bool state, const char *result, double v)
+{
+	bool ok = strcmp(result, "ok") == 0;
+
+	if (state) {
+		*(ok ? &st->state_polls_ok : &st->state_polls_failed) += v;
+		return;
+	}
+	*(ok ? &st->polls_ok : &st->polls_failed) += v;
+	if (strcmp(result, "request_failed") == 0)
+		st->polls_request_failed += v;
+	else if (strcmp(result, "absent") == 0)
+		st->polls_absent += v;
+	else if (strcmp(result, "entry_error") == 0)
+		st->polls_entry_error += v;
+}
+
 static void sample(void *ctx, const char *name, const char *labels, double v)
 {
 	struct ctlfmt_status *st = ctx;
@@ -103,9 +121,10 @@ static void sample(void *ctx, const char *name, const char *labels, double v)
 								     sizeof label)) {
 		free(st->version);
 		st->version = xstrdup(label);
-	} else if (strcmp(name, "polls_total") == 0 &&
+	} else if (strcmp(name, "agent_polls_total") == 0 &&
+		   ctlfmt_metric_label(labels, "poll", label, sizeof label) &&
 		   ctlfmt_metric_label(labels, "result", result, sizeof result)) {
-		*(strcmp(result, "ok") == 0 ? &st->polls_ok : &st->polls_failed) += v;
+		count_poll(st, strcmp(label, "state") == 0, result, v);
 	} else if (strncmp(name, "webhook_", 8) == 0 &&
 		   ctlfmt_metric_label(labels, "webhook", label, sizeof label)) {
 		w = webhook(st, label);
@@ -208,8 +227,14 @@ void ctlfmt_status_print(FILE *out, const struct ctlfmt_status *st)
 		fprintf(out, "%s %s %zu", any ? "," : "", state_name(i), st->states[i]);
 		any = true;
 	}
-	fprintf(out, "%s\n%-12s %.0f ok, %.0f failed\n", any ? "" : " none", "polls", st->polls_ok,
+	fprintf(out, "%s\n%-12s %.0f ok, %.0f failed", any ? "" : " none", "polls", st->polls_ok,
 		st->polls_failed);
+	if (st->polls_failed)
+		fprintf(out, " (%.0f request failed, %.0f absent, %.0f entry error%s)",
+			st->polls_request_failed, st->polls_absent, st->polls_entry_error,
+			st->polls_entry_error == 1 ? "" : "s");
+	fprintf(out, "\n%-12s %.0f ok, %.0f failed\n", "state polls", st->state_polls_ok,
+		st->state_polls_failed);
 	for (size_t i = 0; i < st->nwebhooks; i++) {
 		const struct ctlfmt_webhook *w = &st->webhooks[i];
 
@@ -243,6 +268,11 @@ struct json_object *ctlfmt_status_json(const struct ctlfmt_status *st)
 	add(o, "states", states);
 	add(o, "polls_ok", json_object_new_int64((int64_t)st->polls_ok));
 	add(o, "polls_failed", json_object_new_int64((int64_t)st->polls_failed));
+	add(o, "polls_request_failed", json_object_new_int64((int64_t)st->polls_request_failed));
+	add(o, "polls_absent", json_object_new_int64((int64_t)st->polls_absent));
+	add(o, "polls_entry_error", json_object_new_int64((int64_t)st->polls_entry_error));
+	add(o, "state_polls_ok", json_object_new_int64((int64_t)st->state_polls_ok));
+	add(o, "state_polls_failed", json_object_new_int64((int64_t)st->state_polls_failed));
 	for (size_t i = 0; i < st->nwebhooks; i++) {
 		const struct ctlfmt_webhook *w = &st->webhooks[i];
 		struct json_object *h = json_object_new_object();

@@ -463,7 +463,8 @@ static void view(void *ctx, struct api_view *v)
 
 	*v = (struct api_view){ d->cfg, d->states, d->nagents, persist_log(d->persist),
 				persist_dir(d->persist), poller_sched(d->poller), d->output, d->webhooks,
-				&d->counters, &d->health, d->reload.failed, 0 };
+				&d->counters, &d->health, d->reload.failed, 0,
+				poller_get_stats(d->poller), cms_client_in_flight(d->cms) };
 }
 
 static void teardown(struct daemon *d)

@@ -99,6 +99,31 @@ static void render_polls(FILE *out, const struct metrics_input *in)
 		c->duration_sum, (unsigned long long)cumulative);
 }
 
+/* Agents' polls by how they ended, as the poller counts them: a batch request counts once per
+ * agent it asked, so an agent left out of a successful answer shows here, not in polls_total. */
+static void render_agent_polls(FILE *out, const struct metrics_input *in)
+{
+	static const char *const results[POLLER_RESULT_COUNT] = {
+		[POLLER_OK] = "ok", [POLLER_REQUEST_FAILED] = "request_failed",
+		[POLLER_ABSENT] = "absent", [POLLER_ENTRY_ERROR] = "entry_error",
+	};
+	const struct poller_stats *ps = &in->poller;
+
+	head(out, "agent_polls_total", "counter",
+	     "Agents' calls and state polls, one per agent asked, by poll and result.");
+	for (int r = 0; r < POLLER_RESULT_COUNT; r++)
+		fprintf(out, P "agent_polls_total{poll=\"calls\",result=\"%s\"} %llu\n", results[r],
+			(unsigned long long)ps->calls_by[r]);
+	for (int r = 0; r < POLLER_RESULT_COUNT; r++)
+		fprintf(out, P "agent_polls_total{poll=\"state\",result=\"%s\"} %llu\n", results[r],
+			(unsigned long long)ps->state_by[r]);
+	single(out, "batch_entries_unasked_total", "counter",
+	       "Entries of batch answers for agents that were not asked (ignored).",
+	       (double)ps->unasked);
+	single(out, "cms_requests_in_flight", "gauge", "CMS requests under way.",
+	       (double)in->cms_in_flight);
+}
+
 /* From the schedule's millisecond histogram; the sum counts each poll at its bucket's middle. */
 static void render_schedule(FILE *out, const struct sched_stats *st)
 {
@@ -281,6 +306,12 @@ static void render_webhooks(FILE *out, const struct metrics_input *in)
 	     "Events gone from the event log before a receiver got them.");
 	for (size_t i = 0; i < in->nwebhooks; i++)
 		webhook_sample(out, "webhook_events_lost_total", &w[i], NULL, w[i].stats.lost);
+	head(out, "webhook_events_dropped_total", "counter",
+	     "Events dropped from a receiver's backlog past its max_backlog.");
+	for (size_t i = 0; i < in->nwebhooks; i++)
+		webhook_sample(out, "webhook_events_dropped_total", &w[i], NULL, w[i].stats.dropped);
+	single(out, "webhook_deliveries_in_flight", "gauge", "Webhook deliveries under way.",
+	       (double)in->webhooks_in_flight);
 }
 
 static void render_outputs(FILE *out, const struct metrics_input *in)
@@ -292,6 +323,10 @@ static void render_outputs(FILE *out, const struct metrics_input *in)
 	sample_u64(out, "output_dropped_total", "output", "stdout", in->output.stdout_dropped);
 	sample_u64(out, "output_dropped_total", "output", "syslog", in->output.syslog_dropped);
 	sample_u64(out, "output_dropped_total", "output", "journal", in->output.journal_failed);
+}
+
+static void render_eventlog(FILE *out, const struct metrics_input *in)
+{
 	single(out, "eventlog_bytes", "gauge", "Bytes of event log segment files in state_dir.",
 	       (double)in->evlog_bytes);
 	single(out, "eventlog_last_seq", "gauge", "Sequence number of the newest event.",
@@ -303,6 +338,18 @@ static void render_outputs(FILE *out, const struct metrics_input *in)
 	       (double)in->evlog.write_failures);
 	single(out, "eventlog_syncs_total", "counter", "fdatasync calls on the event log.",
 	       (double)in->evlog.syncs);
+	single(out, "eventlog_sync_failures_total", "counter",
+	       "fdatasync calls on the event log that failed (those events may not be durable).",
+	       (double)in->evlog.sync_failures);
+	single(out, "eventlog_records_held", "gauge",
+	       "Events waiting in memory for state_dir to take them.", (double)in->evlog.held);
+	single(out, "eventlog_records_lost_total", "counter",
+	       "Events dropped from memory, past the held limit, before state_dir took them.",
+	       (double)in->evlog.lost);
+	single(out, "state_dir_write_failures_total", "counter",
+	       "Writes of files in state_dir that failed.", (double)in->disk.failures);
+	single(out, "state_dir_files_failing", "gauge",
+	       "Files in state_dir whose last write failed.", (double)in->disk.failing);
 }
 
 static void render_self(FILE *out, const struct metrics_input *in)
@@ -323,6 +370,9 @@ static void render_self(FILE *out, const struct metrics_input *in)
 	single(out, "http_streams_cut_total", "counter",
 	       "Server-Sent Events clients cut off for being too slow or stuck.",
 	       (double)in->http.streams_cut);
+	single(out, "sd_notify_dropped_total", "counter",
+	       "sd_notify messages the service manager's socket did not take.",
+	       (double)in->notify_dropped);
 }
 
 char *metrics_render(const struct metrics_input *in, size_t *len)
@@ -334,12 +384,14 @@ char *metrics_render(const struct metrics_input *in, size_t *len)
 		abort();
 	render_self(out, in);
 	render_polls(out, in);
+	render_agent_polls(out, in);
 	render_schedule(out, in->sched);
 	render_agents(out, in);
 	if (in->agent_metrics)
 		render_per_agent(out, in);
 	render_webhooks(out, in);
 	render_outputs(out, in);
+	render_eventlog(out, in);
 	if (fclose(out) != 0 || !text)
 		abort();
 	return text;

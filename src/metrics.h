@@ -9,10 +9,12 @@
 
 #include "agents.h"
 #include "cms.h"
+#include "diskfail.h"
 #include "event.h"
 #include "evlog.h"
 #include "http.h"
 #include "output.h"
+#include "poller.h"
 #include "schedule.h"
 #include "webhook.h"
 
@@ -63,6 +65,11 @@ struct metrics_input {
 	size_t nwebhooks;
 	struct http_stats http;
 	bool reload_failed;
+	struct poller_stats poller;
+	size_t cms_in_flight;		/* CMS requests under way */
+	size_t webhooks_in_flight;	/* webhook deliveries under way */
+	uint64_t notify_dropped;	/* sd_notify messages the service manager's socket refused */
+	struct diskfail_stats disk;	/* writes state_dir refused */
 };
 
 /* The exposition text; the caller frees it. *len is its length. */

@@ -264,15 +264,29 @@ static void log_unasked(struct poller *p, const struct request *req, const struc
 		 b->unasked == 1 ? "" : "s", b->first_unasked, (unsigned long long)p->stats.unasked);
 }
 
-static void agent_failed(struct poller *p, struct watched *w, const char *reason,
-			 const struct agents_clock *now, bool log)
+/* A failed entry of a successful batch answer: none at all, or an error in its place. */
+static enum poller_result entry_failure(const void *entry)
+{
+	return entry ? POLLER_ENTRY_ERROR : POLLER_ABSENT;
+}
+
+static void agent_failed(struct poller *p, struct watched *w, enum poller_result result,
+			 const char *reason, const struct agents_clock *now, bool log)
 {
 	const struct cfg_agent *a = w->state.cfg;
 
 	p->stats.poll_errors++;
+	p->stats.calls_by[result]++;
 	if (log)
 		log_info("agent %u:%u:%u: %s", a->cc, a->vdn, a->id, reason);
 	agents_on_failure(&w->state, reason, now, p->rules, p->cb.emit, p->ctx);
+}
+
+static void agent_succeeded(struct poller *p, struct watched *w, const struct reply_call *calls,
+			    size_t ncalls, const struct agents_clock *now)
+{
+	p->stats.calls_by[POLLER_OK]++;
+	agents_on_success(&w->state, calls, ncalls, now, p->rules, p->cb.emit, p->ctx);
 }
 
 /* A calls answer (per agent or batch) to every agent asked that is still watched. */
@@ -294,15 +308,14 @@ static void dispatch_calls(struct poller *p, struct request *req, const struct c
 			continue;
 		p->stats.polls++;
 		if (!ok)
-			agent_failed(p, w, res->reason, now, req->api == CMS_API_AGENT);
+			agent_failed(p, w, POLLER_REQUEST_FAILED, res->reason, now,
+				     req->api == CMS_API_AGENT);
 		else if (!res->batch)
-			agents_on_success(&w->state, res->reply->calls, res->reply->ncalls, now, p->rules,
-					  p->cb.emit, p->ctx);
+			agent_succeeded(p, w, res->reply->calls, res->reply->ncalls, now);
 		else if (pollunit_calls_of(res->batch, req->ids[i], &entry, &reason))
-			agents_on_success(&w->state, entry->calls, entry->ncalls, now, p->rules,
-					  p->cb.emit, p->ctx);
+			agent_succeeded(p, w, entry->calls, entry->ncalls, now);
 		else
-			agent_failed(p, w, reason, now, true);
+			agent_failed(p, w, entry_failure(entry), reason, now, true);
 	}
 }
 
@@ -312,6 +325,7 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 {
 	if (res->status != CMS_OK) {
 		p->stats.state_errors += req->n;
+		p->stats.state_by[POLLER_REQUEST_FAILED] += req->n;
 		log_info("agent states of %u:%u (%zu agents): %s", req->cc, req->vdn, req->n,
 			 res->reason);
 		return;
@@ -325,9 +339,11 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 		if (w->removed)
 			continue;
 		if (pollunit_state_of(res->batch, req->ids[i], &entry, &reason)) {
+			p->stats.state_by[POLLER_OK]++;
 			agents_on_state(&w->state, entry, now, p->rules, p->cb.emit, p->ctx);
 		} else {
 			p->stats.state_errors++;
+			p->stats.state_by[entry_failure(entry)]++;
 			log_info("agent %u:%u:%u: state: %s", req->cc, req->vdn, req->ids[i], reason);
 		}
 	}

@@ -22,13 +22,25 @@ struct poller_callbacks {
 	void (*done)(void *ctx, enum cms_api api, const struct cms_result *res, double seconds);
 };
 
+/* How one agent's poll ended: its request failed, or the answer left the agent out or gave an
+ * error as its entry. */
+enum poller_result {
+	POLLER_OK,
+	POLLER_REQUEST_FAILED,
+	POLLER_ABSENT,
+	POLLER_ENTRY_ERROR,
+	POLLER_RESULT_COUNT
+};
+
 /* Counts since start; requests by enum cms_api. */
 struct poller_stats {
 	uint64_t polls;			/* agents' calls polls completed (one per agent asked) */
 	uint64_t poll_errors;		/* of which failed (request, entry error or absent) */
+	uint64_t calls_by[POLLER_RESULT_COUNT];	/* polls by how they ended */
 	uint64_t requests[3];		/* completed requests per cms_api */
 	uint64_t requests_failed[3];
 	uint64_t state_errors;		/* agents whose state poll failed (never reachability) */
+	uint64_t state_by[POLLER_RESULT_COUNT];	/* agents' state polls by how they ended */
 	uint64_t unasked;		/* batch entries for agents that were not asked */
 };
 

@@ -476,6 +476,8 @@
       history.replaceState(null, '', u);
       render();
     });
+    // The URL's ?group= shows in the selector at once, not only when the snapshot comes.
+    fillGroupSelect();
     renderCounts();
     setInterval(everySecond, 1000);
     prefillEvents().then(connect);

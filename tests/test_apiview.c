@@ -133,6 +133,24 @@ static void test_agents(void)
 	CHECK(api_filter_add(&f, "label.", "x") != NULL);
 	CHECK(api_filter_add(&f, "label.team", NULL) != NULL);
 	api_filter_clear(&f);
+
+	/* A filter given twice is refused, whatever the values: busy=1&busy=0 would ask for both. */
+	api_filter_init(&f);
+	CHECK(api_filter_add(&f, "busy", "1") == NULL);
+	CHECK_STR(api_filter_add(&f, "busy", "0"), "given more than once (each filter takes one value)");
+	CHECK(api_filter_add(&f, "busy", "1") != NULL);
+	CHECK(api_filter_add(&f, "unreachable", "0") == NULL);
+	CHECK(api_filter_add(&f, "unreachable", "0") != NULL);
+	CHECK(api_filter_add(&f, "state", "rest") == NULL);
+	CHECK(api_filter_add(&f, "state", "idle") != NULL);
+	CHECK(api_filter_add(&f, "label.team", "billing") == NULL);
+	CHECK(api_filter_add(&f, "label.site", "paris") == NULL);
+	CHECK(api_filter_add(&f, "label.team", "billing") != NULL);
+	CHECK_INT(f.busy, 1);
+	CHECK_INT(f.unreachable, 0);
+	CHECK_INT(f.state, 8);
+	CHECK_INT(f.nlabels, 2);
+	api_filter_clear(&f);
 }
 
 /* Call detail and CTI state from the batch and state interfaces; ?state=NAME. */

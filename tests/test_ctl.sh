@@ -56,6 +56,12 @@ expect_eq "-u that is not http(s): exit 2" "$(code -u ftp://x status)" 2
 expect_eq "--user without --password-file: exit 2" "$(code "${S[@]}" --user a status)" 2
 expect_eq "--state that is no CTI state: exit 2" "$(code "${S[@]}" agents --state lunch)" 2
 expect_eq "--label without =: exit 2" "$(code "${S[@]}" agents --label team)" 2
+expect_eq "--busy --idle contradict: exit 2" "$(code "${S[@]}" agents --busy --idle)" 2
+"$CTL" "${S[@]}" agents --busy --idle 2> "$AW_TMP/err"
+expect_grep "--busy --idle: says why" '^agentwatchctl: agents: --idle: one of --busy and --idle, once$' "$AW_TMP/err"
+expect_eq "--busy twice: exit 2" "$(code "${S[@]}" agents --busy --busy)" 2
+expect_eq "--state twice: exit 2" "$(code "${S[@]}" agents --state rest --state idle)" 2
+expect_eq "--label of one key twice: exit 2" "$(code "${S[@]}" agents --label team=billing --label team=sales)" 2
 expect_eq "tail --after not a number: exit 2" "$(code "${S[@]}" tail --after x)" 2
 
 # --- status

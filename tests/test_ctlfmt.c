@@ -188,6 +188,14 @@ static const char metrics_text[] =
 	"agentwatchd_polls_total{api=\"batch\",result=\"ok\"} 5\n"
 	"agentwatchd_polls_total{api=\"agent\",result=\"timeout\"} 2\n"
 	"agentwatchd_polls_total{api=\"state\",result=\"http_error\"} 1\n"
+	/* Per agent asked: the batch requests above were ok, yet one agent was left out. */
+	"agentwatchd_agent_polls_total{poll=\"calls\",result=\"ok\"} 1392\n"
+	"agentwatchd_agent_polls_total{poll=\"calls\",result=\"request_failed\"} 2\n"
+	"agentwatchd_agent_polls_total{poll=\"calls\",result=\"absent\"} 1\n"
+	"agentwatchd_agent_polls_total{poll=\"calls\",result=\"entry_error\"} 0\n"
+	"agentwatchd_agent_polls_total{poll=\"state\",result=\"ok\"} 700\n"
+	"agentwatchd_agent_polls_total{poll=\"state\",result=\"request_failed\"} 0\n"
+	"agentwatchd_agent_polls_total{poll=\"state\",result=\"absent\"} 1\n"
 	"agentwatchd_webhook_queue_events{webhook=\"https://h.example\"} 7\n"
 	"agentwatchd_webhook_deliveries_total{webhook=\"https://h.example\",result=\"delivered\"} 5\n"
 	"agentwatchd_webhook_deliveries_total{webhook=\"https://h.example\",result=\"failed\"} 1\n"
@@ -208,7 +216,8 @@ static void test_status(void)
 		  "version      1.2.3\n"
 		  "agents       2 watched, 1 busy, 1 unreachable, 2 calls\n"
 		  "states       talking 1, unknown 1\n"
-		  "polls        15 ok, 3 failed\n"
+		  "polls        1392 ok, 3 failed (2 request failed, 1 absent, 0 entry errors)\n"
+		  "state polls  700 ok, 1 failed\n"
 		  "webhook      https://h.example: 7 queued, 5 delivered, 1 failed, 2 dead-lettered\n"
 		  "last error   1:170:1100: HTTP 503\n");
 	free(text);
@@ -218,8 +227,9 @@ static void test_status(void)
 		  "{\"healthy\":true,\"health\":\"ok\",\"version\":\"1.2.3\",\"watched\":2,\"busy\":1,"
 		  "\"unreachable\":1,\"calls\":2,\"states\":{\"signed_out\":0,\"idle\":0,"
 		  "\"preoccupied\":0,\"occupied\":0,\"answering\":0,\"talking\":1,\"wrap_up\":0,"
-		  "\"busy\":0,\"rest\":0,\"study\":0,\"adjusting\":0,\"unknown\":1},\"polls_ok\":15,"
-		  "\"polls_failed\":3,\"webhooks\":[{\"name\":\"https://h.example\",\"queue\":7,"
+		  "\"busy\":0,\"rest\":0,\"study\":0,\"adjusting\":0,\"unknown\":1},\"polls_ok\":1392,"
+		  "\"polls_failed\":3,\"polls_request_failed\":2,\"polls_absent\":1,"
+		  "\"polls_entry_error\":0,\"state_polls_ok\":700,\"state_polls_failed\":1,\"webhooks\":[{\"name\":\"https://h.example\",\"queue\":7,"
 		  "\"delivered\":5,\"failed\":1,\"dead_lettered\":2}],"
 		  "\"last_error\":\"1:170:1100: HTTP 503\"}");
 	json_object_put(o);
@@ -233,6 +243,7 @@ static void test_status(void)
 		  "agents       0 watched, 0 busy, 0 unreachable, 0 calls\n"
 		  "states       none\n"
 		  "polls        0 ok, 0 failed\n"
+		  "state polls  0 ok, 0 failed\n"
 		  "webhooks     none\n"
 		  "last error   CMS unreachable: reset\n");
 	free(text);

@@ -79,6 +79,12 @@ expect_eq "?state=NAME not a CTI state: 400 naming it" "$(get "$U/api/v1/agents?
     "400 400 state: 'lunch' is not an agent state (signed_out, idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting)"
 expect_eq "?state=unreachable is no CTI state: 400" "$(status "$U/api/v1/agents?state=unreachable")" 400
 expect_eq "bad flag: 400" "$(status "$U/api/v1/agents?busy=maybe")" 400
+expect_eq "?busy=1&busy=0: a repeated filter, 400 naming it" "$(get "$U/api/v1/agents?busy=1&busy=0")" \
+    "400 400 busy: given more than once (each filter takes one value)"
+expect_eq "?label.team= twice: 400 naming it" \
+    "$(get "$U/api/v1/agents?label.team=billing&label.team=sales")" \
+    "400 400 label.team: given more than once (each filter takes one value)"
+expect_eq "?state= twice: 400" "$(status "$U/api/v1/agents?state=idle&state=idle")" 400
 curl -sS "$U/api/v1/agents/$A" > "$AW_TMP/one"
 expect_eq "one agent: its calls" "$("$AW_PYTHON" -c '
 import json, sys

@@ -114,14 +114,18 @@ static void test_render(void)
 	struct agent_state *states[] = { &a, &b, &c, &d };
 	struct metrics_webhook hooks[] = {
 		{ "https://hooks.example/x", 7, { .delivered = 5, .attempts_failed = 1,
-						  .dead_lettered = 2, .lost = 3 } },
+						  .dead_lettered = 2, .lost = 3, .dropped = 11 } },
 	};
 	struct metrics_input in = {
 		.version = "1.2.3", .counters = cp, .sched = st, .states = states, .nagents = 4,
 		.webhooks = hooks, .nwebhooks = 1, .evlog_bytes = 4096, .evlog_last_seq = 42,
 		.output = { .events = 9, .stdout_dropped = 4, .journal_failed = 1, .syslog_dropped = 6 },
-		.evlog = { .appended = 42, .write_failures = 8, .syncs = 3 },
+		.evlog = { .appended = 42, .write_failures = 8, .syncs = 3, .sync_failures = 2,
+			   .held = 6, .lost = 7 },
 		.http = { .requests = 10, .streams = 2, .streams_cut = 1 },
+		.poller = { .calls_by = { 20, 2, 1, 1 }, .state_by = { 9, 3, 0, 1 }, .unasked = 4 },
+		.cms_in_flight = 3, .webhooks_in_flight = 1, .notify_dropped = 12,
+		.disk = { .failing = 1, .failures = 5 },
 	};
 	size_t len;
 	char *text;
@@ -187,6 +191,29 @@ static void test_render(void)
 	CHECK_LINE(text, "agentwatchd_eventlog_records_total 42");
 	CHECK_LINE(text, "agentwatchd_build_info{version=\"1.2.3\"} 1");
 	CHECK_LINE(text, "agentwatchd_http_streams_cut_total 1");
+	/* Every counter SIGUSR1 logs is here too. */
+	CHECK_LINE(text, "# TYPE agentwatchd_agent_polls_total counter");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"calls\",result=\"ok\"} 20");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"calls\",result=\"request_failed\"} 2");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"calls\",result=\"absent\"} 1");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"calls\",result=\"entry_error\"} 1");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"state\",result=\"ok\"} 9");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"state\",result=\"request_failed\"} 3");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"state\",result=\"absent\"} 0");
+	CHECK_LINE(text, "agentwatchd_agent_polls_total{poll=\"state\",result=\"entry_error\"} 1");
+	CHECK_LINE(text, "agentwatchd_batch_entries_unasked_total 4");
+	CHECK_LINE(text, "# TYPE agentwatchd_cms_requests_in_flight gauge");
+	CHECK_LINE(text, "agentwatchd_cms_requests_in_flight 3");
+	CHECK_LINE(text, "agentwatchd_webhook_events_dropped_total{webhook=\"https://hooks.example/x\"} 11");
+	CHECK_LINE(text, "agentwatchd_webhook_deliveries_in_flight 1");
+	CHECK_LINE(text, "agentwatchd_sd_notify_dropped_total 12");
+	CHECK_LINE(text, "agentwatchd_eventlog_sync_failures_total 2");
+	CHECK_LINE(text, "# TYPE agentwatchd_eventlog_records_held gauge");
+	CHECK_LINE(text, "agentwatchd_eventlog_records_held 6");
+	CHECK_LINE(text, "agentwatchd_eventlog_records_lost_total 7");
+	CHECK_LINE(text, "agentwatchd_state_dir_write_failures_total 5");
+	CHECK_LINE(text, "# TYPE agentwatchd_state_dir_files_failing gauge");
+	CHECK_LINE(text, "agentwatchd_state_dir_files_failing 1");
 	CHECK(!strstr(text, "agentwatchd_agent_calls"));
 	check_families(text);
 	check_promtool(text);

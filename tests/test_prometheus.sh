@@ -62,6 +62,8 @@ positive() { "$AW_PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1] or 0) 
 
 check "Prometheus scrapes the daemon: up == 1" until_ok 30 is 'up{job="agentwatchd"}' 1
 check "polls_total by result" until_ok 10 positive 'agentwatchd_polls_total{result="ok"}'
+check "agent_polls_total by poll and result" \
+    until_ok 10 positive 'agentwatchd_agent_polls_total{poll="calls",result="ok"}'
 check "calls_active" until_ok 10 is 'sum(agentwatchd_calls_active)' 2
 check "agents by state" until_ok 10 is 'count(agentwatchd_agents)' 12
 check "per-agent calls" until_ok 10 is 'agentwatchd_agent_calls{agent="1099",name="alice"}' 2

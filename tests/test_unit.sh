@@ -24,6 +24,10 @@ expect_grep "unit orders After=time-sync.target" '^After=.*time-sync\.target' "$
 check "unit does not pull time-sync.target in" bash -c "! grep -q '^Wants=.*time-sync' '$unit'"
 expect_grep "the service starts once the secret is there" \
     '^ConditionPathExists=/etc/agentwatchd/cms.secret$' "$unit"
+# systemctl help shows every page the project ships: Documentation= names each, and only those.
+expect_eq "Documentation= names every man page shipped" \
+    "$(sed -n 's/^Documentation=//p' "$unit" | tr ' ' '\n' | sed -n 's/^man:\(.*\)(\([0-9]\))$/\1.\2/p' | sort | tr '\n' ' ')" \
+    "$(cd "$AW_SRC/man" && ls -- *.[1-8] | sort | tr '\n' ' ')"
 
 # --- The template: the same unit but for the lines that name one instance's files ---
 

@@ -229,6 +229,10 @@ check "batch: the daemon stops cleanly" aw_stop $BATCH_PID
 check "batch: the screenshot is kept ($ARTIFACTS/wallboard-batch.png)" test -s "$ARTIFACTS/wallboard-batch.png"
 
 expect_eq "no script error, no CSP refusal" "$(cdp errors)" "ok []"
+# ?group= shows in the selector before any snapshot: the page from its source file has no API.
+r=$(cdp open "file://$AW_SRC/src/wallboard.html?group=team" 640 480)
+expect_eq "the selector shows ?group= before the snapshot comes" \
+    "$r $(cdp eval "document.querySelector('#group').value + ':' + wallboard.agents.size")" 'ok true ok "team:0"'
 cdp quit >/dev/null
 check "the screenshot is kept ($ARTIFACTS/wallboard.png)" test -s "$ARTIFACTS/wallboard.png"
 check "the daemon stops cleanly" aw_stop $AW_PID
