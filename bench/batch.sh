@@ -51,12 +51,20 @@ poll = { interval = $3; agent_state = $([ "$4" = batch ] && echo true || echo fa
 agents = ( { cc = 1; vdn = 1; range = [ $FIRST_ID, $((FIRST_ID + $2 - 1)) ]; } );
 outputs = { journal = false; stdout = true; };
 state_dir = "$TMP/state-$1";
+http = { listen = [ "unix:$TMP/$1.sock" ]; };
 EOC
 }
 
 samples() {   # samples AGENTS: SAMPLES agent keys spread over the range, comma-separated
     awk -v n="$1" -v k="$SAMPLES" -v f="$FIRST_ID" \
         'BEGIN { for (i = 0; i < k; i++) printf "%s1:1:%d", i ? "," : "", f + int((i + 0.5) * n / k) }'
+}
+
+scrape() { curl -sS --max-time 10 --unix-socket "$TMP/$1.sock" http://x/metrics; }
+mean() {   # mean NAME METRIC: the mean observation of histogram METRIC between the scrapes, in ms
+    awk -v m="agentwatchd_$2" '$1 == m "_sum" { s[FILENAME] = $2 } $1 == m "_count" { c[FILENAME] = $2 }
+        END { n = c[ARGV[2]] - c[ARGV[1]]; printf "%.1f", n ? (s[ARGV[2]] - s[ARGV[1]]) / n * 1000 : 0 }' \
+        "$TMP/$1.m0" "$TMP/$1.m1"
 }
 
 # one NAME AGENTS INTERVAL API BATCH_SIZE: one run; sets R_* (figures) and appends a row to ROWS
@@ -79,10 +87,12 @@ one() {
     nap "$warm"
     kill -0 "$DPID" 2>/dev/null || { cat "$TMP/$name.err"; die "the daemon ($name) died"; }
     sim POST /sim/reset-stats >/dev/null || die "the simulator's control API does not answer"
+    scrape "$name" > "$TMP/$name.m0"
     c1=$(proc_jiffies "$DPID"); b1=$(busy_jiffies); s1=$(proc_jiffies "$SIM_PID")
     nap "$DUR"
     c2=$(proc_jiffies "$DPID"); b2=$(busy_jiffies); s2=$(proc_jiffies "$SIM_PID")
     sim GET /sim/stats > "$TMP/$name.stats"
+    scrape "$name" > "$TMP/$name.m1"
     R_RSS=$(proc_status "$DPID" VmHWM)
     R_LOAD=$(load1)
     # detect.py stops scripting at warm-up + DUR and waits at most 3 intervals + 2 s for the last event
@@ -102,17 +112,19 @@ one() {
     R_CPU=$(calc "($c2 - $c1) / $HZ")
     R_CPU_PER_K=$(calc "sprintf(\"%.4f\", $R_CPU * 1000 / $R_POLLS)")
     R_P99=$(exit_stat "$name" p99)
+    R_MP99=$(hist_quantile "$TMP/$name.m0" "$TMP/$name.m1" poll_lateness_seconds 0.99)
+    R_DURATION="mean $(mean "$name" poll_duration_seconds) ms, p99 $(hist_quantile "$TMP/$name.m0" "$TMP/$name.m1" poll_duration_seconds 0.99)"
     R_SIM=$(calc "sprintf(\"%.0f\", ($s2 - $s1) / $HZ / $DUR * 100)")
     R_OTHER=$(other_pct $((b2 - b1)) $((c2 - c1)) $((s2 - s1)))
     local d="$TMP/$name.detect"
     R_DET="$(json p50 <"$d") / $(json p99 <"$d") / $(json max <"$d") ms (n $(json n <"$d"), missed $(json missed <"$d"))"
     R_DET_P99=$(json p99 <"$d"); R_DET_MAX=$(json max <"$d"); R_DET_MAX=${R_DET_MAX/None/1e9}; R_DET_MISSED=$(json missed <"$d")
-    ROWS+=$(printf '\n  %-14s %6s %3s %-5s %5s  %9s %6s %8s  %6s  %7s  %-23s %7s  %s  %s  %s' \
+    ROWS+=$(printf '\n  %-14s %6s %3s %-5s %5s  %9s %6s %8s  %6s  %7s  %-34s %7s  %s  %s  %s' \
         "$name" "$n" "$iv" "$4" "$([ "$4" = batch ] && echo "$5" || echo -)" "$R_POLLS" "$R_REQS" "$R_REQ_PER_K" \
         "$(fmt %.2f "$R_CPU")" "$R_CPU_PER_K" \
-        "$(exit_stat "$name" p50)/$R_P99/$(exit_stat "$name" max)" "$R_RSS" \
+        "$(exit_stat "$name" p50)/$R_P99/$(exit_stat "$name" max) (${R_MP99// /})" "$R_RSS" \
         "$R_DET" "sim $R_SIM% rest $R_OTHER%" "load $R_LOAD")
-    echo "   requests/1,000 agent-polls $R_REQ_PER_K, CPU/1,000 agent-polls $R_CPU_PER_K s, lateness p99 $R_P99 ms, VmHWM $R_RSS KiB, detection $R_DET, sim $R_SIM%, rest $R_OTHER%, failed $(exit_stat "$name" failed), events $(exit_stat "$name" events), state agent-polls $R_STATE"
+    echo "   requests/1,000 agent-polls $R_REQ_PER_K, CPU/1,000 agent-polls $R_CPU_PER_K s, lateness p99 $R_P99 ms (measured part: $R_MP99), request time $R_DURATION, VmHWM $R_RSS KiB, detection $R_DET, sim $R_SIM%, rest $R_OTHER%, failed $(exit_stat "$name" failed), events $(exit_stat "$name" events), state agent-polls $R_STATE"
 }
 
 verdict() { if [ "$(calc "($1) ? 1 : 0")" = 1 ]; then echo met; else echo MISSED; fi; }
@@ -154,7 +166,7 @@ machine: $(machine)
 load average before: $LOAD_BEFORE; at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 daemon: $DAEMON (source $SOURCE), state_dir on, max_in_flight 32, simulator 1 process --no-verify --random 1
 
-  run            agents int  api   batch  agent-polls   reqs  req/1k   CPU s  CPU/1k   lateness p50/p99/max ms VmHWM   detection p50 / p99 / max$ROWS
+  run            agents int  api   batch  agent-polls   reqs  req/1k   CPU s  CPU/1k   lateness p50/p99/max ms (measured p99) VmHWM   detection p50 / p99 / max$ROWS
 
 targets$TARGETS
 EOR

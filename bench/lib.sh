@@ -128,3 +128,32 @@ exit_stat() {   # exit_stat NAME FIELD: a number from the daemon's exit log line
 need_stats() {
     grep -q 'polls started' "$TMP/$1.err" || { tail -20 "$TMP/$1.err"; die "no statistics line from the daemon ($1)"; }
 }
+
+# hist_quantile BEFORE AFTER METRIC Q: from two /metrics scrapes (files), the bucket bound (in ms)
+# that holds quantile Q of the histogram METRIC's observations between them: "<= 50 ms", "> 5000 ms"
+# (past the last bound) or "none" (no observations).
+hist_quantile() {
+    "$PY" - "$@" <<'PYEOF'
+import re, sys
+def hist(path, name):
+    b = {}
+    for line in open(path):
+        m = re.match(r'agentwatchd_%s_bucket\{le="([^"]+)"\} (\d+)' % name, line)
+        if m:
+            b[m.group(1)] = int(m.group(2))
+    return b
+h0, h1 = hist(sys.argv[1], sys.argv[3]), hist(sys.argv[2], sys.argv[3])
+d = {k: h1[k] - h0.get(k, 0) for k in h1}
+bounds = sorted((float(k) for k in d if k != "+Inf"))
+total = d.get("+Inf", 0)
+if not total:
+    print("none")
+else:
+    for k in bounds:
+        if d["%g" % k] >= float(sys.argv[4]) * total:
+            print("<= %g ms" % (k * 1000))
+            break
+    else:
+        print("> %g ms" % (bounds[-1] * 1000))
+PYEOF
+}
