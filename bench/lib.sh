@@ -31,14 +31,15 @@ wait_for() {   # wait_for SECONDS COMMAND...: retries every 0.1 s until it succe
 
 # bench_start_sim [CMSSIM-ARGS...]: the TLS simulator with --no-verify (it skips the signature check, so that it is
 # not the bottleneck; the daemon still signs every request) and --random 1 (agents have calls
-# coming and going, so the daemon parses real answers and emits events). Test PKI in TMP/pki, the
+# coming and going, so the daemon parses real answers and emits events; BENCH_RANDOM=off leaves it
+# out: every agent idle with no calls, so that only polling is measured). Test PKI in TMP/pki, the
 # secret in TMP/cms.secret; sets SIM_PID, SIM_PORT and SIM_URL. Further arguments go to cmssim.py.
 bench_start_sim() {
     bash "$SRC/tests/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts.sh failed"
     printf 'bench-secret-not-checked\n' > "$TMP/cms.secret"
     chmod 600 "$TMP/cms.secret"
     "$PY" "$SRC/tests/cmssim.py" --listen 127.0.0.1:0 --cert "$TMP/pki/server.pem" \
-        --key "$TMP/pki/server.key" --no-verify --random 1 --port-file "$TMP/sim.port" \
+        --key "$TMP/pki/server.key" --no-verify $([ "${BENCH_RANDOM:-1}" = off ] || echo "--random ${BENCH_RANDOM:-1}") --port-file "$TMP/sim.port" \
         "$@" >"$TMP/sim.log" 2>&1 &
     SIM_PID=$!
     pids+=("$SIM_PID")
