@@ -16,7 +16,8 @@
 # Environment: AW_BUILD (default ../build), AW_DAEMON, BENCH_SETS ("10000:5 50000:1"),
 # BENCH_BATCH_SIZES ("1000 3000"), BENCH_SECONDS (30), BENCH_SAMPLES (20), BENCH_RSS_MID=0 (skip
 # the marginal RSS runs), BENCH_AGENT_MODE=0 (skip the per-agent run), BENCH_SKIP_BUILD, BENCH_KEEP,
-# BENCH_RANDOM=off (a quiet simulator: no calls, so polling alone is measured), PYTHON3. Everything it starts is stopped on exit; every wait is bounded.
+# BENCH_RANDOM=off (a quiet simulator: no calls, so polling alone is measured), PYTHON3.
+# Everything it starts is stopped on exit; every wait is bounded.
 set -u
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
