@@ -41,6 +41,10 @@ echo "== load before: $LOAD_BEFORE"
 SOURCE="$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)$(git -C "$SRC" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
 echo "== daemon: $DAEMON (source $SOURCE); CFLAGS: $(sed -n 's/^CFLAGS = //p' "$BUILD/Makefile" 2>/dev/null)"
 bench_start_sim --workers 1
+# bench/slowdisk.c with no delay: the loop's longest iteration, and its own part (without the time it
+# waited for a CPU), so that lateness can be told apart from a busy machine
+cc -shared -fPIC -O2 -Wall -o "$TMP/loopmeter.so" "$SRC/bench/slowdisk.c" -ldl -pthread ||
+    die "cannot build bench/slowdisk.c"
 
 config() {   # config NAME AGENTS INTERVAL API BATCH_SIZE
     mkdir -p "$TMP/state-$1"
@@ -82,7 +86,8 @@ one() {
         <"$TMP/out.fifo" 2>"$TMP/$name.detect.err" &
     local det=$!
     pids+=("$det")
-    "$DAEMON" -v -c "$TMP/$name.conf" >"$TMP/out.fifo" 2>"$TMP/$name.err" &
+    LD_PRELOAD=$TMP/loopmeter.so BENCH_STALL_OUT=$TMP/$name.loop BENCH_DISK_DELAY_MS=0 \
+        "$DAEMON" -v -c "$TMP/$name.conf" >"$TMP/out.fifo" 2>"$TMP/$name.err" &
     DPID=$!
     pids+=("$DPID")
     nap "$warm"
@@ -104,6 +109,9 @@ one() {
     wait "$det" 2>/dev/null
     [ -s "$TMP/$name.detect" ] || { cat "$TMP/$name.detect.err"; die "detect.py gave no result ($name)"; }
 
+    R_LOOP=$(awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
+        END { printf "longest loop iteration %.1f ms (own %.1f ms, CPU %.1f ms), %d over 50 ms", v["max_us"] / 1000,
+              v["max_own_us"] / 1000, v["max_cpu_us"] / 1000, v["over_50ms"] }' "$TMP/$name.loop")
     local path; path=$([ "$4" = batch ] && echo batch || echo agent)
     R_POLLS=$(json "by_path.$path.agents" < "$TMP/$name.stats")
     R_REQS=$(( $(json by_path.agent.requests < "$TMP/$name.stats") + $(json by_path.batch.requests < "$TMP/$name.stats") +
@@ -125,7 +133,7 @@ one() {
         "$(fmt %.2f "$R_CPU")" "$R_CPU_PER_K" \
         "$(exit_stat "$name" p50)/$R_P99/$(exit_stat "$name" max) (${R_MP99// /})" "$R_RSS" \
         "$R_DET" "sim $R_SIM% rest $R_OTHER%" "load $R_LOAD")
-    echo "   requests/1,000 agent-polls $R_REQ_PER_K, CPU/1,000 agent-polls $R_CPU_PER_K s, lateness p99 $R_P99 ms (measured part: $R_MP99), request time $R_DURATION, VmHWM $R_RSS KiB, detection $R_DET, sim $R_SIM%, rest $R_OTHER%, failed $(exit_stat "$name" failed), events $(exit_stat "$name" events), state agent-polls $R_STATE"
+    echo "   requests/1,000 agent-polls $R_REQ_PER_K, CPU/1,000 agent-polls $R_CPU_PER_K s, lateness p99 $R_P99 ms (measured part: $R_MP99), $R_LOOP, request time $R_DURATION, VmHWM $R_RSS KiB, detection $R_DET, sim $R_SIM%, rest $R_OTHER%, failed $(exit_stat "$name" failed), events $(exit_stat "$name" events), state agent-polls $R_STATE"
 }
 
 verdict() { if [ "$(calc "($1) ? 1 : 0")" = 1 ]; then echo met; else echo MISSED; fi; }

@@ -3,7 +3,7 @@
 
 Reads the daemon's stdout (JSON lines) on stdin, timestamping each line as it arrives, and meanwhile
 scripts changes at the simulator (POST /sim/agent) for a few sampled agents: a call "BENCH-<id>-<k>"
-appears, and once its call.started was read, after a random pause of up to one interval it goes again.
+appears (the detector's pid in its ID: the simulator outlives a run), and once its call.started was read, after a random pause of up to one interval it goes again.
 The latency of a change is from just before its POST was sent (so it includes the control request's
 round trip) to the line of its call.started or call.ended. A change whose event has not come after
 3 intervals + 2 s is counted as missed and the agent goes on with the next.
@@ -95,7 +95,7 @@ class Detector:
                     s[0] = now + rng.uniform(0, a.interval)
                 if s[2] is None and now >= s[0] and now < end:
                     if s[1] is None:
-                        s[1] = "BENCH-%s-%d" % (ag.split(":")[-1], len(lat) + missed)
+                        s[1] = "BENCH-%d-%s-%d" % (os.getpid(), ag.split(":")[-1], len(lat) + missed)
                         calls, kind = [s[1]], "call.started"
                     else:
                         calls, kind = [], "call.ended"
