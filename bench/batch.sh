@@ -145,7 +145,7 @@ for set in $SETS; do
     n=${set%:*}; iv=${set#*:}
     if [ "$first" = 1 ] && [ "${BENCH_AGENT_MODE:-1}" != 0 ]; then
         one "agent-$n" "$n" "$iv" agent 1000
-        AGENT_CPU_PER_K=$R_CPU_PER_K; AGENT_SET=$set
+        AGENT_CPU_PER_K=$R_CPU_PER_K
     fi
     for b in $SIZES; do
         one "batch$b-$n" "$n" "$iv" batch "$b"

@@ -1,5 +1,7 @@
 # bench/lib.sh: what the benches share: a temp dir, the processes to stop at exit, bounded waits,
-# the TLS simulator. Not tests/lib.sh: a bench wants none of a test's checks, budgets or traps.
+# the TLS simulator and its control API, the build, /proc figures, the daemon's stop and exit line,
+# histogram quantiles from /metrics. Not tests/lib.sh: a bench wants none of a test's checks,
+# budgets or traps.
 # Sourced by bench/*.sh after `set -u`; needs SRC (the source tree) and PY (python3).
 
 # bench_init NAME: a temp dir in TMP (kept at exit with BENCH_KEEP=1), pids to stop at exit, and
@@ -35,11 +37,13 @@ wait_for() {   # wait_for SECONDS COMMAND...: retries every 0.1 s until it succe
 # out: every agent idle with no calls, so that only polling is measured). Test PKI in TMP/pki, the
 # secret in TMP/cms.secret; sets SIM_PID, SIM_PORT and SIM_URL. Further arguments go to cmssim.py.
 bench_start_sim() {
+    local random=()
+    [ "${BENCH_RANDOM:-1}" = off ] || random=(--random "${BENCH_RANDOM:-1}")
     bash "$SRC/tests/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts.sh failed"
     printf 'bench-secret-not-checked\n' > "$TMP/cms.secret"
     chmod 600 "$TMP/cms.secret"
     "$PY" "$SRC/tests/cmssim.py" --listen 127.0.0.1:0 --cert "$TMP/pki/server.pem" \
-        --key "$TMP/pki/server.key" --no-verify $([ "${BENCH_RANDOM:-1}" = off ] || echo "--random ${BENCH_RANDOM:-1}") --port-file "$TMP/sim.port" \
+        --key "$TMP/pki/server.key" --no-verify "${random[@]}" --port-file "$TMP/sim.port" \
         "$@" >"$TMP/sim.log" 2>&1 &
     SIM_PID=$!
     pids+=("$SIM_PID")
