@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""detect.py: detection latency for bench/batch.sh: from a change at the simulator to its event on stdout.
+"""detect.py: detection latency for bench/batch.sh, from a change at the simulator to its event.
 
 Reads the daemon's stdout (JSON lines) on stdin, timestamping each line as it arrives, and meanwhile
-scripts changes at the simulator (POST /sim/agent) for a few sampled agents: a call "BENCH-<id>-<k>"
-appears (the detector's pid in its ID: the simulator outlives a run), and once its call.started was read, after a random pause of up to one interval it goes again.
-The latency of a change is from just before its POST was sent (so it includes the control request's
-round trip) to the line of its call.started or call.ended. A change whose event has not come after
-3 intervals + 2 s is counted as missed and the agent goes on with the next.
+scripts changes at the simulator (POST /sim/agent) for a few sampled agents, each in turn: a call
+"BENCH-<pid>-<id>-<k>" appears (the pid because the simulator outlives a run), and once its
+call.started was read, after a random pause of up to one interval, it goes; once its call.ended was
+read, after another pause, the next call appears. The latency of a change is from just before its
+POST was sent (so it includes the control request's round trip) to the line of its call.started or
+call.ended. A change whose event has not come after 3 intervals + 2 s is counted as missed and the
+agent goes on with the next.
 
   detect.py --url URL --ca PEM --agents CC:VDN:ID,... --interval S --warmup S --seconds S --out FILE
 
-Changes are scripted from --warmup to --warmup + --seconds (from the start); stdin is read to its end
-(the daemon's exit). FILE gets one JSON object when the last change's event came (the caller
-may then stop the daemon), and again with the lines read at the end of stdin: latencies in ms (p50, p99, max, n), missed,
-lines read, and the control round trips' median and max in ms.
+Changes are scripted from --warmup to --warmup + --seconds (from the start); stdin is read to its
+end (the daemon's exit). FILE gets one JSON object when the last change's event came (the caller may
+then stop the daemon), and again at the end of stdin with the lines read: latencies in ms (p50,
+p99, max, n), missed, and the control round trips' median and max in ms.
 """
 
 import argparse
@@ -95,7 +97,8 @@ class Detector:
                     s[0] = now + rng.uniform(0, a.interval)
                 if s[2] is None and now >= s[0] and now < end:
                     if s[1] is None:
-                        s[1] = "BENCH-%d-%s-%d" % (os.getpid(), ag.split(":")[-1], len(lat) + missed)
+                        s[1] = "BENCH-%d-%s-%d" % (os.getpid(), ag.split(":")[-1],
+                                                   len(lat) + missed)
                         calls, kind = [s[1]], "call.started"
                     else:
                         calls, kind = [], "call.ended"
