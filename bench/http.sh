@@ -73,25 +73,13 @@ for ((s = 0; s < DUR; s++)); do get /metrics >/dev/null; sleep 1; done
 curl -sS --unix-socket "$TMP/http.sock" http://x/metrics > "$TMP/m1"
 echo "daemon CPU: $(awk -v a="$cpu0" -v b="$(cpu)" -v hz="$(getconf CLK_TCK)" -v d="$DUR" \
     'BEGIN { printf "%.1f%% of a core", (b - a) / hz / d * 100 }')"
-"$PY" - "$TMP/m0" "$TMP/m1" "$TMP" <<'EOF'
-import glob, re, sys
-def hist(path):
-    b = {}
-    for line in open(path):
-        m = re.match(r'agentwatchd_poll_lateness_seconds_bucket\{le="([^"]+)"\} (\d+)', line)
-        if m:
-            b[m.group(1)] = int(m.group(2))
-    return b
-h0, h1 = hist(sys.argv[1]), hist(sys.argv[2])
-d = {k: h1[k] - h0.get(k, 0) for k in h1}
-total = d["+Inf"]
-def q(p):
-    for k in sorted((k for k in d if k != "+Inf"), key=float):
-        if d[k] >= p * total:
-            return "<= %g ms" % (float(k) * 1000)
-    return "> 5 s"
-print("polls started %d; lateness p50 %s, p99 %s (bucket bounds)" % (total, q(0.5), q(0.99)))
-events = [sum(1 for l in open(f) if l.startswith("id: ")) for f in glob.glob(sys.argv[3] + "/sse.*")]
+count() { sed -n 's/^agentwatchd_poll_lateness_seconds_count //p' "$1"; }
+echo "polls started $(($(count "$TMP/m1") - $(count "$TMP/m0"))); lateness p50" \
+    "$(hist_quantile "$TMP/m0" "$TMP/m1" poll_lateness_seconds 0.5)," \
+    "p99 $(hist_quantile "$TMP/m0" "$TMP/m1" poll_lateness_seconds 0.99) (bucket bounds)"
+"$PY" - "$TMP" <<'EOF'
+import glob, sys
+events = [sum(1 for l in open(f) if l.startswith("id: ")) for f in glob.glob(sys.argv[1] + "/sse.*")]
 if events:
     print("SSE clients %d, events each: min %d max %d" % (len(events), min(events), max(events)))
 EOF

@@ -22,6 +22,8 @@
 #                       between it and (a) (default half of BENCH_AGENTS; 0 skips it)
 #   BENCH_STATE_DIR=0   run the daemon without state_dir (default: with one, as shipped)
 #   BENCH_PARTS         which parts to run: ab (default), a or b
+#   BENCH_API           cms.api of the daemon (default "agent": one request per agent, as
+#                       the baseline sends; bench/batch.sh measures batch polling)
 #   BENCH_SKIP_BUILD=1  use what is built;  BENCH_KEEP=1  keep the temp dir;  PYTHON3
 # Everything it starts is stopped on exit; every wait is bounded.
 set -u
@@ -40,40 +42,14 @@ MID=${BENCH_RSS_MID:-$((AGENTS / 2))}
 PARTS=${BENCH_PARTS:-ab}
 PY=${PYTHON3:-python3}
 FIRST_ID=101
-HZ=$(getconf CLK_TCK)
 
 . "$SRC/bench/lib.sh"
 bench_init run.sh
 say() { echo "== $*"; }
-calc() { awk "BEGIN { printf \"%s\", $* }"; }   # calc 'EXPR': awk arithmetic, e.g. sprintf(...)
-fmt() { awk -v f="$1" -v x="$2" 'BEGIN { printf f, x }'; }   # fmt FORMAT NUMBER
-
-# nap SECONDS: sleep, but let SIGINT/SIGTERM stop the script at once (a foreground sleep
-# would hold the trap back until it ends).
-nap() { sleep "$1" & NAP=$!; wait "$NAP"; NAP=""; }
-
 
 # ---- the machine ----
 
-busy_jiffies() {   # all CPUs' non-idle time (user nice system irq softirq steal) from /proc/stat
-    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
-}
-proc_jiffies() {   # utime + stime of one process (fields 14 and 15 of /proc/PID/stat)
-    sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
-}
-proc_state() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
-proc_status() {   # proc_status PID FIELD -> the value (kB for the Vm* fields)
-    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
-}
-load1() { cut -d' ' -f1 /proc/loadavg; }
-# other_pct BUSY OURS SIM (jiffies over DUR): the CPU the rest of the machine used, in % of one
-# core. Approximate (process and system times are sampled differently): within ~10% of a core;
-# a small negative result means none and is shown as 0.
-other_pct() { awk -v b="$1" -v o="$2" -v s="$3" -v hz="$HZ" -v d="$DUR" \
-    'BEGIN { x = (b - o - s) / hz / d * 100; printf "%.0f", x < 0 ? 0 : x }'; }
-cpu_model() { awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
-
-MACHINE="$(nproc) CPUs, $(cpu_model), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
+MACHINE=$(machine)
 say "machine: $MACHINE"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load before the run: $LOAD_BEFORE; busiest processes now:"
@@ -82,14 +58,7 @@ ps -eo pcpu=,pid=,comm= --sort=-pcpu | head -5 | sed 's/^/     /'
 # ---- build ----
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    if [ ! -f "$BUILD/Makefile" ]; then
-        say "configuring $BUILD with CFLAGS=-O2 -g"
-        mkdir -p "$BUILD"
-        (cd "$BUILD" && "$SRC/configure" -q CFLAGS="-O2 -g") || die "configure failed"
-    fi
-    grep -qE '^CFLAGS = .*-O[23s]' "$BUILD/Makefile" ||
-        echo "run.sh: warning: $BUILD is not configured with -O2; figures will be pessimistic" >&2
-    make -s -C "$BUILD" agentwatchd >"$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; die "make failed"; }
+    bench_build "$BUILD"
     mkdir -p "$BUILD/bench"
     # The baseline links the project's signer (and util.c, which it needs) and nothing else.
     # shellcheck disable=SC2046
@@ -105,15 +74,7 @@ say "daemon: $DAEMON; build CFLAGS: $(sed -n 's/^CFLAGS = //p' "$BUILD/Makefile"
 # ---- the simulator ----
 
 bench_start_sim
-URL="https://127.0.0.1:$SIM_PORT"
-
-sim() {   # sim METHOD PATH: the simulator's control API
-    curl -sS --max-time 30 --cacert "$TMP/pki/ca.pem" -X "$1" "$URL$2"
-}
-json() {   # json KEY < object -> value
-    "$PY" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-sim_alive() { kill -0 "$SIM_PID" 2>/dev/null || die "the simulator died: $(tail -5 "$TMP/sim.log")"; }
+URL=$SIM_URL
 
 # ---- the daemon ----
 
@@ -131,6 +92,7 @@ cms = {
   app_secret_file = "$TMP/cms.secret";
   timeout = 5.0;
   max_in_flight = 32;
+  api = "${BENCH_API:-agent}";
   tls = { ca_file = "$TMP/pki/ca.pem"; };
 };
 poll = { interval = $3; };
@@ -149,34 +111,6 @@ start_daemon() {   # start_daemon NAME NAGENTS INTERVAL: sets DPID; event JSON g
     kill -0 "$DPID" 2>/dev/null || { cat "$TMP/$1.err"; die "the daemon ($1) did not start"; }
 }
 
-stop_daemon() {   # stop_daemon PID: SIGTERM, at most 15 s until it exits, then SIGKILL
-    local i state
-    kill -TERM "$1" 2>/dev/null
-    for ((i = 0; i < 150; i++)); do
-        state=$(proc_state "$1")
-        [ -z "$state" ] || [ "$state" = Z ] && break
-        sleep 0.1
-    done
-    [ "$i" -lt 150 ] || { echo "run.sh: the daemon ignored SIGTERM; killing it" >&2; kill -KILL "$1"; }
-    wait "$1" 2>/dev/null
-}
-
-exit_stat() {   # exit_stat NAME FIELD: a number from the daemon's exit log line
-    local re
-    case $2 in
-        started) re='polls started ([0-9]+)' ;;
-        p50) re='lateness p50 ([0-9.]+) ms' ;;
-        p99) re='p99 ([0-9.]+) ms' ;;
-        max) re='max ([0-9.]+) ms' ;;
-        skipped) re='slots skipped ([0-9]+)' ;;
-        failed) re='polls failed ([0-9]+)' ;;
-        events) re='; events ([0-9]+)' ;;
-    esac
-    grep -m1 'polls started' "$TMP/$1.err" | sed -nE "s/.*$re.*/\\1/p"
-}
-need_stats() {
-    grep -q 'polls started' "$TMP/$1.err" || { tail -20 "$TMP/$1.err"; die "no statistics line from the daemon ($1)"; }
-}
 
 # ==== (a) 10,000 agents, 5 s ====
 
