@@ -205,7 +205,7 @@ int once_run(const struct cfg *cfg, const struct cfg_agent *only, bool trace_sig
 {
 	struct pollunit_params params = {
 		.batch = cfg->cms.api != CFG_API_AGENT, .batch_size = (size_t)cfg->cms.batch_size,
-		.state = cfg->poll.agent_state, .state_size = REPLYBATCH_STATES_MAX,
+		.state = cfg->poll.agent_state, .state_size = (size_t)cfg->cms.batch_size,
 	};
 	struct once once = {
 		.api = cfg->cms.api,

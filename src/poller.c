@@ -166,7 +166,9 @@ static void rebuild_units(struct poller *p)
 {
 	struct pollunit_params params = {
 		.batch = p->cfg->cms.api != CFG_API_AGENT, .batch_size = (size_t)p->cfg->cms.batch_size,
-		.state = p->cfg->poll.agent_state, .state_size = REPLYBATCH_STATES_MAX,
+		/* batch_size caps state requests too: one 6000-agent answer held the loop for
+		   60 ms (bench/README.md, "Batch polling with agent state"). */
+		.state = p->cfg->poll.agent_state, .state_size = (size_t)p->cfg->cms.batch_size,
 		/* Remembered in any mode, used in auto only: "batch" means batch. */
 		.per_agent = p->cfg->cms.api == CFG_API_AUTO ? is_fallen_back : NULL,
 		.state_off = is_state_off, .ctx = p,
