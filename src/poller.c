@@ -334,15 +334,15 @@ static void dispatch_calls(struct poller *p, struct request *req, const struct c
 		if (w->removed)
 			continue;
 		p->stats.polls++;
-		if (!ok)
+		if (!ok) {
 			agent_failed(p, w, res->reason, now, req->api == CMS_API_AGENT);
-		else if (!res->batch)
+		} else if (!res->batch) {
 			agents_on_success(&w->state, res->reply->calls, res->reply->ncalls, now, p->rules,
 					  p->cb.emit, p->ctx);
-		else if (pollunit_calls_of(res->batch, req->ids[i], &entry, &reason))
+		} else if (pollunit_calls_of(res->batch, req->ids[i], &entry, &reason)) {
 			agents_on_success(&w->state, entry->calls, entry->ncalls, now, p->rules,
 					  p->cb.emit, p->ctx);
-		else {
+		} else {
 			agent_failed(p, w, reason, now, false);
 			bad_entry(&bad, req->ids[i], reason);
 		}
