@@ -49,6 +49,19 @@ static void test_reason(void)
 	CHECK_STR(r, "no status here");
 	r = ctlfmt_reason(401, "4010 x", &len);
 	CHECK_STR(r, "4010 x");
+	/* A peer's terminal escape or endless line is not shown. */
+	r = ctlfmt_reason(400, "400 bad \033]0;owned\007 title\n", &len);
+	CHECK_INT(len, 4);
+	CHECK(strncmp(r, "bad ", len) == 0);
+	{
+		char *body = xmalloc(100001);
+
+		memset(body, 'x', 100000);
+		body[100000] = '\0';
+		ctlfmt_reason(500, body, &len);
+		CHECK(len <= 300u);
+		free(body);
+	}
 }
 
 /* Two agents as the API gives them: one on calls in rest, one unreachable without a state. */
