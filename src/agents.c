@@ -355,9 +355,10 @@ static void begin_stint(struct agent_cti *cti, int64_t seconds, const struct age
 {
 	uint64_t ago = seconds > 0 ? (uint64_t)seconds * 1000000u : 0;
 
-	/* A counter past the wall clock (a CMS bug) must not wrap the date below the epoch. */
+	/* A counter past the wall clock (a CMS bug, or 4294967294 one short of the not-set marker)
+	 * says nothing true: read as not set, not as a stint begun in 1970 and long at once. */
 	if (ago > now->real_us)
-		ago = now->real_us;
+		ago = 0;
 	cti->since_us = now->real_us - ago;
 	cti->since_boot_us = now->boot_us - (int64_t)ago;
 	cti->long_reported = false;

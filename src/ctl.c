@@ -314,6 +314,7 @@ static int events_page(struct ctl *ctl, uint64_t *after, uint64_t *last)
 {
 	struct json_object *o, *events = NULL;
 	struct ctlhttp_reply r;
+	uint64_t before = *after;
 	char *path = xasprintf("/api/v1/events?after=%" PRIu64 "&limit=" PAGE, *after);
 	int status = get(ctl, path, &r);
 	size_t n = 0;
@@ -336,7 +337,9 @@ static int events_page(struct ctl *ctl, uint64_t *after, uint64_t *last)
 	json_object_put(o);
 	free(r.body);
 	free(path);
-	return n > 0 && *after < *last;
+	/* Only a page that moved forward asks for another: a peer that answers the same page
+	 * again (or goes back) must not keep tail printing it for ever. */
+	return n > 0 && *after > before && *after < *last;
 }
 
 static void on_sse_event(void *ctx, uint64_t id, const char *data)

@@ -19,7 +19,12 @@ const char *ctlfmt_reason(long status, const char *body, size_t *len)
 
 	if (strncmp(body, prefix, n) == 0)
 		body += n;
-	*len = strcspn(body, "\n");
+	/* The first line, cut at a control character (a peer's escape sequence must not reach the
+	 * terminal) and at CTLFMT_REASON_MAX bytes. */
+	for (n = 0; n < CTLFMT_REASON_MAX && body[n]; n++)
+		if ((unsigned char)body[n] < 0x20 || body[n] == 0x7f)
+			break;
+	*len = n;
 	return body;
 }
 

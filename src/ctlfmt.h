@@ -10,7 +10,13 @@
 
 #include "cmscodes.h"
 
-/* The reason in an error answer's body: the daemon writes "503 CMS unreachable: ...\n". */
+#define CTLFMT_REASON_MAX 300	/* bytes of an error answer's reason shown */
+
+/*
+ * The reason in an error answer's body: the daemon writes "503 CMS unreachable: ...\n". Returns
+ * a pointer into body and its length: the first line, up to any control character, at most
+ * CTLFMT_REASON_MAX bytes.
+ */
 const char *ctlfmt_reason(long status, const char *body, size_t *len);
 
 /* "45s", "12m03s", "3h02m", "2d04h"; "-" for a negative or non-finite number. */

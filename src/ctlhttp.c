@@ -100,6 +100,7 @@ static void dispatch(struct ctlhttp_sse *p)
 		p->h->event(p->h->ctx, p->id, p->data);
 	free(p->data);
 	p->data = NULL;
+	p->data_len = 0;
 	p->id = 0;
 }
 
@@ -123,26 +124,40 @@ static void sse_line(struct ctlhttp_sse *p, char *line)
 		value = line + strlen(line);
 	}
 	if (strcmp(line, "data") == 0) {
-		tmp = p->data ? xasprintf("%s\n%s", p->data, value) : xstrdup(value);
-		free(p->data);
+		size_t n = strlen(value), at = p->data ? p->data_len + 1 : 0;
+
+		if (at + n > CTLHTTP_SSE_MAX) {
+			p->overflow = true;
+			return;
+		}
+		/* Appended in place: a frame of many data lines costs linear time. */
+		tmp = xrealloc(p->data, at + n + 1);
+		if (at)
+			tmp[at - 1] = '\n';
+		memcpy(tmp + at, value, n + 1);
 		p->data = tmp;
+		p->data_len = at + n;
 	} else if (strcmp(line, "id") == 0) {
 		p->id = strtoull(value, NULL, 10);
 	}
 }
 
-void ctlhttp_sse_feed(struct ctlhttp_sse *p, const char *buf, size_t len)
+bool ctlhttp_sse_feed(struct ctlhttp_sse *p, const char *buf, size_t len)
 {
-	while (len) {
+	while (len && !p->overflow) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t n = nl ? (size_t)(nl - buf) : len;
 
+		if (p->len + n > CTLHTTP_SSE_MAX) {
+			p->overflow = true;
+			break;
+		}
 		p->line = xrealloc(p->line, p->len + n + 1);
 		memcpy(p->line + p->len, buf, n);
 		p->len += n;
 		p->line[p->len] = '\0';
 		if (!nl)
-			return;
+			break;
 		if (p->len && p->line[p->len - 1] == '\r')
 			p->line[--p->len] = '\0';
 		sse_line(p, p->line);
@@ -150,6 +165,7 @@ void ctlhttp_sse_feed(struct ctlhttp_sse *p, const char *buf, size_t len)
 		buf = nl + 1;
 		len -= n + 1;
 	}
+	return !p->overflow;
 }
 
 void ctlhttp_sse_clear(struct ctlhttp_sse *p)
@@ -176,9 +192,10 @@ static size_t on_stream(char *data, size_t size, size_t n, void *ctx)
 		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 		s->ok = status == 200;
 	}
-	if (s->ok)
-		ctlhttp_sse_feed(&s->sse, data, n);
-	else if (s->error.len < 1024)
+	if (s->ok) {
+		if (!ctlhttp_sse_feed(&s->sse, data, n))
+			return 0;	/* ends the transfer: see ctlhttp_stream */
+	} else if (s->error.len < 1024)
 		on_body(data, 1, n, &s->error);
 	return n;
 }
@@ -208,7 +225,10 @@ int ctlhttp_stream(const struct ctlhttp *c, const char *path, uint64_t last_id,
 	curl_easy_setopt(s.h, CURLOPT_WRITEDATA, &s);
 	code = curl_easy_perform(s.h);
 	curl_easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &status);
-	if (code != CURLE_OK)
+	if (s.sse.overflow)
+		snprintf(err, CTLHTTP_ERROR_MAX, "the stream sent a line or event longer than %u "
+			 "bytes: is this agentwatchd?", CTLHTTP_SSE_MAX);
+	else if (code != CURLE_OK)
 		failed(c, code, err);
 	else if (status != 200)
 		snprintf(err, CTLHTTP_ERROR_MAX, "HTTP %ld: %.*s", status,

@@ -37,17 +37,27 @@ struct ctlhttp_sse_handler {
 	void *ctx;
 };
 
+/* Bytes of one SSE line, and of one frame's data: the daemon's events are a few KiB. */
+#define CTLHTTP_SSE_MAX (1u << 20)
+
 /* An SSE parser fed any pieces of the stream (exposed for the tests). */
 struct ctlhttp_sse {
 	char *line;			/* the line not yet ended */
 	size_t len;
 	char *data;			/* the frame's data lines so far, NULL when none */
+	size_t data_len;
 	uint64_t id;
+	bool overflow;			/* a line or frame passed CTLHTTP_SSE_MAX: the stream is bad */
 	const struct ctlhttp_sse_handler *h;
 };
 
 void ctlhttp_sse_init(struct ctlhttp_sse *p, const struct ctlhttp_sse_handler *h);
-void ctlhttp_sse_feed(struct ctlhttp_sse *p, const char *buf, size_t len);
+/*
+ * Feeds len bytes of the stream. Returns false, and ignores any more input, once a line or a
+ * frame's data passed CTLHTTP_SSE_MAX bytes (a peer that is no agentwatchd, or a broken one):
+ * memory stays bounded whatever the peer sends.
+ */
+bool ctlhttp_sse_feed(struct ctlhttp_sse *p, const char *buf, size_t len);
 void ctlhttp_sse_clear(struct ctlhttp_sse *p);
 
 /*

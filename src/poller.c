@@ -10,6 +10,7 @@
 #include "poller.h"
 #include "util.h"
 
+/* Things a batch answer says again at every poll are logged at most this often. */
 #define UNASKED_LOG_PERIOD_US (60 * 1000000ull)
 
 /* One agent; a heap object, so that a request under way can name it across a reload. */
@@ -65,6 +66,7 @@ struct poller {
 	struct groups state_off;	/* state path refused */
 	bool stopping;
 	uint64_t unasked_logged_us;
+	uint64_t entries_logged_us;	/* the last summary of failed entries */
 	struct poller_stats stats;
 };
 
@@ -252,14 +254,22 @@ static void request_free(struct request *req)
 	free(req);
 }
 
-static void log_unasked(struct poller *p, const struct request *req, const struct replybatch *b)
+/* Whether a line rate-limited by *last_us may go out now; if so, now is its time. */
+static bool log_due(uint64_t *last_us)
 {
 	uint64_t now = util_now_monotonic_us();
 
+	if (*last_us && now - *last_us < UNASKED_LOG_PERIOD_US)
+		return false;
+	*last_us = now;
+	return true;
+}
+
+static void log_unasked(struct poller *p, const struct request *req, const struct replybatch *b)
+{
 	p->stats.unasked += b->unasked;
-	if (!b->unasked || (p->unasked_logged_us && now - p->unasked_logged_us < UNASKED_LOG_PERIOD_US))
+	if (!b->unasked || !log_due(&p->unasked_logged_us))
 		return;
-	p->unasked_logged_us = now;
 	log_warn("%s of %u:%u: the CMS answered for %zu agent%s not asked (agentId %u first); "
 		 "ignored (%llu so far, said at most once a minute)",
 		 req->api == CMS_API_STATE ? "agent states" : "calls", req->cc, req->vdn, b->unasked,
@@ -270,6 +280,36 @@ static void log_unasked(struct poller *p, const struct request *req, const struc
 static enum poller_result entry_failure(const void *entry)
 {
 	return entry ? POLLER_ENTRY_ERROR : POLLER_ABSENT;
+}
+
+/*
+ * The entries of one batch answer that failed (absent, or an error of their own): a CMS that
+ * leaves out or garbles thousands of agents at every poll must not write thousands of lines an
+ * interval, so one answer's failures make one line, at most once a minute; the agents' own
+ * agent.unreachable events carry each reason.
+ */
+struct bad_entries {
+	size_t n;
+	uint32_t first;
+	const char *reason;	/* the first's; borrowed from the answer */
+};
+
+static void bad_entry(struct bad_entries *bad, uint32_t id, const char *reason)
+{
+	if (bad->n++ == 0) {
+		bad->first = id;
+		bad->reason = reason;
+	}
+}
+
+static void log_bad_entries(struct poller *p, const struct request *req,
+			    const struct bad_entries *bad)
+{
+	if (!bad->n || !log_due(&p->entries_logged_us))
+		return;
+	log_info("%s of %u:%u: %zu of the %zu agents asked failed in the answer (agent %u first: "
+		 "%s); said at most once a minute", req->api == CMS_API_STATE ? "agent states" : "calls",
+		 req->cc, req->vdn, bad->n, req->n, bad->first, bad->reason);
 }
 
 static void agent_failed(struct poller *p, struct watched *w, enum poller_result result,
@@ -296,6 +336,7 @@ static void dispatch_calls(struct poller *p, struct request *req, const struct c
 			   const struct agents_clock *now)
 {
 	bool ok = res->status == CMS_OK;
+	struct bad_entries bad = { 0 };
 
 	if (!ok && req->api == CMS_API_BATCH)
 		log_info("calls of %u:%u (%zu agents): %s", req->cc, req->vdn, req->n, res->reason);
@@ -309,22 +350,27 @@ static void dispatch_calls(struct poller *p, struct request *req, const struct c
 		if (w->removed)
 			continue;
 		p->stats.polls++;
-		if (!ok)
+		if (!ok) {
 			agent_failed(p, w, POLLER_REQUEST_FAILED, res->reason, now,
 				     req->api == CMS_API_AGENT);
-		else if (!res->batch)
+		} else if (!res->batch) {
 			agent_succeeded(p, w, res->reply->calls, res->reply->ncalls, now);
-		else if (pollunit_calls_of(res->batch, req->ids[i], &entry, &reason))
+		} else if (pollunit_calls_of(res->batch, req->ids[i], &entry, &reason)) {
 			agent_succeeded(p, w, entry->calls, entry->ncalls, now);
-		else
-			agent_failed(p, w, entry_failure(entry), reason, now, true);
+		} else {
+			agent_failed(p, w, entry_failure(entry), reason, now, false);
+			bad_entry(&bad, req->ids[i], reason);
+		}
 	}
+	log_bad_entries(p, req, &bad);
 }
 
 /* A state answer: only agents.on_state; a failure is logged and counted, never unreachable. */
 static void dispatch_states(struct poller *p, struct request *req, const struct cms_result *res,
 			    const struct agents_clock *now)
 {
+	struct bad_entries bad = { 0 };
+
 	if (res->status != CMS_OK) {
 		p->stats.state_errors += req->n;
 		p->stats.state_by[POLLER_REQUEST_FAILED] += req->n;
@@ -346,9 +392,10 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 		} else {
 			p->stats.state_errors++;
 			p->stats.state_by[entry_failure(entry)]++;
-			log_info("agent %u:%u:%u: state: %s", req->cc, req->vdn, req->ids[i], reason);
+			bad_entry(&bad, req->ids[i], reason);
 		}
 	}
+	log_bad_entries(p, req, &bad);
 }
 
 /*

@@ -503,6 +503,12 @@ static void test_agent_state(void)
 	/* Unusable entries change nothing. */
 	poll_state(&st, 9005, 42, 1, CMS_CODE_NONE, "");
 	CHECK_INT(st.cti.code, 7);
+	/* A counter from before the epoch (one short of the marker) is no counter: since now, no
+	 * agent.long_state at once, no date in 1970. */
+	poll_state(&st, 9010, 8, 4294967294LL, CMS_CODE_NONE, "agent.state rest<busy since=0 reason=-1");
+	CHECK_INT(st.cti.since_us, (WALL0 + 9010) * SEC);
+	poll_state(&st, 9015, 8, 4294967294LL, CMS_CODE_NONE, "");
+	CHECK(!st.cti.long_reported);
 	agents_state_clear(&st);
 	memset(state_rules.long_state, 0, sizeof(state_rules.long_state));
 }

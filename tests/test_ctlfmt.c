@@ -49,6 +49,19 @@ static void test_reason(void)
 	CHECK_STR(r, "no status here");
 	r = ctlfmt_reason(401, "4010 x", &len);
 	CHECK_STR(r, "4010 x");
+	/* A peer's terminal escape or endless line is not shown. */
+	r = ctlfmt_reason(400, "400 bad \033]0;owned\007 title\n", &len);
+	CHECK_INT(len, 4);
+	CHECK(strncmp(r, "bad ", len) == 0);
+	{
+		char *body = xmalloc(100001);
+
+		memset(body, 'x', 100000);
+		body[100000] = '\0';
+		ctlfmt_reason(500, body, &len);
+		CHECK(len <= 300u);
+		free(body);
+	}
 }
 
 /* Two agents as the API gives them: one on calls in rest, one unreachable without a state. */
@@ -292,6 +305,41 @@ static void test_sse(void)
 	free(text);
 }
 
+/* A peer that never ends a line, or sends one frame of endless data lines: memory stays bounded. */
+static void test_sse_bounded(void)
+{
+	static const char frame_head[] = "id: 1\n";
+	char *text = xstrdup("");
+	struct ctlhttp_sse_handler h = { sse_event, sse_comment, &text };
+	struct ctlhttp_sse p;
+	size_t chunk = 64 * 1024;
+	char *junk = xmalloc(chunk);
+	bool ok = true;
+
+	memset(junk, 'x', chunk);
+	ctlhttp_sse_init(&p, &h);
+	for (int i = 0; i < 128 && ok; i++)	/* 8 MiB without a newline */
+		ok = ctlhttp_sse_feed(&p, junk, chunk);
+	CHECK(!ok);
+	CHECK(p.len <= 2u << 20);
+	CHECK(!ctlhttp_sse_feed(&p, "\n\n", 2));	/* a bad stream stays bad */
+	ctlhttp_sse_clear(&p);
+
+	ctlhttp_sse_init(&p, &h);
+	ctlhttp_sse_feed(&p, frame_head, sizeof frame_head - 1);
+	memcpy(junk, "data: ", 6);
+	junk[chunk - 1] = '\n';
+	ok = true;
+	for (int i = 0; i < 128 && ok; i++)	/* 8 MiB of data lines, no blank line */
+		ok = ctlhttp_sse_feed(&p, junk, chunk);
+	CHECK(!ok);
+	CHECK(p.data && strlen(p.data) <= 2u << 20);
+	ctlhttp_sse_clear(&p);
+	CHECK_STR(text, "");
+	free(text);
+	free(junk);
+}
+
 int main(void)
 {
 	test_duration();
@@ -301,5 +349,6 @@ int main(void)
 	test_metrics();
 	test_status();
 	test_sse();
+	test_sse_bounded();
 	return check_done("test_ctlfmt");
 }
