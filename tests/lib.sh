@@ -93,6 +93,13 @@ aw_sim() {
         ${3:+-H 'Content-Type: application/json' --data "$3"} "https://127.0.0.1:$SIM_PORT$2"
 }
 
+# sim_config JSON: POST /sim/config (batch_404, state_404, faults, ...), which must say ok.
+sim_config() {
+    local r
+    r=$(aw_sim POST /sim/config "$1")
+    [ "$r" = '{"ok":true}' ] || { echo "simulator refused config $1: $r"; exit 99; }
+}
+
 # aw_polls_since_set CC:VDN:ID: how many polls the simulator answered since that agent last changed.
 aw_polls_since_set() {
     aw_sim GET "/sim/stats?agent=$1" | "$AW_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["polls_since_set"])'

@@ -6,11 +6,6 @@
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 aw_budget 100
 
-sim_config() {   # sim_config JSON: POST /sim/config, which must say ok
-    local r
-    r=$(aw_sim POST /sim/config "$1")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused config $1: $r"; exit 99; }
-}
 # calls_events OUT AGENT [count]: AGENT's events but agent.state/long_state (their order against
 # the calls poll's is free: separate requests), as "type[:call_id][+initial][/reason]" words, or
 # how many there are.

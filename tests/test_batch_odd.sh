@@ -6,11 +6,6 @@
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 aw_budget 40
 
-sim_config() {   # sim_config JSON: POST /sim/config, which must say ok
-    local r
-    r=$(aw_sim POST /sim/config "$1")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused config $1: $r"; exit 99; }
-}
 count() {   # count OUT TYPE: events of TYPE in OUT
     grep -c "\"type\":\"$2\"" "$AW_TMP/$1.out"
 }

@@ -9,12 +9,6 @@ aw_budget 60
 A=1:170:1099 B=1:170:1100 C=1:170:1101
 CTL=$AW_BUILD/agentwatchctl
 
-sim_config() {   # sim_config JSON: POST /sim/config, which must say ok
-    local r
-    r=$(aw_sim POST /sim/config "$1")
-    [ "$r" = '{"ok":true}' ] || { echo "simulator refused config $1: $r"; exit 99; }
-}
-
 aw_start_sim sim
 sim_set $A '"calls":["a1"]'
 sim_set $B '"calls":[],"absent":true'
