@@ -164,6 +164,9 @@ until_ok() {   # until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s, bound
         sleep 0.1
     done
 }
+# holds 'TEST': evaluates the shell test anew at each call, so that `until_ok 10 holds '[ "$(n)" -ge 1 ]'`
+# waits for it (`until_ok 10 test "$(n)" -ge 1` would expand $(n) once, before the first try).
+holds() { eval "$1"; }
 aw_budget 95
 
 # Event streams: tests/events.py reads the daemon's JSON lines.

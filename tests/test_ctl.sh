@@ -139,7 +139,7 @@ kill $FOLLOW; wait $FOLLOW 2>/dev/null
 for a in $A $B $C; do sim_set $a '"fault":"reset"'; done
 check "status: CMS unreachable, exit 1" until_ok 20 status_says 1 '^health +UNHEALTHY: CMS unreachable' "${S[@]}"
 check "status: last error says why" status_says 1 '^last error +CMS unreachable' "${S[@]}"
-check "agents --unreachable lists them" until_ok 10 test "$(ctl "${S[@]}" agents --unreachable | first_fields)" = "$A,$B,$C"
+check "agents --unreachable lists them" until_ok 10 holds '[ "$(ctl "${S[@]}" agents --unreachable | first_fields)" = "$A,$B,$C" ]'
 expect_grep "agents: unreachable agents say why" "^$A	alice	.*	no	.*	[^-]" <(ctl "${S[@]}" agents)
 for a in $A $B $C; do sim_set $a '"fault":null'; done
 check "status: healthy again" until_ok 20 status_says 0 '^health +ok$' "${S[@]}"

@@ -119,7 +119,7 @@ reloads() { grep -c '^agentwatchd: reloaded' "$AW_TMP/d.err"; }
 config behind refusing
 touch "$HOLD"
 kill -HUP "$D"
-until_ok 10 test "$(reloads)" -ge 1
+until_ok 10 holds '[ "$(reloads)" -ge 1 ]'
 expect_grep "... and logged" "removed, its receiver \\(http://127.0.0.1:${RPORT[later]}\\) is no longer configured" \
     "$AW_TMP/d.err"
 expect_eq "... once, by the writer, after the saves it has queued" \
@@ -141,9 +141,9 @@ calls_round
 gap_end=$(wc -l < "$AW_TMP/d.out")
 config behind refusing later
 kill -HUP "$D"
-until_ok 10 test "$(reloads)" -ge 2
+until_ok 10 holds '[ "$(reloads)" -ge 2 ]'
 calls_round
-until_ok 10 test "$(received later)" -ge $((before + 10))
+until_ok 10 holds '[ "$(received later)" -ge $((before + 10)) ]'
 expect_eq "added again: it gets the events after it came back, not the stale backlog" \
     "$(received later)" $((before + 10))
 check "... none of those emitted while it was not configured" none_from "$before" "$gap_end"
@@ -152,7 +152,7 @@ check "... none of those emitted while it was not configured" none_from "$before
 config behind refusing
 touch "$HOLD"
 kill -HUP "$D"
-until_ok 10 test "$(reloads)" -ge 3
+until_ok 10 holds '[ "$(reloads)" -ge 3 ]'
 gap_start=$(wc -l < "$AW_TMP/d.out")
 calls_round
 gap_end=$(wc -l < "$AW_TMP/d.out")
@@ -160,10 +160,10 @@ check "removed and added back at once: its file is still there (a slow disk)" te
 before=$(received later)
 config behind refusing later
 kill -HUP "$D"
-until_ok 10 test "$(reloads)" -ge 4
+until_ok 10 holds '[ "$(reloads)" -ge 4 ]'
 rm -f "$HOLD"
 calls_round
-until_ok 10 test "$(received later)" -ge $((before + 10))
+until_ok 10 holds '[ "$(received later)" -ge $((before + 10)) ]'
 check "... none of the events emitted while it was not configured" none_from "$gap_start" "$gap_end"
 aw_stop "$D"
 expect_eq "SIGTERM -> exit 0" "$?" 0
@@ -187,7 +187,7 @@ firing() {   # the alerts the Alertmanager receiver's cursor file holds as firin
     "$AW_PYTHON" -c 'import json, sys; print(len(json.load(open(sys.argv[1])).get("firing", [])))' \
         "$STATE2"/webhook-*.cursor 2>/dev/null || echo -1
 }
-until_ok 15 test "$(firing)" = 1
+until_ok 15 holds '[ "$(firing)" = 1 ]'
 expect_eq "alertmanager: AgentUnreachable is acknowledged as firing" "$(firing)" 1
 rmode am down
 sim_set $B '"calls":[],"fault":null'
@@ -196,7 +196,7 @@ calls_round
 calls_round
 until_ok 10 grep -q "undelivered events dropped" "$AW_TMP/d2.err" ||
     fail "alertmanager: the backlog past max_backlog is dropped"
-until_ok 5 test "$(firing)" = 0
+until_ok 5 holds '[ "$(firing)" = 0 ]'
 expect_eq "alertmanager: after the drop, the alert whose resolve was dropped is no longer firing" \
     "$(firing)" 0
 aw_stop "$D"

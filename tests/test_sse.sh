@@ -104,7 +104,7 @@ s.sendall(b"GET /api/v1/events/stream?after=0 HTTP/1.1\r\nHost: x\r\n\r\n")
 time.sleep(60)   # never reads
 EOF
 aw_pids+=($!)
-until_ok 5 test "$(metric "$U" http_streams)" = 2
+until_ok 5 holds '[ "$(metric "$U" http_streams)" = 2 ]'
 calls() {   # calls PREFIX: 60 call ids
     local k out=""
     for k in $(seq 1 60); do out="$out\"$1-$k\","; done
@@ -115,7 +115,7 @@ for round in 1 2 3 4 5 6; do
     for a in $agents; do sim_set "$a" "\"calls\":[$(calls "r$round")]"; done
     pause 0.5
 done
-check "the stuck client is cut off" until_ok 30 test "$(metric "$U" http_streams_cut_total)" -ge 1
+check "the stuck client is cut off" until_ok 30 holds '[ "$(metric "$U" http_streams_cut_total)" -ge 1 ]'
 expect_eq "only the stuck one" "$(metric "$U" http_streams)" 1
 n=$(last_seq "$U")
 check "over 10000 events went by ($n)" test "$n" -gt 10000
