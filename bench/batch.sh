@@ -173,7 +173,7 @@ cat <<EOR
 agentwatchd batch polling benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $DUR s measured per run
 machine: $(machine)
 load average before: $LOAD_BEFORE; at the end: $(cut -d' ' -f1-3 /proc/loadavg)
-daemon: $DAEMON (source $SOURCE), state_dir on, max_in_flight 32, simulator 1 process --no-verify --random 1
+daemon: $DAEMON (source $SOURCE), state_dir on, max_in_flight 32, simulator 1 process --no-verify $([ "${BENCH_RANDOM:-1}" = off ] && echo "quiet (BENCH_RANDOM=off)" || echo "--random ${BENCH_RANDOM:-1}")
 
   run            agents int  api   batch  agent-polls   reqs  req/1k   CPU s  CPU/1k   lateness p50/p99/max ms (measured p99) VmHWM   detection p50 / p99 / max$ROWS
 
