@@ -93,6 +93,16 @@ aw_sim() {
         ${3:+-H 'Content-Type: application/json' --data "$3"} "https://127.0.0.1:$SIM_PORT$2"
 }
 
+# expect_no_sanitizer_report FILE...: no AddressSanitizer, LeakSanitizer or UBSan report in the
+# daemons' stderr (a build without sanitizers passes trivially; CI runs one with them).
+expect_no_sanitizer_report() {
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$@"; then
+        fail "a sanitizer report:"; grep -hE -A12 'AddressSanitizer|LeakSanitizer|runtime error' "$@" | head -40
+    else
+        pass "no sanitizer report"
+    fi
+}
+
 # sim_config JSON: POST /sim/config (batch_404, state_404, faults, ...), which must say ok.
 sim_config() {
     local r

@@ -155,11 +155,7 @@ check "reload: 1:171:2001 is polled per agent" \
     [ "$(served 'len([l for l in L if l["path"] == "agent" and "2001" in l["agents"]])')" -ge 1 ]
 aw_stop "$AW_PID" 10
 expect_eq "auto: SIGTERM -> exit 0" "$?" 0
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$AW_TMP"/*.err; then
-    fail "a sanitizer report:"; grep -hE -A12 'AddressSanitizer|LeakSanitizer|runtime error' "$AW_TMP"/*.err | head -40
-else
-    pass "no sanitizer report"
-fi
+expect_no_sanitizer_report "$AW_TMP"/*.err
 expect_no_secret "no output shows the secret" "$AW_TMP"/*.out "$AW_TMP"/*.err
 
 aw_done

@@ -74,9 +74,5 @@ done
 aw_stop "$AW_PID" 10
 expect_eq "storm: SIGTERM -> exit 0" "$?" 0
 
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$AW_TMP"/*.err; then
-    fail "a sanitizer report:"; grep -hE -A12 'AddressSanitizer|LeakSanitizer|runtime error' "$AW_TMP"/*.err | head -40
-else
-    pass "no sanitizer report"
-fi
+expect_no_sanitizer_report "$AW_TMP"/*.err
 aw_done
