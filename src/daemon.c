@@ -119,8 +119,8 @@ static void notify_status(struct daemon *d, const char *extra)
 			 (unsigned long long)ws.dropped);
 	notify_send("STATUS=%s%s%zu agents watched, %zu busy, %zu unreachable; %llu polls, "
 		   "%llu failed; %llu batch and %llu state requests%s", extra ? extra : "", disk,
-		   d->nagents, busy, unreachable, (unsigned long long)ps->polls,
-		   (unsigned long long)ps->poll_errors,
+		   d->nagents, busy, unreachable, (unsigned long long)poller_polls(ps->calls_by),
+		   (unsigned long long)poller_failed(ps->calls_by),
 		   (unsigned long long)ps->requests[CMS_API_BATCH],
 		   (unsigned long long)ps->requests[CMS_API_STATE], dropped);
 }
@@ -393,7 +393,7 @@ static void log_schedule_stats(const struct daemon *d, int level)
 		 "%llu; polls failed %llu; events %llu", (unsigned long long)st->started,
 		 sched_late_quantile(st, 0.50), sched_late_quantile(st, 0.99),
 		 (double)st->max_late_us / 1000.0, (unsigned long long)st->skipped,
-		 (unsigned long long)poller_get_stats(d->poller)->poll_errors,
+		 (unsigned long long)poller_failed(poller_get_stats(d->poller)->calls_by),
 		 (unsigned long long)os.events);
 }
 
@@ -434,14 +434,14 @@ static void log_counters(struct daemon *d)
 	log_notice("counters: agents %zu busy %zu unreachable %zu; polls %llu failed %llu "
 		   "in_flight %zu; requests agent %llu batch %llu (failed %llu) state %llu (failed "
 		   "%llu) state_errors %llu unasked %llu; reload %s; notify_dropped %llu", d->nagents,
-		   busy, unreachable, (unsigned long long)ps->polls,
-		   (unsigned long long)ps->poll_errors, cms_client_in_flight(d->cms),
+		   busy, unreachable, (unsigned long long)poller_polls(ps->calls_by),
+		   (unsigned long long)poller_failed(ps->calls_by), cms_client_in_flight(d->cms),
 		   (unsigned long long)ps->requests[CMS_API_AGENT],
 		   (unsigned long long)ps->requests[CMS_API_BATCH],
 		   (unsigned long long)ps->requests_failed[CMS_API_BATCH],
 		   (unsigned long long)ps->requests[CMS_API_STATE],
 		   (unsigned long long)ps->requests_failed[CMS_API_STATE],
-		   (unsigned long long)ps->state_errors, (unsigned long long)ps->unasked,
+		   (unsigned long long)poller_failed(ps->state_by), (unsigned long long)ps->unasked,
 		   d->reload.failed ? "failed" : "ok", (unsigned long long)notify_dropped());
 	log_notice("counters: events %llu stdout_dropped %llu journal_dropped %llu syslog_dropped "
 		   "%llu; eventlog appended %llu write_failures %llu syncs %llu; webhooks delivered "

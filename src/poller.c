@@ -317,7 +317,6 @@ static void agent_failed(struct poller *p, struct watched *w, enum poller_result
 {
 	const struct cfg_agent *a = w->state.cfg;
 
-	p->stats.poll_errors++;
 	p->stats.calls_by[result]++;
 	if (log)
 		log_info("agent %u:%u:%u: %s", a->cc, a->vdn, a->id, reason);
@@ -349,7 +348,6 @@ static void dispatch_calls(struct poller *p, struct request *req, const struct c
 
 		if (w->removed)
 			continue;
-		p->stats.polls++;
 		if (!ok) {
 			agent_failed(p, w, POLLER_REQUEST_FAILED, res->reason, now,
 				     req->api == CMS_API_AGENT);
@@ -372,7 +370,6 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 	struct bad_entries bad = { 0 };
 
 	if (res->status != CMS_OK) {
-		p->stats.state_errors += req->n;
 		p->stats.state_by[POLLER_REQUEST_FAILED] += req->n;
 		log_info("agent states of %u:%u (%zu agents): %s", req->cc, req->vdn, req->n,
 			 res->reason);
@@ -390,7 +387,6 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 			p->stats.state_by[POLLER_OK]++;
 			agents_on_state(&w->state, entry, now, p->rules, p->cb.emit, p->ctx);
 		} else {
-			p->stats.state_errors++;
 			p->stats.state_by[entry_failure(entry)]++;
 			bad_entry(&bad, req->ids[i], reason);
 		}

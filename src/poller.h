@@ -34,15 +34,29 @@ enum poller_result {
 
 /* Counts since start; requests by enum cms_api. */
 struct poller_stats {
-	uint64_t polls;			/* agents' calls polls completed (one per agent asked) */
-	uint64_t poll_errors;		/* of which failed (request, entry error or absent) */
-	uint64_t calls_by[POLLER_RESULT_COUNT];	/* polls by how they ended */
+	uint64_t calls_by[POLLER_RESULT_COUNT];	/* agents' calls polls (one per agent asked) by
+						   how they ended */
 	uint64_t requests[3];		/* completed requests per cms_api */
 	uint64_t requests_failed[3];
-	uint64_t state_errors;		/* agents whose state poll failed (never reachability) */
-	uint64_t state_by[POLLER_RESULT_COUNT];	/* agents' state polls by how they ended */
+	uint64_t state_by[POLLER_RESULT_COUNT];	/* agents' state polls by how they ended (a failed
+						   one never touches reachability) */
 	uint64_t unasked;		/* batch entries for agents that were not asked */
 };
+
+/* The polls counted in by (calls_by or state_by): all of them, and those that failed. */
+static inline uint64_t poller_polls(const uint64_t by[POLLER_RESULT_COUNT])
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < POLLER_RESULT_COUNT; r++)
+		n += by[r];
+	return n;
+}
+
+static inline uint64_t poller_failed(const uint64_t by[POLLER_RESULT_COUNT])
+{
+	return poller_polls(by) - by[POLLER_OK];
+}
 
 struct poller;
 
