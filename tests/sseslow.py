@@ -75,12 +75,14 @@ def main():
             # The stuck ones read the answer's first bytes once (to see the 200), then never again.
             if c.sent and not c.closed and (c.slow or not c.ok):
                 c.read(per_tick if c.slow else 16)
-    # A stuck client learns of its cut only when it reads: peek whether the daemon closed it.
+    # A stuck client learns of its cut only when it reads: drain it to see whether the daemon
+    # closed it. What the daemon had queued still comes first through a 4 KiB window, and after a
+    # zero window TCP's persist timer paces it in steps of 200 ms or more: a read gets 3 s.
     for c in clients:
         if not c.slow and c.sent and not c.closed:
             try:
                 c.sock.setblocking(True)
-                c.sock.settimeout(0.01)
+                c.sock.settimeout(3.0)
                 while c.sock.recv(65536):
                     pass
                 c.closed = True
