@@ -207,6 +207,19 @@ static void body_add(struct request *req, const char *text, size_t len)
 	req->body[req->body_len] = '\0';
 }
 
+/*
+ * Writes v in decimal just before end and returns where it starts: up to 3000 agentIds go into a
+ * batch body, and snprintf per ID was a measurable part of a batch poll's CPU.
+ */
+static char *decimal_u32(char *end, uint32_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 /* {"ccId":1,"vdn":170,"agentId":1099} or {"ccId":1,"vdn":170,"agentIds":[1031,1099]}. */
 static void request_body(struct request *req, uint32_t cc, uint32_t vdn, const uint32_t *ids,
 			 size_t n)
@@ -219,8 +232,11 @@ static void request_body(struct request *req, uint32_t cc, uint32_t vdn, const u
 		       req->api == CMS_API_AGENT ? "\":" : "s\":[");
 	body_add(req, num, (size_t)len);
 	for (size_t i = 0; i < n; i++) {
-		len = snprintf(num, sizeof(num), "%s%u", i ? "," : "", ids[i]);
-		body_add(req, num, (size_t)len);
+		char *start = decimal_u32(num + sizeof(num), ids[i]);
+
+		if (i)
+			*--start = ',';
+		body_add(req, start, (size_t)(num + sizeof(num) - start));
 	}
 	body_add(req, req->api == CMS_API_AGENT ? "}" : "]}", req->api == CMS_API_AGENT ? 1 : 2);
 }
