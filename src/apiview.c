@@ -109,11 +109,18 @@ static int parse_flag(const char *value)
 	return -1;
 }
 
-/* ?state=NAME: a CTI state name; "unreachable" is none (?unreachable=1 is). */
+/*
+ * ?state=NAME: a CTI state name, or "unknown" as agentwatchd_agents{state} names agents with no
+ * state known; "unreachable" is none (?unreachable=1 is).
+ */
 static const char *state_filter(struct api_filter *f, const char *value)
 {
 	size_t n;
 
+	if (value && strcmp(value, "unknown") == 0) {
+		f->state = API_FILTER_STATE_UNKNOWN;
+		return NULL;
+	}
 	if (value && (f->state = cmscodes_state_from_name(value)) != CMS_CODE_NONE)
 		return NULL;
 	n = (size_t)snprintf(f->why, sizeof f->why, "'%.32s' is not an agent state (",
@@ -122,7 +129,7 @@ static const char *state_filter(struct api_filter *f, const char *value)
 		n += (size_t)snprintf(f->why + n, sizeof f->why - n, "%s%s", c ? ", " : "",
 				      cmscodes_state_name(c));
 	if (n < sizeof f->why)
-		snprintf(f->why + n, sizeof f->why - n, ")");
+		snprintf(f->why + n, sizeof f->why - n, ", unknown)");
 	return f->why;
 }
 
@@ -182,7 +189,8 @@ bool api_filter_match(const struct api_filter *f, const struct agent_state *st)
 		return false;
 	if (f->unreachable >= 0 && st->unreachable != f->unreachable)
 		return false;
-	if (f->state != CMS_CODE_NONE && st->cti.code != f->state)
+	if (f->state == API_FILTER_STATE_UNKNOWN ? st->cti.code != CMS_CODE_NONE :
+	    f->state != CMS_CODE_NONE && st->cti.code != f->state)
 		return false;
 	for (size_t i = 0; i < f->nlabels; i++)
 		if (!(v = label_of(st->cfg, f->label_keys[i])) || strcmp(v, f->label_values[i]) != 0)

@@ -59,10 +59,14 @@ bool api_backlog_problem(const char *name, uint64_t queue, uint64_t dropped, siz
 			 char *buf, size_t size);
 
 /* ?busy=1&unreachable=1&state=rest&label.team=billing: all must hold. */
+/* ?state=unknown: agents whose CTI state is not known (no state poll yet, or none for them). */
+#define API_FILTER_STATE_UNKNOWN (-2)
+
 struct api_filter {
 	int busy;			/* -1: either, 0 or 1 */
 	int unreachable;
-	int state;			/* a CTI state code, or CMS_CODE_NONE: any */
+	int state;			/* a CTI state code, API_FILTER_STATE_UNKNOWN, or
+					   CMS_CODE_NONE: any */
 	const char **label_keys;	/* borrowed from the request */
 	const char **label_values;
 	size_t nlabels;

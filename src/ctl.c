@@ -237,10 +237,11 @@ static int agents_options(int argc, char **argv, char **query)
 					   c == 'b' ? "1" : "0");
 		else if (c == 'U')
 			status = query_add(query, "--unreachable", "unreachable", "1");
-		else if (c == 'S' && cmscodes_state_from_name(optarg) == CMS_CODE_NONE)
+		else if (c == 'S' && cmscodes_state_from_name(optarg) == CMS_CODE_NONE &&
+			 strcmp(optarg, "unknown") != 0)
 			return usage("--state %s: not an agent state (signed_out, idle, preoccupied, "
 				     "occupied, answering, talking, wrap_up, busy, rest, study, "
-				     "adjusting)", optarg);
+				     "adjusting, unknown)", optarg);
 		else if (c == 'S')
 			status = query_add(query, "--state", "state", optarg);
 		else if (c == 'l')

@@ -89,6 +89,8 @@ expect_eq "agents --label team=billing --busy" \
     "$(ctl "${S[@]}" agents --label team=billing --busy | first_fields)" "$A"
 expect_eq "agents --unreachable: none" "$(ctl "${S[@]}" agents --unreachable | first_fields)" ""
 expect_eq "agents --state rest: none at rest" "$(ctl "${S[@]}" agents --state rest | first_fields)" ""
+expect_eq "agents --state unknown: all (per-agent polling knows no state)" \
+    "$(ctl "${S[@]}" agents --state unknown | first_fields)" "$A,$B,$C"
 expect_eq "agents ID: one agent, its calls" "$(ctl "${S[@]}" agents $A | awk -F'\t' '{ gsub(/:[^,]*/, "", $6); print $1 "\t" $2 "\t" $5 "\t" $6 }')" \
     "$(printf '%s\talice\tyes\ta1,a2' $A)"
 expect_eq "agents of an unknown agent: exit 1" "$(code "${S[@]}" agents 1:170:4242)" 1

@@ -76,7 +76,9 @@ expect_eq "?unreachable=1: none yet" "$(json_agents "$U/api/v1/agents?unreachabl
 expect_eq "unknown filter: 400 with the reason" "$(get "$U/api/v1/agents?status=idle")" \
     "400 400 status: is not a filter (busy, unreachable, state, label.NAME)"
 expect_eq "?state=NAME not a CTI state: 400 naming it" "$(get "$U/api/v1/agents?state=lunch")" \
-    "400 400 state: 'lunch' is not an agent state (signed_out, idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting)"
+    "400 400 state: 'lunch' is not an agent state (signed_out, idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, adjusting, unknown)"
+expect_eq "?state=unknown: every agent (per-agent polling knows no state)" \
+    "$(json_agents "$U/api/v1/agents?state=unknown")" "$A,$B,$C"
 expect_eq "?state=unreachable is no CTI state: 400" "$(status "$U/api/v1/agents?state=unreachable")" 400
 expect_eq "bad flag: 400" "$(status "$U/api/v1/agents?busy=maybe")" 400
 expect_eq "?busy=1&busy=0: a repeated filter, 400 naming it" "$(get "$U/api/v1/agents?busy=1&busy=0")" \
