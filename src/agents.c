@@ -387,17 +387,18 @@ static bool left_and_came_back(const struct agent_cti *cti, int64_t seconds,
 	return before - seconds > elapsed_s + 2;
 }
 
-void agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
+bool agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
 		     const struct agents_clock *now, const struct agents_rules *rules,
 		     agents_emit_fn emit, void *ctx)
 {
 	struct emitter em = { state, now, emit, ctx };
 	struct agent_cti *c = &state->cti;
 	int16_t before = c->code;
+	bool silent_end = false;
 	double threshold;
 
 	if (cti->error || cti->state < 0 || cti->state >= CMS_STATE_COUNT)
-		return;	/* the parser's to say; nothing to tell of it */
+		return false;	/* the parser's to say; nothing to tell of it */
 	if (before != cti->state) {
 		c->code = cti->state;
 		c->reason = cti->reason;
@@ -406,8 +407,10 @@ void agents_on_state(struct agent_state *state, const struct replybatch_state *c
 	} else {
 		/* A reason changing within one state is no transition. */
 		c->reason = cti->reason;
-		if (left_and_came_back(c, cti->state_seconds, now))
+		if (left_and_came_back(c, cti->state_seconds, now)) {
+			silent_end = c->long_reported;
 			begin_stint(c, cti->state_seconds, now);
+		}
 	}
 	c->seconds = cti->state_seconds;
 	c->polled_boot_us = now->boot_us;
@@ -417,6 +420,7 @@ void agents_on_state(struct agent_state *state, const struct replybatch_state *c
 		c->long_reported = true;
 		emit_state(&em, EVENT_AGENT_LONG_STATE, CMS_CODE_NONE, false, threshold);
 	}
+	return silent_end;
 }
 
 /* An agent.state or agent.long_state read back: the stint it was about, anchored to now. */

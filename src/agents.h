@@ -95,8 +95,10 @@ void agents_on_success(struct agent_state *state, const struct reply_call *calls
  * begins when the code changes, since now - currentStateTime; with the same code, a
  * currentStateTime that went back by more than the time since the last poll + 2 s begins a new
  * stint silently (no agent.state). An entry with an error or a code outside 0..10 is ignored.
+ * Returns true when such a silent new stint ended one whose agent.long_state was reported: no
+ * event resolves that alert, the caller must (webhooks_recheck_long_states).
  */
-void agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
+bool agents_on_state(struct agent_state *state, const struct replybatch_state *cti,
 		     const struct agents_clock *now, const struct agents_rules *rules,
 		     agents_emit_fn emit, void *ctx);
 

@@ -358,10 +358,13 @@ static uint32_t label_number(struct json_object *labels, const char *key)
 	return v ? (uint32_t)strtoul(v, NULL, 10) : 0;
 }
 
-size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx)
+size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx,
+			  struct json_object *resolved, uint64_t now_us)
 {
 	size_t dropped = 0;
+	char now[UTIL_TIME_LEN];
 
+	util_format_time(now_us, now);
 	for (size_t i = set->n; i-- > 0;) {
 		struct json_object *labels = NULL;
 		const char *name;
@@ -371,6 +374,8 @@ size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void 
 		if (name && keep(ctx, name, label_number(labels, "cc"), label_number(labels, "vdn"),
 				 label_number(labels, "agent"), str_field(labels, "call_id")))
 			continue;
+		if (resolved)
+			json_object_array_add(resolved, resolved_copy(set->v[i].alert, now));
 		remove_at(set, i);
 		dropped++;
 	}

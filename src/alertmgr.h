@@ -53,10 +53,13 @@ typedef bool (*alertmgr_keep_fn)(void *ctx, const char *alertname, uint32_t cc, 
 				 uint32_t id, const char *call_id);
 
 /*
- * Drops the firing alerts that keep() no longer confirms, so that they are not re-sent: Alertmanager
- * resolves them itself at their endsAt. Returns how many were dropped.
+ * Drops the firing alerts that keep() no longer confirms, so that they are not re-sent. With
+ * resolved (a JSON array, borrowed), each dropped alert is appended to it as resolved at now_us
+ * (CLOCK_REALTIME), for the caller to send; without, Alertmanager resolves them itself at their
+ * endsAt. Returns how many were dropped.
  */
-size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx);
+size_t alertmgr_set_prune(struct alertmgr_set *set, alertmgr_keep_fn keep, void *ctx,
+			  struct json_object *resolved, uint64_t now_us);
 
 void alertmgr_set_clear(struct alertmgr_set *set);
 /* The set as JSON for a state file, and back; from_json ignores malformed entries. */

@@ -165,6 +165,14 @@ static void emit(void *ctx, struct event *ev)
 	json_object_put(obj);
 }
 
+/* A silent new stint ended an AgentLongState's: no event resolves it, so the webhooks do. */
+static void on_long_state_ended(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	webhooks_recheck_long_states(d->webhooks);
+}
+
 static void maybe_finish_stop(struct daemon *d)
 {
 	if (d->stopping && cms_client_in_flight(d->cms) == 0)
@@ -521,7 +529,7 @@ static int lock_state_dir(struct daemon *d, const char *dir)
 
 int daemon_run(const char *config_path, struct cfg *cfg, bool trace_signing)
 {
-	static const struct poller_callbacks callbacks = { emit, on_request_done };
+	static const struct poller_callbacks callbacks = { emit, on_request_done, on_long_state_ended };
 	struct daemon d = { .config_path = config_path };
 	int r;
 

@@ -368,6 +368,7 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 			    const struct agents_clock *now)
 {
 	struct bad_entries bad = { 0 };
+	bool long_state_ended = false;
 
 	if (res->status != CMS_OK) {
 		p->stats.state_by[POLLER_REQUEST_FAILED] += req->n;
@@ -385,13 +386,16 @@ static void dispatch_states(struct poller *p, struct request *req, const struct 
 			continue;
 		if (pollunit_state_of(res->batch, req->ids[i], &entry, &reason)) {
 			p->stats.state_by[POLLER_OK]++;
-			agents_on_state(&w->state, entry, now, p->rules, p->cb.emit, p->ctx);
+			long_state_ended |= agents_on_state(&w->state, entry, now, p->rules,
+							    p->cb.emit, p->ctx);
 		} else {
 			p->stats.state_by[entry_failure(entry)]++;
 			bad_entry(&bad, req->ids[i], reason);
 		}
 	}
 	log_bad_entries(p, req, &bad);
+	if (long_state_ended && p->cb.long_state_ended)
+		p->cb.long_state_ended(p->ctx);
 }
 
 /*

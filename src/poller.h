@@ -20,6 +20,11 @@ struct poller_callbacks {
 	 * result and how long it took (seconds, monotonic).
 	 */
 	void (*done)(void *ctx, enum cms_api api, const struct cms_result *res, double seconds);
+	/*
+	 * A state answer began new stints silently (agents_on_state returned true) for agents whose
+	 * agent.long_state was reported; NULL: nobody needs to know.
+	 */
+	void (*long_state_ended)(void *ctx);
 };
 
 /* How one agent's poll ended: its request failed, or the answer left the agent out or gave an

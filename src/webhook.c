@@ -156,6 +156,7 @@ static void sender_free(struct sender *s, bool keep_cursor)
 	settings_clear(s);
 	whqueue_clear(&s->queue);
 	json_object_put(s->p.resend);
+	json_object_put(s->p.resolves);
 	alertmgr_set_clear(&s->firing);
 	alertmgr_set_clear(&s->ahead);
 	free(s->key);

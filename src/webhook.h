@@ -33,10 +33,17 @@ struct webhooks *webhooks_new(sd_event *event, struct evlog *log, const char *st
  */
 void webhooks_configure(struct webhooks *set, const struct cfg_outputs *cfg);
 /*
- * Stops re-sending Alertmanager alerts that keep() no longer confirms (after a restart or reload);
- * keep and ctx are kept for the same after a max_backlog drop, so must outlive set.
+ * Stops re-sending Alertmanager alerts that keep() no longer confirms (after a restart or reload)
+ * and resolves them at Alertmanager (as of now; a resolve that fails leaves them to their
+ * endsAt); keep and ctx are kept for the same after a max_backlog drop, so must outlive set.
  */
 void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ctx);
+/*
+ * Resolves, at once, the AgentLongState alerts that keep no longer confirms: the poller saw an
+ * agent leave a state and come back between two polls, a new stint with no event to resolve
+ * the old one's alert.
+ */
+void webhooks_recheck_long_states(struct webhooks *set);
 /* New records are in the log: receivers past their max_backlog drop their oldest, then send. */
 void webhooks_kick(struct webhooks *set);
 /* The lowest sequence number some receiver still needs (the log's next when none does). */

@@ -26,10 +26,34 @@ void whalert_resend_end(struct sender *s, uint64_t when_us)
 	s->p.resend_at_us = when_us;
 }
 
+/* Whether the every-minute re-send of the firing alerts is due. */
+static bool full_resend_due(const struct sender *s, uint64_t now)
+{
+	return s->firing.n && now >= s->p.resend_at_us;
+}
+
+/* The alerts to send now: every firing one when due, and the pruned ones' resolves. */
+static struct json_object *resend_alerts(struct sender *s, uint64_t now)
+{
+	struct json_object *alerts;
+
+	prune_long_states(s);
+	s->p.resend_full = full_resend_due(s, now);
+	alerts = s->p.resend_full ? alertmgr_firing(&s->firing, util_now_realtime_us()) :
+		 json_object_new_array();
+	for (size_t i = 0; s->p.resolves && i < json_object_array_length(s->p.resolves); i++)
+		json_object_array_add(alerts, json_object_get(json_object_array_get_idx(
+			s->p.resolves, i)));
+	json_object_put(s->p.resolves);
+	s->p.resolves = NULL;
+	return alerts;
+}
+
 /*
  * Alertmanager forgets a firing alert it stops hearing about: say it again every minute, in
- * requests of whsend_batch_limit() alerts. A re-send starts once the requests under way are
- * answered and no batch goes until it ends, so that it never overtakes a resolve.
+ * requests of whsend_batch_limit() alerts; the resolves of pruned alerts go the same way, at
+ * once. A re-send starts once the requests under way are answered and no batch goes until it
+ * ends, so that it never overtakes a resolve (nor a pruned alert's resolve a later fire).
  */
 void whalert_resend_firing(struct sender *s, uint64_t now)
 {
@@ -39,8 +63,7 @@ void whalert_resend_firing(struct sender *s, uint64_t now)
 	if (!s->p.resend) {
 		if (s->nflight)
 			return;
-		prune_long_states(s);
-		s->p.resend = alertmgr_firing(&s->firing, util_now_realtime_us());
+		s->p.resend = resend_alerts(s, now);
 		s->p.resend_pos = 0;
 	}
 	n = json_object_array_length(s->p.resend);
@@ -56,13 +79,17 @@ void whalert_resend_firing(struct sender *s, uint64_t now)
 		json_object_put(chunk);
 	}
 	if (s->p.resend_pos == n && s->nflight == 0)
-		whalert_resend_end(s, now + ALERTMGR_RESEND_US);
+		whalert_resend_end(s, s->p.resend_full ? now + ALERTMGR_RESEND_US : s->p.resend_at_us);
 }
 
-/* A re-send of the firing alerts is under way, or waits for the requests under way to end. */
+/*
+ * A re-send of the firing alerts, or of pruned alerts' resolves, is under way, or waits for the
+ * requests under way to end.
+ */
 bool whalert_resend_due(const struct sender *s, uint64_t now)
 {
-	return s->conf.alertmanager && (s->p.resend || (s->firing.n && now >= s->p.resend_at_us));
+	return s->conf.alertmanager && (s->p.resend || full_resend_due(s, now) ||
+					(s->p.resolves && json_object_array_length(s->p.resolves)));
 }
 
 /*
@@ -106,20 +133,34 @@ void whalert_resend_done(struct whreq *r, long status, CURLcode code)
 		 status, r->n, why);
 }
 
-/* Forgets the firing alerts that set->keep no longer confirms. */
+/*
+ * Forgets the firing alerts that keep no longer confirms, and queues their resolves (as of now).
+ * What is read but not yet acknowledged follows the acknowledged: both sets are pruned, and a
+ * fire still in flight that lands later is pruned at the next re-send.
+ */
+static size_t prune(struct sender *s, alertmgr_keep_fn keep, void *ctx)
+{
+	uint64_t now = util_now_realtime_us();
+	size_t n;
+
+	if (!s->p.resolves)
+		s->p.resolves = json_object_new_array();
+	n = alertmgr_set_prune(&s->firing, keep, ctx, s->p.resolves, now);
+	alertmgr_set_prune(&s->ahead, keep, ctx, NULL, now);
+	return n;
+}
+
+/* Forgets the firing alerts that set->keep no longer confirms; they are resolved at once. */
 void whalert_prune(struct sender *s)
 {
 	size_t n;
 
 	if (!s->conf.alertmanager || !s->set->keep)
 		return;
-	/* What is read but not yet acknowledged follows the acknowledged: prune both. */
-	n = alertmgr_set_prune(&s->firing, s->set->keep, s->set->keep_ctx);
-	alertmgr_set_prune(&s->ahead, s->set->keep, s->set->keep_ctx);
+	n = prune(s, s->set->keep, s->set->keep_ctx);
 	if (n) {
 		log_notice("webhook %s: %zu firing alerts no longer hold (agent removed, its state "
-			   "lost, or its resolve dropped); Alertmanager resolves them at their endsAt",
-			   s->shown, n);
+			   "lost, or its resolve dropped); resolving them", s->shown, n);
 		whcursor_checkpoint(s);
 	}
 }
@@ -136,8 +177,8 @@ static bool long_state_holds(void *ctx, const char *alertname, uint32_t cc, uint
 
 /*
  * A new stint of the same state (the agent left it and came back between two polls) ends an
- * AgentLongState without any event: checked before each re-send, so that it stops being sent
- * and Alertmanager resolves it at its endsAt.
+ * AgentLongState without any event: checked before each re-send and whenever the poller saw
+ * such a stint (webhooks_recheck_long_states), so that it stops being sent and is resolved.
  */
 static void prune_long_states(struct sender *s)
 {
@@ -145,12 +186,30 @@ static void prune_long_states(struct sender *s)
 
 	if (!s->set->keep)
 		return;
-	n = alertmgr_set_prune(&s->firing, long_state_holds, s->set);
-	alertmgr_set_prune(&s->ahead, long_state_holds, s->set);
+	n = prune(s, long_state_holds, s->set);
 	if (n) {
 		log_info("webhook %s: %zu AgentLongState alerts no longer hold (a new stint); "
-			 "Alertmanager resolves them at their endsAt", s->shown, n);
+			 "resolving them", s->shown, n);
 		whcursor_checkpoint(s);
+	}
+}
+
+/* Pruned alerts' resolves go on the loop's next turn, not a minute later with the re-send. */
+static void wake_for_resolves(struct sender *s)
+{
+	if (s->p.resolves && json_object_array_length(s->p.resolves))
+		whsend_wake(s);
+}
+
+void webhooks_recheck_long_states(struct webhooks *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct sender *s = set->v[i];
+
+		if (!s->conf.alertmanager)
+			continue;
+		prune_long_states(s);
+		wake_for_resolves(s);
 	}
 }
 
@@ -158,6 +217,8 @@ void webhooks_prune_alerts(struct webhooks *set, alertmgr_keep_fn keep, void *ct
 {
 	set->keep = keep;
 	set->keep_ctx = ctx;
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
 		whalert_prune(set->v[i]);
+		wake_for_resolves(set->v[i]);
+	}
 }

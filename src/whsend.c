@@ -191,6 +191,11 @@ static void arm(struct sender *s, uint64_t when_us)
 	sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
 }
 
+void whsend_wake(struct sender *s)
+{
+	arm(s, util_now_monotonic_us());
+}
+
 static void earliest(uint64_t *next, uint64_t now, uint64_t when)
 {
 	if (when > now && when < *next)

@@ -63,6 +63,8 @@ struct sender {
 		uint64_t resend_at_us;
 		struct json_object *resend;	/* the alerts of a re-send under way, or NULL */
 		size_t resend_pos;		/* how many of them went */
+		bool resend_full;		/* it holds every firing alert, not only resolves */
+		struct json_object *resolves;	/* pruned alerts, resolved, to send next */
 		uint64_t save_at_us;		/* the next cursor save, when dirty */
 		bool dirty;			/* cursor or firing moved since saved */
 	} p;
@@ -103,6 +105,8 @@ void whcursor_prune(struct webhooks *set);
 /* whsend.c: delivery. */
 /* Reads ahead, sends what it may, saves the cursor when due, arms the timer. */
 void whsend_pump(struct sender *s);
+/* Makes the sender pump on the loop's next turn. */
+void whsend_wake(struct sender *s);
 /* The sender's timer (userdata: the sender): pumps. */
 int whsend_on_timer(sd_event_source *source, uint64_t usec, void *userdata);
 /* Drops the oldest of a backlog past max_backlog (counted, logged). */

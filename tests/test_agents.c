@@ -452,6 +452,8 @@ static void test_call_status_silent(void)
 
 static struct agents_rules state_rules = { .failure_threshold = 3, .long_call = 60.0 };
 
+static bool long_state_ended;	/* what the last poll_state's agents_on_state returned */
+
 /* A state poll at t: currentState code, currentStateTime seconds (-1: not set), reason. */
 static void poll_state(struct agent_state *st, uint64_t t, int code, int64_t seconds, int reason,
 		       const char *want)
@@ -462,7 +464,7 @@ static void poll_state(struct agent_state *st, uint64_t t, int code, int64_t sec
 	struct agents_clock now = at(t);
 
 	got[0] = '\0';
-	agents_on_state(st, &cti, &now, &state_rules, record, NULL);
+	long_state_ended = agents_on_state(st, &cti, &now, &state_rules, record, NULL);
 	CHECK_STR(got, want);
 }
 
@@ -528,8 +530,10 @@ static void test_state_new_stint(void)
 	/* Back by 8 s over 5 s: within the 2 s slack, the same stint (a CMS rounding, late reply). */
 	poll_state(&st, 55, 8, 58, 258, "");
 	poll_state(&st, 60, 8, 70, 258, "");
-	/* Back by 30 s over 5 s: a new stint, silently. */
+	CHECK(!long_state_ended);
+	/* Back by 30 s over 5 s: a new stint, silently; it ends a reported one, told to the caller. */
 	poll_state(&st, 65, 8, 40, 258, "");
+	CHECK(long_state_ended);
 	CHECK(!st.cti.long_reported);
 	CHECK_INT(st.cti.since_us, (WALL0 + 25) * SEC);
 	poll_state(&st, 84, 8, 59, 258, "");
@@ -540,8 +544,13 @@ static void test_state_new_stint(void)
 	CHECK(st.cti.long_reported);
 	poll_state(&st, 100, 8, -1, 258, "");
 	poll_state(&st, 105, 8, 4, 258, "");
+	CHECK(long_state_ended);
 	CHECK(!st.cti.long_reported);
 	CHECK_INT(st.cti.since_us, (WALL0 + 101) * SEC);
+	/* A silent new stint of one never reported: nothing to resolve. */
+	poll_state(&st, 106, 8, 0, 258, "");
+	CHECK(!long_state_ended);
+	CHECK_INT(st.cti.since_us, (WALL0 + 106) * SEC);
 	agents_state_clear(&st);
 	memset(state_rules.long_state, 0, sizeof(state_rules.long_state));
 }

@@ -284,6 +284,24 @@ long_states() { [ "$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep
 sim_set $R '"calls":[],"state":{"currentState":8,"currentStateTime":0}'
 check "a second stint in rest: agent.long_state again" until_ok 8 long_states 2
 check "AgentLongState is active again" until_ok 10 am_active AgentLongState agent=1300
+# The agent leaves rest and comes back between two polls: a new stint with no agent.state. The old
+# stint's AgentLongState is resolved at once (not left to its endsAt, 5 min on), so that the new
+# stint's, 2 s later, is a new alert in Alertmanager, starting at its own event, instead of
+# merging into the old one and keeping the old stint's start.
+sleep 3     # the stint's counter must go back by more than the time between polls + 2 s
+sim_set $R '"calls":[],"state":{"currentState":8,"currentStateTime":0}'
+check "the new stint's agent.long_state" until_ok 8 long_states 3
+third=$(grep -F '"type":"agent.long_state"' "$AW_TMP/d5.out" | grep -F '"id":1300' | sed -n 3p)
+starts_at_third() {
+    local alert; alert=$(am_alert AgentLongState agent=1300) || return 1
+    "$AW_PYTHON" -c '
+import datetime, json, sys
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+sys.exit(abs((t(json.loads(sys.argv[1])["startsAt"]) - t(json.loads(sys.argv[2])["time"])).total_seconds()) > 0.001)' \
+        "$alert" "$third"
+}
+check "AgentLongState in Alertmanager starts at the new stint's agent.long_state" \
+    until_ok 10 starts_at_third
 check_delivery "webhook agent.*: every agent event (agent.state, agent.long_state too), nothing else" \
     10 ragent "$AW_TMP/d5.out" --types 'agent.*'
 check "webhook agent.*: agent.state and agent.long_state delivered" bash -c \

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../src/alertmgr.h"
+#include "../src/util.h"
 #include "check.h"
 
 #define AGENT "\"agent\":{\"cc\":1,\"vdn\":170,\"id\":1099,\"name\":\"alice\",\"labels\":{\"team\":\"billing\"}}"
@@ -177,7 +178,7 @@ static void test_prune(void)
 	convert(&set, "{\"type\":\"call.long\",\"time\":\"2026-11-25T23:16:00.000Z\"," AGENT
 		",\"call_id\":\"c-2\",\"duration\":900.000}", &out);
 	json_object_put(out);
-	CHECK_INT(alertmgr_set_prune(&set, keep_only_c2, NULL), 1);
+	CHECK_INT(alertmgr_set_prune(&set, keep_only_c2, NULL, NULL, 0), 1);
 	CHECK_INT(set.n, 1);
 	CHECK(strstr(set.v[0].key, "c-2") != NULL);
 	alertmgr_set_clear(&set);
@@ -310,17 +311,34 @@ static bool keep_none(void *ctx, const char *alertname, uint32_t cc, uint32_t vd
 	return false;
 }
 
-/* A removed agent's (or a new stint's) AgentLongState is no longer re-sent. */
+/*
+ * A removed agent's (or a new stint's) AgentLongState is no longer re-sent, and is handed back
+ * resolved as of the prune, labels unchanged, for the sender to tell Alertmanager at once.
+ */
 static void test_long_state_prune(void)
 {
 	struct alertmgr_set set = { 0 };
-	struct json_object *out;
+	struct json_object *out, *resolved = json_object_new_array(), *alert, *labels, *v;
+	uint64_t now_us;
 
 	convert(&set, "{\"type\":\"agent.long_state\",\"time\":\"2026-11-25T23:15:00.000Z\","
 		AGENT ",\"state\":\"busy\",\"state_code\":7,\"duration\":600.000}", &out);
 	json_object_put(out);
-	CHECK_INT(alertmgr_set_prune(&set, keep_none, NULL), 1);
+	CHECK_INT(util_parse_time("2026-11-25T23:17:30.250Z", &now_us), 0);
+	CHECK_INT(alertmgr_set_prune(&set, keep_none, NULL, resolved, now_us), 1);
 	CHECK_INT(set.n, 0);
+	CHECK_INT(json_object_array_length(resolved), 1);
+	alert = json_object_array_get_idx(resolved, 0);
+	CHECK(json_object_object_get_ex(alert, "endsAt", &v));
+	CHECK_STR(json_object_get_string(v), "2026-11-25T23:17:30.250Z");
+	CHECK(json_object_object_get_ex(alert, "startsAt", &v));
+	CHECK_STR(json_object_get_string(v), "2026-11-25T23:15:00.000Z");
+	CHECK(json_object_object_get_ex(alert, "labels", &labels));
+	CHECK(json_object_object_get_ex(labels, "alertname", &v));
+	CHECK_STR(json_object_get_string(v), "AgentLongState");
+	CHECK(json_object_object_get_ex(labels, "state", &v));
+	CHECK_STR(json_object_get_string(v), "busy");
+	json_object_put(resolved);
 	alertmgr_set_clear(&set);
 }
 
