@@ -11,7 +11,7 @@ Usage:
   cmssim.py --selftest
   cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
             [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
-            [--served FILE] [--workers N]
+            [--random-pace K] [--served FILE] [--workers N]
 
 Scenario: {"agents": {"CC:VDN:ID": AGENT}, "default": AGENT, "unknown_agents": "empty"|"missing",
 "config": CONFIG}. AGENT is {"calls": [...], "fault": "..."|null, "state": {...}|null, "absent": bool};
@@ -48,6 +48,12 @@ not follow the request (a fixed permutation): clients must key them by agentId.
 (5), held (6) and now and then three-party (9), inbound or outbound, mostly phone; agent states that
 follow them (answering, talking, wrap_up, then idle; rest and busy episodes; 2% signed out with the
 4294967295/65535 markers). The per-agent path answers the same call IDs as the batch path.
+--random-pace K makes every duration but ringing K times as long (calls of 5..40 s become 50..400 s
+with K = 10, idle gaps likewise), so agents change K times less often: about 1.1 events per agent-poll
+at 10,000 agents every 5 s with K = 1, a contact center's rate with K of 10 or more. Default 1.
+
+Batch answers are built from each agent's cached answer (the model's, until its next boundary), and a
+request body seen before is not parsed again, so that one process can answer 50,000 agents a second.
 
 --served FILE: one JSON line per answered CMS request, at the time it was answered (judge.py reads it):
   {"t":UNIX,"path":"batch"|"state"|"agent","cc":1,"vdn":170[,"fault":NAME][,"delay":S],
@@ -159,6 +165,8 @@ class Sim(BatchPaths):
         self.served = served        # file descriptor of --served, or None
         self.config = scenario.config
         self.derived = {}           # agent -> [code, since, previous code, its seconds]
+        self.plans = {}             # (path kind, request body) -> cmsbatch.Plan or None
+        self.scripted_version = 0   # bumped when an agent's entry changes (cmsbatch's Plans)
         self.started = time.time()
 
     # -- CMS endpoint ------------------------------------------------------
@@ -347,6 +355,7 @@ class Sim(BatchPaths):
         agent = agent_key(obj["agent"])
         old = self.entry(agent)
         self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
+        self.scripted_version += 1
         self.stats.agent_set(agent)
         return json_reply({"ok": True})
 
@@ -560,6 +569,9 @@ def parse_args(argv):
     p.add_argument("--skew", type=float, default=300.0, help="allowed timestamp skew, seconds")
     p.add_argument("--scenario", help="scenario JSON file")
     p.add_argument("--random", metavar="SEED", help="random call activity for unscripted agents")
+    p.add_argument("--random-pace", type=float, default=1.0, metavar="K",
+                   help="--random's durations (calls, idle gaps, holds, wrap-up, breaks) K times "
+                        "as long: K times fewer changes (default 1; 10: calls of minutes)")
     p.add_argument("--port-file", help="write the bound port here once listening")
     p.add_argument("--no-verify", action="store_true", help="skip auth-v2 checking")
     p.add_argument("--log", help="append one line per request to this file")
@@ -574,6 +586,8 @@ def parse_args(argv):
             p.error("--ak and --sk-file are required unless --no-verify")
         if args.workers < 1:
             p.error("--workers must be >= 1")
+        if not 1 <= args.random_pace <= 1000:
+            p.error("--random-pace must be from 1 to 1000")
         if (args.key or args.client_ca) and not args.cert:
             p.error("--key and --client-ca need --cert")
     return args
@@ -605,7 +619,8 @@ def main(argv=None):
         return 2
     # The random timelines start a minute before now so some agents are busy at once.
     # Built before any fork, so every worker shares the anchor and gives the same answers.
-    randcalls = RandomActivity(args.random, time.time() - 60) if args.random is not None else None
+    randcalls = (RandomActivity(args.random, time.time() - 60, args.random_pace)
+                 if args.random is not None else None)
     sim = Sim(args, sk, scenario, randcalls, log, served)
     announce(args, host, socks[0].getsockname()[1])
     if args.workers > 1:

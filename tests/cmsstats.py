@@ -15,6 +15,7 @@ class Stats:
         # agent -> [polls, polls_since_set, state_polls, state_polls_since_set]; a poll is an
         # answered calls request (either path) that asked for the agent.
         self.by_agent = {}
+        self.groups = {}    # tuple of agents (polled_all) -> their by_agent entries
         self.by_path = {k: [0, 0] for k in ("agent", "batch", "state")}    # [requests, agents]
         self.arrivals = array.array("d")    # monotonic arrival time of each CMS request
 
@@ -30,6 +31,19 @@ class Stats:
         i = 2 if kind == "state" else 0
         entry[i] += 1
         entry[i + 1] += 1
+
+    def polled_all(self, agents, kind):
+        """polled for each of agents, a tuple: a batch's agents, asked again and again (their
+        entries are looked up once)."""
+        group = self.groups.get(agents)
+        if group is None:
+            by = self.by_agent
+            group = self.groups[agents] = [by.setdefault(a, [0, 0, 0, 0]) for a in agents]
+        i = 2 if kind == "state" else 0
+        j = i + 1
+        for entry in group:
+            entry[i] += 1
+            entry[j] += 1
 
     def asked(self, kind, n):
         self.by_path[kind][1] += n
