@@ -23,6 +23,7 @@ often; the same draws are made, so K = 1 is the model above exactly. K = 10 give
 50..400 s, a contact center's rate rather than a stress test's.
 """
 
+import bisect
 import json
 import math
 import random
@@ -42,7 +43,7 @@ def compact(obj):
 
 
 class Call:
-    __slots__ = ("start", "end", "id", "changes", "head", "tail")
+    __slots__ = ("start", "end", "id", "changes", "points", "head", "tail")
 
     def __init__(self, r, start, end, cid, pace=1):
         """r: the agent's detail generator, drawn from in the order calls are made; pace: the
@@ -66,6 +67,7 @@ class Call:
                 break
             self.changes += [(at, 9 if r.random() < 0.2 else 6), (at + length, 5)]
             t = at + length
+        self.points = tuple(at for at, _ in self.changes) + (end,)     # its boundaries
         self.head = '{"callId":"%s","callStatus":' % cid     # IDs are plain ASCII
         self.tail = ',"callInOut":%d,"mediaType":%d%s}' % (
             int(outbound), media, ',"submediaType":%s' % compact(sub) if sub else "")
@@ -169,9 +171,14 @@ class RandomActivity:
         """(CTI state, reason) at time t."""
         if line.signed_out:
             return 0, NOT_SET16
-        statuses = [c.status_at(t) for c in line.calls if c.start <= t < c.end]
-        if statuses:
-            return (4 if all(s == 4 for s in statuses) else 5), NOT_SET16
+        ringing = False
+        for c in line.calls:
+            if c.start <= t < c.end:
+                if c.status_at(t) != 4:
+                    return 5, NOT_SET16     # talking while any call is past ringing
+                ringing = True
+        if ringing:
+            return 4, NOT_SET16
         for start, end, wrap in reversed(line.periods):
             if end <= t:
                 if t < end + wrap:
@@ -186,8 +193,7 @@ class RandomActivity:
     def _breakpoints(line):
         pts = {line.origin}
         for c in line.calls:
-            pts.add(c.end)
-            pts.update(at for at, _ in c.changes)
+            pts.update(c.points)
         for start, end, wrap in line.periods:
             pts.add(end + wrap)
         for start, end, _, _ in line.episodes:
@@ -201,9 +207,8 @@ class RandomActivity:
         if line.signed_out:
             return cur + (line.origin,)
         since = line.origin
-        for b in reversed(pts):
-            if b > t:
-                continue
+        for i in range(bisect.bisect_right(pts, t) - 1, -1, -1):    # the boundaries <= t, latest first
+            b = pts[i]
             if b <= line.origin or self._code_at(line, b - 1) != cur:
                 since = max(b, line.origin)
                 break
@@ -218,8 +223,8 @@ class RandomActivity:
             prev, prev_time = pcode, since - psince
         else:
             prev, prev_time = 0, NOT_SET32
-        later = [b for b in pts if b > t]
-        until = min(later + [line.idle_from, line.ep_from])
+        i = bisect.bisect_right(pts, t)
+        until = min(pts[i:i + 1] + [line.idle_from, line.ep_from])
         calls = [] if line.signed_out else [c for c in line.calls if c.start <= t < c.end]
         calls_json = "[%s]" % ",".join(c.json_at(t) for c in calls)
         signed_in = not line.signed_out
