@@ -382,6 +382,35 @@ def consistent():
             prev = (code, cst)
     return True
 
+def pace_one_is_default():
+    """--random-pace 1 (a float from the command line) answers exactly as the model always did."""
+    a, b = cmsmodel.RandomActivity("5", 1800000000), cmsmodel.RandomActivity("5", 1800000000, 1.0)
+    return all(a.answer("1:170:%d" % k, t + 0.5) == b.answer("1:170:%d" % k, t + 0.5)
+               for k in range(1000, 1040) for t in range(1800000000, 1800000300))
+
+
+def pace_ten():
+    """Pace 10: calls of 50..400 s (10 x 5..40), still ringing 1..5 s, and about ten times fewer
+    changes of an agent's answer than pace 1 (between 5 and 20 times fewer, over 600 s)."""
+    changes = {}
+    for pace in (1, 10):
+        m = cmsmodel.RandomActivity("5", 1800000000, pace)
+        n = 0
+        for k in range(1000, 1200):
+            last = None
+            for t in range(1800000000, 1800000600):
+                _, cj, st = m.answer("1:170:%d" % k, t + 0.5)
+                now = (cj, json.loads(st)["currentState"])
+                n += last is not None and now != last
+                last = now
+            if pace == 10:
+                for c in m.line("1:170:%d" % k).calls:
+                    ring = c.changes[1][0] - c.start
+                    if not (50 <= c.end - c.start <= 400 and 1 <= ring <= 5):
+                        return False
+        changes[pace] = n
+    return 5 < changes[1] / max(1, changes[10]) < 20
+
 r1, s1 = (json.load(open(p))["resultDesc"] for p in sys.argv[1:3])
 calls = {e["agentId"]: e["callList"] for e in r1}
 states = {e["agentId"]: e for e in s1}
@@ -390,6 +419,8 @@ seq = [calls] + [{e["agentId"]: e["callList"] for e in json.load(open(p))["resul
 checks = {
     "all 3000 answered": len(calls) == len(states) == 3000,
     "talking/answering exactly when on a call, answering while all ring": consistent(),
+    "pace 1 is the default model exactly": pace_one_is_default(),
+    "pace 10: calls of 50..400 s, ringing 1..5 s, 5-20 times fewer changes": pace_ten(),
     "states seen: signed out, idle, answering, talking, wrap_up, busy, rest": {0, 1, 4, 5, 6, 7, 8}
         <= {s["currentState"] for s in states.values()},
     "rest has a reason, other states the marker": all(
@@ -413,13 +444,20 @@ PY
 while read -r verdict what; do
     if [ "$verdict" = ok ]; then pass "random: $what"; else fail "random: $what"; fi
 done < "$tmp/model.out"
-check "random: the model checks ran" [ "$(wc -l < "$tmp/model.out")" -ge 9 ]
+check "random: the model checks ran" [ "$(wc -l < "$tmp/model.out")" -ge 11 ]
 rpost "$CMS_PATH" '{"ccId":1,"vdn":170,"agentId":1000}' > "$tmp/a1.json"
 expect_eq "random: per-agent path answers the batch path's call IDs" \
     "$(json_get "$tmp/a1.json" 'd["resultDesc"]')" \
     "$(json_get "$tmp/r2.json" '[x["callId"] for e in d["resultDesc"] if e["agentId"] == 1000 for x in e["callList"]]')"
 expect_eq "random: workers write whole lines to one served log" \
     "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)))' "$tmp/rserved.jsonl")" 8
+python3 "$sim" --listen 127.0.0.1:0 --no-verify --random 5 --random-pace 0.5 > /dev/null 2> "$tmp/pace.err"
+rc=$?
+check "--random-pace below 1 refused (exit $rc: $(tail -1 "$tmp/pace.err"))" \
+    eval '[ "$rc" = 2 ] && grep -q "random-pace must be from 1 to 1000" "$tmp/pace.err"'
+start_sim pace --random 5 --random-pace 10 --no-verify
+rpost "$BATCH_PATH" "$big" > "$tmp/p1.json"
+expect_eq "--random-pace 10: a batch answer for all 3000" "$(json_get "$tmp/p1.json" 'len(d["resultDesc"])')" 3000
 
 port=$mainport
 check "judge.py --selftest passes" eval 'python3 "$judge" --selftest > "$tmp/judge.out" || { cat "$tmp/judge.out"; false; }'
