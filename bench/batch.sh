@@ -11,7 +11,7 @@
 # the daemon's stdout. Printed per run: CMS requests (calls + state) per 1,000 agent-polls, the
 # daemon's CPU per 1,000 agent-polls (measured part), poll lateness (the daemon's exit line), VmHWM,
 # detection latency, events per agent-poll (measured part, from /metrics), the simulator's CPU and
-# the rest of the machine's. An agent-poll is one agent asked for its calls once (the simulator's
+# its own answer times (/sim/stats answer_ms), and the rest of the machine's CPU. An agent-poll is one agent asked for its calls once (the simulator's
 # by_path "agents" count of the calls path).
 #
 # Environment: AW_BUILD (default ../build), AW_DAEMON, BENCH_SETS ("10000:5 50000:1"),
@@ -146,6 +146,9 @@ one() {
     R_MP99=$(hist_quantile "$TMP/$name.m0" "$TMP/$name.m1" poll_lateness_seconds 0.99)
     R_DURATION="mean $(mean "$name" poll_duration_seconds) ms, p99 $(hist_quantile "$TMP/$name.m0" "$TMP/$name.m1" poll_duration_seconds 0.99)"
     R_SIM=$(calc "sprintf(\"%.0f\", ($s2 - $s1) / $HZ / $DUR * 100)")
+    R_ANSWER=$(for k in $path state; do json "answer_ms.$k" < "$TMP/$name.stats"; done |
+        "$PY" -c 'import ast, sys
+print("; ".join("%s/%s/%s" % (d["mean"], d["p99"], d["max"]) for d in map(ast.literal_eval, sys.stdin)))')
     R_EVENTS=$(events "$name")
     R_EV_PER_POLL=$(calc "sprintf(\"%.3f\", $R_EVENTS / $R_POLLS)")
     R_OTHER=$(other_pct $((b2 - b1)) $((c2 - c1)) $((s2 - s1)))
@@ -156,8 +159,8 @@ one() {
         "$name" "$n" "$iv" "$4" "$([ "$4" = batch ] && echo "$5" || echo -)" "$R_POLLS" "$R_REQS" "$R_REQ_PER_K" \
         "$(fmt %.2f "$R_CPU")" "$R_CPU_PER_K" \
         "$(exit_stat "$name" p50)/$R_P99/$(exit_stat "$name" max) (${R_MP99// /})" "$R_RSS" \
-        "$R_DET" "$R_EV_PER_POLL" "sim $R_SIM% rest $R_OTHER%" "load $R_LOAD")
-    echo "   requests/1,000 agent-polls $R_REQ_PER_K, CPU/1,000 agent-polls $R_CPU_PER_K s, lateness p99 $R_P99 ms (measured part: $R_MP99), $R_LOOP, request time $R_DURATION, VmHWM $R_RSS KiB, detection $R_DET, sim $R_SIM%, rest $R_OTHER%, failed $(exit_stat "$name" failed), events $(exit_stat "$name" events) ($R_EVENTS measured: $R_EV_PER_POLL per agent-poll), state agent-polls $R_STATE"
+        "$R_DET" "$R_EV_PER_POLL" "sim $R_SIM% ($R_ANSWER ms) rest $R_OTHER%" "load $R_LOAD")
+    echo "   requests/1,000 agent-polls $R_REQ_PER_K, CPU/1,000 agent-polls $R_CPU_PER_K s, lateness p99 $R_P99 ms (measured part: $R_MP99), $R_LOOP, request time $R_DURATION, VmHWM $R_RSS KiB, detection $R_DET, sim $R_SIM% (its answer time mean/p99/max, calls; state: $R_ANSWER ms), rest $R_OTHER%, failed $(exit_stat "$name" failed), events $(exit_stat "$name" events) ($R_EVENTS measured: $R_EV_PER_POLL per agent-poll), state agent-polls $R_STATE"
 }
 
 verdict() { if [ "$(calc "($1) ? 1 : 0")" = 1 ]; then echo met; else echo MISSED; fi; }
@@ -199,7 +202,7 @@ machine: $(machine)
 load average before: $LOAD_BEFORE; at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 daemon: $DAEMON (source $SOURCE), state_dir on, max_in_flight 32, simulator 1 process --no-verify $([ "${BENCH_RANDOM:-1}" = off ] && echo "quiet (BENCH_RANDOM=off)" || echo "--random ${BENCH_RANDOM:-1} --random-pace $PACE")
 
-  run            agents int  api   batch  agent-polls   reqs  req/1k   CPU s  CPU/1k   lateness p50/p99/max ms (measured p99) VmHWM   detection p50 / p99 / max                 ev/poll$ROWS
+  run            agents int  api   batch  agent-polls   reqs  req/1k   CPU s  CPU/1k   lateness p50/p99/max ms (measured p99) VmHWM   detection p50 / p99 / max                 ev/poll  sim CPU (answer ms mean/p99/max: calls; state)$ROWS
 
 targets$TARGETS
 EOR

@@ -63,8 +63,10 @@ batch_404/state_404/state_permission switch; per-agent calls carry only callId; 
 
 Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099", AGENT keys},
 POST /sim/config CONFIG, GET /sim/config, GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S,
-POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), and per agent
-polls (calls requests on either path), state_polls and both counted since the agent was last set.
+POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), per agent
+polls (calls requests on either path), state_polls and both counted since the agent was last set,
+and per path the answer times ("answer_ms": n, mean, p99, max in ms, from the request read to its
+answer handed to the connection, before TLS and the network).
 Polls count authenticated, well-formed CMS requests when answered (for hang: when received).
 
 --workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
@@ -388,6 +390,7 @@ class Sim(BatchPaths):
         agent = "-"
         kind = PATH_KIND.get(req.path)
         if kind:
+            t0 = time.perf_counter()
             reply, agent = await self.handle_cms(req, kind)
         elif req.path.startswith("/sim/"):
             reply = self.handle_control(req)
@@ -396,7 +399,10 @@ class Sim(BatchPaths):
         self.write_log(agent, reply.status or "-", reply.outcome)
         if reply.served and self.served is not None:
             self.write_served(reply.served)
-        return await self.act(reply, req, reader, writer)
+        keep = await self.act(reply, req, reader, writer)
+        if kind:
+            self.stats.answered(kind, time.perf_counter() - t0)
+        return keep
 
     def write_served(self, served):
         """One --served line, written whole by a single O_APPEND write (workers share the file)."""

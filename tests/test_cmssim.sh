@@ -209,7 +209,7 @@ ctl '/sim/windows?width=0.1' > "$tmp/win"
 expect_eq "windows: counts all CMS requests" "$(json_get "$tmp/win" 'd["requests"]')" 12
 reset_t=$(date +%s.%N)
 ctl /sim/reset-stats '{}' >/dev/null
-expect_eq "reset-stats zeroes the counters" "$(ctl /sim/stats)" '{"requests":0,"auth_failures":0,"by_path":{"agent":{"requests":0,"agents":0},"batch":{"requests":0,"agents":0},"state":{"requests":0,"agents":0}},"by_agent":{}}'
+expect_eq "reset-stats zeroes the counters" "$(ctl /sim/stats)" '{"requests":0,"auth_failures":0,"by_path":{"agent":{"requests":0,"agents":0},"batch":{"requests":0,"agents":0},"state":{"requests":0,"agents":0}},"by_agent":{},"answer_ms":{"agent":{"n":0,"mean":0,"p99":0,"max":0},"batch":{"n":0,"mean":0,"p99":0,"max":0},"state":{"n":0,"mean":0,"p99":0,"max":0}}}'
 
 # Two requests on one connection: the second must reuse it.
 body='{"ccId":1,"vdn":170,"agentId":1099}'
@@ -330,6 +330,9 @@ expect_eq "stats: requests and agents asked per path" \
     "$(json_get "$tmp/stats" '[(k, v["requests"] > 0, v["agents"] > 0) for k, v in sorted(d["by_path"].items())]')" \
     '[["agent",true,true],["batch",true,true],["state",true,true]]'
 expect_eq "stats: state polls counted per agent" "$(json_get "$tmp/stats" 'd["by_agent"]["1:170:1105"]["state_polls"]')" 1
+expect_eq "stats: an answer time per CMS request, per path (n, mean <= p99 <= max)" \
+    "$(json_get "$tmp/stats" '[(k, v["n"] == d["by_path"][k]["requests"], 0 < v["mean"] <= v["max"] and v["p99"] <= v["max"]) for k, v in sorted(d["answer_ms"].items())]')" \
+    '[["agent",true,true],["batch",true,true],["state",true,true]]'
 
 served_check() {    # served_check PYTHON-EXPR-ON-lines
     python3 -c 'import json,sys; lines=[json.loads(l) for l in open(sys.argv[1])]; print(json.dumps(eval(sys.argv[2]), separators=(",",":")))' "$tmp/served.jsonl" "$1" 2>&1
