@@ -2,7 +2,8 @@
 # bench/batch.sh: batch polling with agent state at scale (not a test; see bench/README.md).
 #
 # For each SET (AGENTS:INTERVAL, default 10000:5 and 50000:1) against one TLS simulator
-# (--no-verify --random 1, one process so that its control API sees every request):
+# (--no-verify --random 1 --random-pace BENCH_PACE, one process so that its control API sees every
+# request; it is fast enough: bench/README.md), asked once for every agent before each run:
 #   - per agent (only for the first set): cms.api = "agent", as 1.0 polls;
 #   - batch, for each batch size in BENCH_BATCH_SIZES: cms.api = "batch", poll.agent_state = true;
 #   - batch with AGENTS/2 agents and the first batch size: the marginal RSS per agent.
@@ -11,8 +12,8 @@
 # the daemon's stdout. Printed per run: CMS requests (calls + state) per 1,000 agent-polls, the
 # daemon's CPU per 1,000 agent-polls (measured part), poll lateness (the daemon's exit line), VmHWM,
 # detection latency, events per agent-poll (measured part, from /metrics), the simulator's CPU and
-# its own answer times (/sim/stats answer_ms), and the rest of the machine's CPU. An agent-poll is one agent asked for its calls once (the simulator's
-# by_path "agents" count of the calls path).
+# its own answer times (/sim/stats answer_ms), and the rest of the machine's CPU. An agent-poll is
+# one agent asked for its calls once (the simulator's by_path "agents" count of the calls path).
 #
 # Environment: AW_BUILD (default ../build), AW_DAEMON, BENCH_SETS ("10000:5 50000:1"),
 # BENCH_BATCH_SIZES ("1000 3000"), BENCH_SECONDS (30), BENCH_SAMPLES (20), BENCH_RSS_MID=0 (skip
