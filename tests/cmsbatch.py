@@ -160,7 +160,7 @@ class BatchPaths:
         agent IDs they are for, and the served log's member of every agent asked (by ID; None
         without --served: nobody reads them)."""
         if self.random is None or self.scenario.unknown == "missing":
-            return self.entries_of(plan, range(len(plan.order)), now)
+            return self.entries_of(plan, range(len(plan.order)), now, False)
         # Random activity for every agent but the few scripted ones: their cached answers
         # (cmsmodel's Line cache), in one tight loop; then the scripted ones patched in.
         if plan.lines is None:
@@ -181,7 +181,7 @@ class BatchPaths:
         scripted = self.scripted_of(plan)
         answered = list(plan.order)
         if scripted:
-            texts = self.entries_of(plan, scripted, now)[0]
+            texts = self.entries_of(plan, scripted, now, True)[0]
             for i, text in zip(scripted, texts):
                 entries[i] = text
             keep = [i for i, text in enumerate(entries) if text is not None]
@@ -199,11 +199,10 @@ class BatchPaths:
             plan.scripted_version = self.scripted_version
         return plan.scripted
 
-    def entries_of(self, plan, which, now):
+    def entries_of(self, plan, which, now, holes):
         """entries, answered and members as batch_entries, for the agents at indices which of
-        plan.order; an absent or unknown agent's entry is None when which is not every index."""
+        plan.order; with holes, an absent or unknown agent's entry is None, else left out."""
         entries, answered, members = [], [], {}
-        every = len(which) == len(plan.order)
         for i in which:
             aid, agent = plan.order[i], plan.order_keys[i]
             e = self.entry(agent)
@@ -220,7 +219,7 @@ class BatchPaths:
                         members[aid] = '"%d":{"state":%s}' % (aid, text)
             if text is None:
                 members[aid] = '"%d":"absent"' % aid
-                if not every:
+                if holes:
                     entries.append(None)
             else:
                 entries.append(text)

@@ -11,7 +11,7 @@ Usage:
   cmssim.py --selftest
   cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
             [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
-            [--random-pace K] [--served FILE] [--workers N]
+            [--random-pace K] [--random-agents CC:VDN:FIRST-LAST] [--served FILE] [--workers N]
 
 Scenario: {"agents": {"CC:VDN:ID": AGENT}, "default": AGENT, "unknown_agents": "empty"|"missing",
 "config": CONFIG}. AGENT is {"calls": [...], "fault": "..."|null, "state": {...}|null, "absent": bool};
@@ -69,10 +69,15 @@ and per path the answer times ("answer_ms": n, mean, p99, max in ms, from the re
 answer handed to the connection, before TLS and the network).
 Polls count authenticated, well-formed CMS requests when answered (for hang: when received).
 
+--random-agents CC:VDN:FIRST-LAST builds those agents' timelines at start-up (4 s for 50,000; before
+the port file is written, and before the fork, so every worker has them).
+
 --workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
-across them, but overrides, /sim/config and stats are per process: with N > 1 the control API reaches
-whichever worker takes that connection, so use it only with N = 1 (a scenario's "config" applies to
-all). --served lines of all workers go to one file.
+across them. A control change (POST /sim/agent, /sim/config, /sim/reset-stats) reaches every worker
+(cmscontrol.py): the worker that takes it applies it and appends it to a file shared by all, and every
+worker applies what the others appended before it handles its next request, so every answer begun
+after the POST was answered has the change. GET /sim/stats, /sim/windows and /sim/config answer with
+the counts of whichever worker takes that connection. --served lines of all workers go to one file.
 """
 
 import argparse
@@ -90,6 +95,7 @@ import urllib.parse
 
 from cmsbatch import (BatchPaths, failed_served, json_object_of, served_from_body, valid_agent_id,
                       valid_ids)
+from cmscontrol import SHARED, ControlLog
 from cmshttp import (MAX_HEADER, BadRequest, Reply, json_reply, read_request, reason,
                      response_head, set_linger_zero, text_reply)
 from cmsmodel import RandomActivity, compact
@@ -153,7 +159,7 @@ def parse_query(body):
 
 
 class Sim(BatchPaths):
-    def __init__(self, args, sk, scenario, randcalls, log, served=None):
+    def __init__(self, args, sk, scenario, randcalls, log, served=None, control_log=None):
         self.ak = args.ak
         self.sk = sk
         self.skew = args.skew
@@ -170,6 +176,7 @@ class Sim(BatchPaths):
         self.derived = {}           # agent -> [code, since, previous code, its seconds]
         self.plans = {}             # (path kind, request body) -> cmsbatch.Plan or None
         self.scripted_version = 0   # bumped when an agent's entry changes (cmsbatch's Plans)
+        self.control_log = control_log  # --workers > 1: cmscontrol.ControlLog, else None
         self.started = time.time()
 
     # -- CMS endpoint ------------------------------------------------------
@@ -324,14 +331,26 @@ class Sim(BatchPaths):
 
     # -- Control API -------------------------------------------------------
 
+    def catch_up(self):
+        """Apply the control changes other workers took since this one last looked."""
+        for path, body, at in self.control_log.news():
+            self.control(("POST", path), {}, body, at)
+
     def handle_control(self, req):
-        route = (req.method, req.path)
-        params = dict(urllib.parse.parse_qsl(req.query))
+        at = time.time()
+        reply = self.control((req.method, req.path), dict(urllib.parse.parse_qsl(req.query)),
+                             req.body, at)
+        if self.control_log and req.method == "POST" and req.path in SHARED and reply.status == 200:
+            self.control_log.append(req.path, req.body, at)
+        return reply
+
+    def control(self, route, params, body, at):
+        """One control request (route: (method, path)) at unix time at -> Reply."""
         try:
             if route == ("POST", "/sim/agent"):
-                return self.ctl_agent(req.body)
+                return self.ctl_agent(body, at)
             if route == ("POST", "/sim/config"):
-                self.config.update(json.loads(req.body))
+                self.config.update(json.loads(body))
                 return json_reply({"ok": True})
             if route == ("GET", "/sim/config"):
                 return json_reply(self.config.json())
@@ -351,13 +370,15 @@ class Sim(BatchPaths):
             return json_reply({"ok": False, "error": str(e)}, status=400, outcome="bad-control")
         return text_reply(404, "Not Found\n", "not-found")
 
-    def ctl_agent(self, body):
+    def ctl_agent(self, body, at):
         obj = json.loads(body)
         if not isinstance(obj, dict):
             raise ValueError("body must be a JSON object")
         agent = agent_key(obj["agent"])
         old = self.entry(agent)
-        self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
+        new = self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
+        if "state" in obj and new.state is not None:
+            new.state[1] = at       # every worker counts currentStateTime from the same moment
         self.scripted_version += 1
         self.stats.agent_set(agent)
         return json_reply({"ok": True})
@@ -387,6 +408,8 @@ class Sim(BatchPaths):
         req = await read_request(reader, writer)
         if req is None:
             return False
+        if self.control_log is not None:
+            self.catch_up()
         agent = "-"
         kind = PATH_KIND.get(req.path)
         if kind:
@@ -578,6 +601,19 @@ def run_workers(sim, socks, ctx):
     return status
 
 
+def agent_range(text):
+    """'CC:VDN:FIRST-LAST' -> the agent keys of that range."""
+    try:
+        cc, vdn, ids = text.split(":")
+        first, _, last = ids.partition("-")
+        first, last, cc, vdn = int(first), int(last or first), int(cc), int(vdn)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected CC:VDN:FIRST-LAST, got %r" % text)
+    if not 0 <= last - first < 1000000:
+        raise argparse.ArgumentTypeError("FIRST-LAST: at most a million agents, got %r" % text)
+    return ["%d:%d:%d" % (cc, vdn, a) for a in range(first, last + 1)]
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Huawei CC-CMS queryagentcalls simulator")
     p.add_argument("--selftest", action="store_true", help="check the signer against cms-api.md")
@@ -597,8 +633,12 @@ def parse_args(argv):
     p.add_argument("--no-verify", action="store_true", help="skip auth-v2 checking")
     p.add_argument("--log", help="append one line per request to this file")
     p.add_argument("--served", help="append one JSON line per answered CMS request (for judge.py)")
+    p.add_argument("--random-agents", type=agent_range, metavar="CC:VDN:FIRST-LAST",
+                   help="build these agents' --random timelines at start-up, before the port file "
+                        "(about 80 us an agent), not while answering the first polls")
     p.add_argument("--workers", type=int, default=1,
-                   help="forked server processes (SO_REUSEPORT); state is per process")
+                   help="forked server processes (SO_REUSEPORT); control changes reach all, "
+                        "stats are per process")
     args = p.parse_args(argv)
     if not args.selftest:
         if not args.listen:
@@ -642,7 +682,11 @@ def main(argv=None):
     # Built before any fork, so every worker shares the anchor and gives the same answers.
     randcalls = (RandomActivity(args.random, time.time() - 60, args.random_pace)
                  if args.random is not None else None)
-    sim = Sim(args, sk, scenario, randcalls, log, served)
+    if randcalls is not None:
+        for agent in args.random_agents or ():
+            randcalls.refresh(randcalls.line(agent), time.time())
+    sim = Sim(args, sk, scenario, randcalls, log, served,
+              ControlLog() if args.workers > 1 else None)
     announce(args, host, socks[0].getsockname()[1])
     if args.workers > 1:
         return run_workers(sim, socks, ctx)

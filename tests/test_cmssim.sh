@@ -454,13 +454,31 @@ expect_eq "random: per-agent path answers the batch path's call IDs" \
     "$(json_get "$tmp/r2.json" '[x["callId"] for e in d["resultDesc"] if e["agentId"] == 1000 for x in e["callList"]]')"
 expect_eq "random: workers write whole lines to one served log" \
     "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)))' "$tmp/rserved.jsonl")" 8
+# A control change reaches both workers: ten batch answers, each on a new connection (which worker
+# takes it is the kernel's choice), all have the scripted call, the state and the absent agent.
+rpost /sim/agent '{"agent":"1:170:1000","calls":["W-1"]}' > /dev/null
+rpost /sim/agent '{"agent":"1:170:1001","state":{"currentState":8,"currentStateTime":7}}' > /dev/null
+rpost /sim/agent '{"agent":"1:170:1002","absent":true}' > /dev/null
+for i in 0 1 2 3 4 5 6 7 8 9; do
+    rpost "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1000,1002]}' > "$tmp/w$i.json"
+    rpost "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1001]}' > "$tmp/ws$i.json"
+done
+expect_eq "workers: a POST /sim/agent reaches every worker (10 answers)" \
+    "$(python3 -c 'import json, sys
+print(sorted({(json.dumps(json.load(open(sys.argv[1] + "/w%d.json" % i))["resultDesc"]),
+               json.load(open(sys.argv[1] + "/ws%d.json" % i))["resultDesc"][0]["currentState"]) for i in range(10)}))' "$tmp")" \
+    "[('[{\"agentId\": 1000, \"callList\": [{\"callId\": \"W-1\", \"callStatus\": 5, \"callInOut\": 0, \"mediaType\": 5}]}]', 8)]"
 python3 "$sim" --listen 127.0.0.1:0 --no-verify --random 5 --random-pace 0.5 > /dev/null 2> "$tmp/pace.err"
 rc=$?
 check "--random-pace below 1 refused (exit $rc: $(tail -1 "$tmp/pace.err"))" \
     eval '[ "$rc" = 2 ] && grep -q "random-pace must be from 1 to 1000" "$tmp/pace.err"'
-start_sim pace --random 5 --random-pace 10 --no-verify
+start_sim pace --random 5 --random-pace 10 --random-agents 1:170:1000-3999 --no-verify
 rpost "$BATCH_PATH" "$big" > "$tmp/p1.json"
 expect_eq "--random-pace 10: a batch answer for all 3000" "$(json_get "$tmp/p1.json" 'len(d["resultDesc"])')" 3000
+python3 "$sim" --listen 127.0.0.1:0 --no-verify --random 5 --random-agents 1:170:x > /dev/null 2> "$tmp/ra.err"
+rc=$?
+check "--random-agents: a malformed range refused (exit $rc: $(tail -1 "$tmp/ra.err"))" \
+    eval '[ "$rc" = 2 ] && grep -q "expected CC:VDN:FIRST-LAST" "$tmp/ra.err"'
 
 port=$mainport
 check "judge.py --selftest passes" eval 'python3 "$judge" --selftest > "$tmp/judge.out" || { cat "$tmp/judge.out"; false; }'
