@@ -230,8 +230,9 @@ class BatchPaths:
         """The served log's members (by agent ID, in answer order) of an answer's entries."""
         members = dict.fromkeys(plan.order)
         if plan.kind == "batch":
+            key = '"callList":'       # an entry is {"agentId":N,"callList":LIST}
             for aid, text in zip(answered, entries):
-                members[aid] = '"%d":{"calls":%s}' % (aid, text[text.index(',"callList":') + 12:-1])
+                members[aid] = '"%d":{"calls":%s}' % (aid, text[text.index(key) + len(key):-1])
         else:
             for aid, text in zip(answered, entries):
                 members[aid] = '"%d":{"state":%s}' % (aid, text)

@@ -102,7 +102,7 @@ class RandomActivity:
         self.seed = seed
         self.anchor = int(anchor)
         self.pace = pace
-        self.keep = KEEP * pace
+        self.keep = int(KEEP * pace)
         self.lines = {}
 
     # -- timeline generation --------------------------------------------
