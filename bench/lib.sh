@@ -47,7 +47,8 @@ bench_start_sim() {
         "$@" >"$TMP/sim.log" 2>&1 &
     SIM_PID=$!
     pids+=("$SIM_PID")
-    wait_for 15 test -s "$TMP/sim.port" || { cat "$TMP/sim.log"; die "the simulator did not start"; }
+    # up to a minute: --random-agents builds 50,000 timelines first (4 s on a quiet machine)
+    wait_for 60 test -s "$TMP/sim.port" || { cat "$TMP/sim.log"; die "the simulator did not start"; }
     SIM_PORT=$(cat "$TMP/sim.port")
     SIM_URL="https://127.0.0.1:$SIM_PORT"
 }

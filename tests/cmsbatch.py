@@ -9,7 +9,7 @@ from cmsmodel import NOT_SET16, NOT_SET32, compact, stable_order
 from cmsscenario import ANSWERING_FAULTS, INVALID, PERMISSION, call_object, fault_name
 
 BATCH_MAX = {"batch": 3000, "state": 6000}
-
+PLANS_MAX = 4096        # request bodies remembered (a client asks for the same batches again)
 
 
 def valid_ids(cc, vdn):
@@ -76,25 +76,51 @@ def batch_reply(entries, fault_kind, outcome="ok"):
     return Reply(200, body.encode(), outcome=outcome)
 
 
+class Plan:
+    """A valid batch request body, parsed once: its agents in request and in answer order, with
+    their keys ("cc:vdn:id"), the random model's Lines and which of them are scripted."""
+    __slots__ = ("kind", "cc", "vdn", "ids", "keys", "order", "order_keys", "lines", "scripted",
+                 "scripted_version")
+
+    def __init__(self, kind, cc, vdn, ids):
+        self.kind, self.cc, self.vdn, self.ids = kind, cc, vdn, ids
+        prefix = "%d:%d:" % (cc, vdn)
+        self.keys = tuple(prefix + str(a) for a in ids)
+        self.order = stable_order(ids)
+        self.order_keys = [prefix + str(a) for a in self.order]
+        self.lines = None
+        self.scripted, self.scripted_version = None, None
+
+
 class BatchPaths:
-    """The batch paths of Sim (a mixin: it uses Sim's stats, config, entries and faults)."""
+    """The batch paths of Sim (a mixin: it uses Sim's stats, config, entries, faults, random,
+    plans (a dict) and scripted_version, which Sim bumps whenever an agent's entry changes)."""
+
+    def plan_for(self, kind, body):
+        """The Plan of a request body, or None when the body is not a valid request."""
+        plans, key = self.plans, (kind, body)
+        if key in plans:
+            return plans[key]
+        q = parse_batch(body, BATCH_MAX[kind])
+        if len(plans) >= PLANS_MAX:
+            plans.clear()
+        plan = plans[key] = Plan(kind, *q) if q else None
+        return plan
 
     async def handle_batch(self, req, kind):
         """Answer one request on a batch path (kind "batch" or "state")."""
-        q = parse_batch(req.body, BATCH_MAX[kind])
-        if q is None:
+        plan = self.plan_for(kind, req.body)
+        if plan is None:
             reply = json_reply(INVALID, outcome="invalid")
             reply.served = served_from_body(kind, req.body, "invalid")
             return reply, "-"
-        cc, vdn, ids = q
+        cc, vdn, ids = plan.cc, plan.vdn, plan.ids
         where = "%d:%d" % (cc, vdn)
         self.stats.asked(kind, len(ids))
         cfg = self.config
         switch = cfg.batch_404 if kind == "batch" else cfg.state_404
         fault = cfg.batch_fault if kind == "batch" else cfg.state_fault
-        prefix = where + ":"
-        for a in ids:
-            self.stats.polled(prefix + str(a), kind)
+        self.stats.polled_all(plan.keys, kind)
         if cfg.applies(switch, cc, vdn):
             reply = self.fault_reply(None, ("http", 404))
             reply.outcome = kind + "_404"
@@ -107,10 +133,10 @@ class BatchPaths:
         if fault and fault[0] == "slow":
             await asyncio.sleep(fault[1])
         if fault and fault[0] not in ANSWERING_FAULTS:
-            reply = self.batch_fault_reply(kind, cc, vdn, ids, fault)
+            reply = self.batch_fault_reply(kind, cc, vdn, ids, fault, req.body)
             reply.served = failed_served(kind, cc, vdn, ids, fault_name(fault))
             return reply, where
-        entries, answered, members = self.batch_entries(kind, cc, vdn, ids, time.time())
+        entries, answered, members = self.batch_entries(plan, time.time())
         extra = ""
         if fault:
             extra = ',"fault":%s' % compact(fault_name(fault))
@@ -121,23 +147,68 @@ class BatchPaths:
             if fault[0] == "duplicate" and entries:
                 # The client cannot tell which of the two to believe: that agent's poll fails.
                 entries.append(entries[0])
-                members[answered[0]] = '"%d":"failed"' % answered[0]
+                if members is not None:
+                    members[answered[0]] = '"%d":"failed"' % answered[0]
         reply = batch_reply(entries, fault[0] if fault else None)
         reply.outcome = fault_name(fault) if fault else "ok"
-        reply.served = (kind, cc, vdn, ",".join(members.values()), extra)
+        if members is not None:
+            reply.served = (kind, cc, vdn, ",".join(members.values()), extra)
         return reply, where
 
-    def batch_entries(self, kind, cc, vdn, ids, now):
+    def batch_entries(self, plan, now):
         """The answer's entries (JSON texts, in an order that does not follow the request), the
-        agent IDs they are for, and the served log's member of every agent asked (by ID)."""
+        agent IDs they are for, and the served log's member of every agent asked (by ID; None
+        without --served: nobody reads them)."""
+        if self.random is None or self.scenario.unknown == "missing":
+            return self.entries_of(plan, range(len(plan.order)), now, False)
+        # Random activity for every agent but the few scripted ones: their cached answers
+        # (cmsmodel's Line cache), in one tight loop; then the scripted ones patched in.
+        if plan.lines is None:
+            plan.lines = [self.random.line(a) for a in plan.order_keys]
+        refresh, t, entries = self.random.refresh, int(now), []
+        if plan.kind == "batch":
+            for line in plan.lines:
+                c = line.cache
+                if c is None or not c[0] <= now < c[1]:
+                    c = refresh(line, now)
+                entries.append(c[7])
+        else:
+            for line in plan.lines:
+                c = line.cache
+                if c is None or not c[0] <= now < c[1]:
+                    c = refresh(line, now)
+                entries.append("%s%d%s" % (c[4], max(0, t - c[5]), c[6]))
+        scripted = self.scripted_of(plan)
+        answered = list(plan.order)
+        if scripted:
+            texts = self.entries_of(plan, scripted, now, True)[0]
+            for i, text in zip(scripted, texts):
+                entries[i] = text
+            keep = [i for i, text in enumerate(entries) if text is not None]
+            if len(keep) < len(entries):
+                entries = [entries[i] for i in keep]
+                answered = [answered[i] for i in keep]
+        if self.served is None:
+            return entries, answered, None
+        return entries, answered, self.members_of(plan, entries, answered)
+
+    def scripted_of(self, plan):
+        """Indices (in answer order) of plan's agents that have an entry (scenario or /sim/agent)."""
+        if plan.scripted_version != self.scripted_version:
+            plan.scripted = [i for i, a in enumerate(plan.order_keys) if self.entry(a) is not None]
+            plan.scripted_version = self.scripted_version
+        return plan.scripted
+
+    def entries_of(self, plan, which, now, holes):
+        """entries, answered and members as batch_entries, for the agents at indices which of
+        plan.order; with holes, an absent or unknown agent's entry is None, else left out."""
         entries, answered, members = [], [], {}
-        prefix = "%d:%d:" % (cc, vdn)
-        for aid in stable_order(ids):
-            agent = prefix + str(aid)
+        for i in which:
+            aid, agent = plan.order[i], plan.order_keys[i]
             e = self.entry(agent)
             text = None
             if e is None or not e.absent:
-                if kind == "batch":
+                if plan.kind == "batch":
                     calls = self.calls_json(agent, e, now)
                     if calls is not None:
                         text = '{"agentId":%d,"callList":%s}' % (aid, calls)
@@ -148,10 +219,27 @@ class BatchPaths:
                         members[aid] = '"%d":{"state":%s}' % (aid, text)
             if text is None:
                 members[aid] = '"%d":"absent"' % aid
+                if holes:
+                    entries.append(None)
             else:
                 entries.append(text)
                 answered.append(aid)
         return entries, answered, members
+
+    def members_of(self, plan, entries, answered):
+        """The served log's members (by agent ID, in answer order) of an answer's entries."""
+        members = dict.fromkeys(plan.order)
+        if plan.kind == "batch":
+            key = '"callList":'       # an entry is {"agentId":N,"callList":LIST}
+            for aid, text in zip(answered, entries):
+                members[aid] = '"%d":{"calls":%s}' % (aid, text[text.index(key) + len(key):-1])
+        else:
+            for aid, text in zip(answered, entries):
+                members[aid] = '"%d":{"state":%s}' % (aid, text)
+        for aid, m in members.items():
+            if m is None:
+                members[aid] = '"%d":"absent"' % aid
+        return members
 
     def unasked_entry(self, kind, cc, vdn, ids):
         """An entry for an agent that was not asked for (Huawei's own sample has one)."""
@@ -203,7 +291,7 @@ class BatchPaths:
                 "currentStateTime": max(0, int(now) - d[1]), "currentStateReason": NOT_SET16,
                 "prevStateTime": d[3], "currentState": code}
 
-    def batch_fault_reply(self, kind, cc, vdn, ids, fault):
+    def batch_fault_reply(self, kind, cc, vdn, ids, fault, body):
         """A failing answer on a batch path."""
         kind_f, _ = fault
         name = fault_name(fault)
@@ -223,6 +311,6 @@ class BatchPaths:
                     % (ids[0], (call * n)[:-1]))
             return Reply(200, body.encode(), outcome=name)
         if kind_f == "truncated":
-            entries = self.batch_entries(kind, cc, vdn, ids, time.time())[0]
+            entries = self.batch_entries(self.plan_for(kind, body), time.time())[0]
             return Reply(200, batch_reply(entries, None).body, action="truncated", outcome=name)
         return self.fault_reply(None, fault)

@@ -15,8 +15,15 @@ call, wrap_up (6) for 2..15 s after a call, idle (1) otherwise, with rest (8, cu
 REST_REASONS) and busy (7) episodes in idle time (a call ends them). 2% of the agents are signed out (0):
 no calls, and the not-set markers in logonTime, prevStateTime, locationId and currentStateReason.
 All boundaries are whole seconds; currentStateTime is whole seconds in the current state.
+
+Pace K (RandomActivity's pace, cmssim.py --random-pace): every duration above but ringing is K times
+as long (idle gaps, call lengths, holds and the talk between them, wrap-up, rest and busy episodes
+and the idle time between them), rounded down to whole seconds, so an agent changes K times less
+often; the same draws are made, so K = 1 is the model above exactly. K = 10 gives calls of
+50..400 s, a contact center's rate rather than a stress test's.
 """
 
+import bisect
 import json
 import math
 import random
@@ -36,10 +43,11 @@ def compact(obj):
 
 
 class Call:
-    __slots__ = ("start", "end", "id", "changes", "head", "tail")
+    __slots__ = ("start", "end", "id", "changes", "points", "head", "tail")
 
-    def __init__(self, r, start, end, cid):
-        """r: the agent's detail generator, drawn from in the order calls are made."""
+    def __init__(self, r, start, end, cid, pace=1):
+        """r: the agent's detail generator, drawn from in the order calls are made; pace: the
+        factor of hold gaps and lengths."""
         self.start, self.end, self.id = start, end, cid
         outbound = r.random() < 0.3
         if outbound:
@@ -53,12 +61,13 @@ class Call:
         self.changes = [(start, 4), (start + ring, 5)]
         t = start + ring
         while r.random() < 0.4:
-            at = t + r.randint(1, 8)
-            length = r.randint(2, 8)
+            at = t + int(r.randint(1, 8) * pace)
+            length = int(r.randint(2, 8) * pace)
             if at + length >= end:
                 break
             self.changes += [(at, 9 if r.random() < 0.2 else 6), (at + length, 5)]
             t = at + length
+        self.points = tuple(at for at, _ in self.changes) + (end,)     # its boundaries
         self.head = '{"callId":"%s","callStatus":' % cid     # IDs are plain ASCII
         self.tail = ',"callInOut":%d,"mediaType":%d%s}' % (
             int(outbound), media, ',"submediaType":%s' % compact(sub) if sub else "")
@@ -76,7 +85,8 @@ class Call:
 
 
 class Line:
-    """One agent's timeline and the answer cached until its next boundary."""
+    """One agent's timeline and the answer cached until its next boundary: cache is (from, until,
+    call IDs, callList JSON, state entry head, stint start, state entry tail, calls entry JSON)."""
     __slots__ = ("agent", "aid", "rng", "drng", "idle_from", "calls", "periods", "eprng",
                  "ep_from", "episodes", "origin", "signed_out", "logon", "cache")
 
@@ -87,9 +97,12 @@ class RandomActivity:
     OVERLAP_P = 0.1         # chance that a busy period holds a second, overlapping call
     EPISODE_P = 1 / 60      # chance per second of idle time that a rest or busy episode starts
 
-    def __init__(self, seed, anchor):
+    def __init__(self, seed, anchor, pace=1):
+        """pace: the factor of every duration but ringing (module doc), a number >= 1."""
         self.seed = seed
         self.anchor = int(anchor)
+        self.pace = pace
+        self.keep = int(KEEP * pace)
         self.lines = {}
 
     # -- timeline generation --------------------------------------------
@@ -119,25 +132,25 @@ class RandomActivity:
     def _extend(self, line, now):
         rng = line.rng
         while line.idle_from <= now:
-            gap = int(math.log(1.0 - rng.random()) / math.log(1.0 - self.START_P))
+            gap = int(math.log(1.0 - rng.random()) / math.log(1.0 - self.START_P) * self.pace)
             start = line.idle_from + gap
             ends = [self._add_call(line, start)]
             if rng.random() < self.OVERLAP_P:
                 ends.append(self._add_call(line, start + rng.randint(1, ends[0] - start - 1)))
             line.idle_from = max(ends)
-            wrap = line.drng.randint(2, 15)
+            wrap = int(line.drng.randint(2, 15) * self.pace)
             line.periods.append((start, line.idle_from, wrap))
         er = line.eprng
         while line.ep_from <= now:
-            gap = int(math.log(1.0 - er.random()) / math.log(1.0 - self.EPISODE_P))
+            gap = int(math.log(1.0 - er.random()) / math.log(1.0 - self.EPISODE_P) * self.pace)
             start = line.ep_from + gap
             if er.random() < 0.6:
-                ep = (start, start + er.randint(15, 90), 8, er.choice(REST_REASONS))
+                ep = (start, start + int(er.randint(15, 90) * self.pace), 8, er.choice(REST_REASONS))
             else:
-                ep = (start, start + er.randint(10, 40), 7, NOT_SET16)
+                ep = (start, start + int(er.randint(10, 40) * self.pace), 7, NOT_SET16)
             line.episodes.append(ep)
             line.ep_from = ep[1] + 1
-        horizon = now - KEEP
+        horizon = now - self.keep
         line.calls = [c for c in line.calls if c.end > horizon]
         # The last two periods and episodes stay: the current stint may have begun at one.
         line.periods = ([p for p in line.periods[:-2] if p[1] + p[2] > horizon]
@@ -146,9 +159,9 @@ class RandomActivity:
 
     def _add_call(self, line, start):
         rng = line.rng
-        end = start + rng.randint(self.MIN_DUR, self.MAX_DUR)
+        end = start + int(rng.randint(self.MIN_DUR, self.MAX_DUR) * self.pace)
         cid = "%d-%d" % (start, rng.randrange(1000, 1000000))
-        line.calls.append(Call(line.drng, start, end, cid))
+        line.calls.append(Call(line.drng, start, end, cid, self.pace))
         return end
 
     # -- the state at a time -----------------------------------------------
@@ -158,9 +171,14 @@ class RandomActivity:
         """(CTI state, reason) at time t."""
         if line.signed_out:
             return 0, NOT_SET16
-        statuses = [c.status_at(t) for c in line.calls if c.start <= t < c.end]
-        if statuses:
-            return (4 if all(s == 4 for s in statuses) else 5), NOT_SET16
+        ringing = False
+        for c in line.calls:
+            if c.start <= t < c.end:
+                if c.status_at(t) != 4:
+                    return 5, NOT_SET16     # talking while any call is past ringing
+                ringing = True
+        if ringing:
+            return 4, NOT_SET16
         for start, end, wrap in reversed(line.periods):
             if end <= t:
                 if t < end + wrap:
@@ -175,8 +193,7 @@ class RandomActivity:
     def _breakpoints(line):
         pts = {line.origin}
         for c in line.calls:
-            pts.add(c.end)
-            pts.update(at for at, _ in c.changes)
+            pts.update(c.points)
         for start, end, wrap in line.periods:
             pts.add(end + wrap)
         for start, end, _, _ in line.episodes:
@@ -190,9 +207,8 @@ class RandomActivity:
         if line.signed_out:
             return cur + (line.origin,)
         since = line.origin
-        for b in reversed(pts):
-            if b > t:
-                continue
+        for i in range(bisect.bisect_right(pts, t) - 1, -1, -1):    # the boundaries <= t, latest first
+            b = pts[i]
             if b <= line.origin or self._code_at(line, b - 1) != cur:
                 since = max(b, line.origin)
                 break
@@ -207,8 +223,8 @@ class RandomActivity:
             prev, prev_time = pcode, since - psince
         else:
             prev, prev_time = 0, NOT_SET32
-        later = [b for b in pts if b > t]
-        until = min(later + [line.idle_from, line.ep_from])
+        i = bisect.bisect_right(pts, t)
+        until = min(pts[i:i + 1] + [line.idle_from, line.ep_from])
         calls = [] if line.signed_out else [c for c in line.calls if c.start <= t < c.end]
         calls_json = "[%s]" % ",".join(c.json_at(t) for c in calls)
         signed_in = not line.signed_out
@@ -218,15 +234,20 @@ class RandomActivity:
                          1 if signed_in else NOT_SET16))
         state_tail = (',"currentStateReason":%d,"prevStateTime":%d,"currentState":%d}'
                       % (reason, prev_time if signed_in else NOT_SET32, code))
-        return (t, until, [c.id for c in calls], calls_json, state_head, since, state_tail)
+        return (t, until, [c.id for c in calls], calls_json, state_head, since, state_tail,
+                '{"agentId":%d,"callList":%s}' % (line.aid, calls_json))
 
-    def answer(self, agent, now):
-        """(call IDs, callList JSON, state entry JSON) of agent at unix time now."""
-        line = self.line(agent)
+    def refresh(self, line, now):
+        """line's cache (Line) at unix time now, computed again if now is past its boundary."""
         c = line.cache
         if c is None or not c[0] <= now < c[1]:
             self._extend(line, now)
             c = line.cache = self._compute(line, now)
+        return c
+
+    def answer(self, agent, now):
+        """(call IDs, callList JSON, state entry JSON) of agent at unix time now."""
+        c = self.refresh(self.line(agent), now)
         state = "%s%d%s" % (c[4], max(0, int(now) - c[5]), c[6])
         return c[2], c[3], state
 

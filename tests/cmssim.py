@@ -11,7 +11,7 @@ Usage:
   cmssim.py --selftest
   cmssim.py --listen HOST:PORT [--cert PEM --key PEM [--client-ca PEM]] (--ak AK --sk-file FILE | --no-verify)
             [--skew SECONDS] [--scenario FILE.json] [--random SEED] [--port-file FILE] [--log FILE]
-            [--served FILE] [--workers N]
+            [--random-pace K] [--random-agents CC:VDN:FIRST-LAST] [--served FILE] [--workers N]
 
 Scenario: {"agents": {"CC:VDN:ID": AGENT}, "default": AGENT, "unknown_agents": "empty"|"missing",
 "config": CONFIG}. AGENT is {"calls": [...], "fault": "..."|null, "state": {...}|null, "absent": bool};
@@ -48,6 +48,12 @@ not follow the request (a fixed permutation): clients must key them by agentId.
 (5), held (6) and now and then three-party (9), inbound or outbound, mostly phone; agent states that
 follow them (answering, talking, wrap_up, then idle; rest and busy episodes; 2% signed out with the
 4294967295/65535 markers). The per-agent path answers the same call IDs as the batch path.
+--random-pace K makes every duration but ringing K times as long (calls of 5..40 s become 50..400 s
+with K = 10, idle gaps likewise), so agents change K times less often: about 1.1 events per agent-poll
+at 10,000 agents every 5 s with K = 1, a contact center's rate with K of 10 or more. Default 1.
+
+Batch answers are built from each agent's cached answer (the model's, until its next boundary), and a
+request body seen before is not parsed again, so that one process can answer 50,000 agents a second.
 
 --served FILE: one JSON line per answered CMS request, at the time it was answered (judge.py reads it):
   {"t":UNIX,"path":"batch"|"state"|"agent","cc":1,"vdn":170[,"fault":NAME][,"delay":S],
@@ -57,18 +63,26 @@ batch_404/state_404/state_permission switch; per-agent calls carry only callId; 
 
 Control API (unsigned, same port): POST /sim/agent {"agent":"1:170:1099", AGENT keys},
 POST /sim/config CONFIG, GET /sim/config, GET /sim/stats[?agent=CC:VDN:ID], GET /sim/windows?width=S,
-POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), and per agent
-polls (calls requests on either path), state_polls and both counted since the agent was last set.
+POST /sim/reset-stats. /sim/stats has requests per path and agents asked ("by_path"), per agent
+polls (calls requests on either path), state_polls and both counted since the agent was last set,
+and per path the answer times ("answer_ms": n, mean, p99, max in ms, from the request read to its
+answer handed to the connection, before TLS and the network).
 Polls count authenticated, well-formed CMS requests when answered (for hang: when received).
 
+--random-agents CC:VDN:FIRST-LAST builds those agents' timelines at start-up (4 s for 50,000; before
+the port file is written, and before the fork, so every worker has them).
+
 --workers N forks N processes, each with its own SO_REUSEPORT socket. Random activity stays consistent
-across them, but overrides, /sim/config and stats are per process: with N > 1 the control API reaches
-whichever worker takes that connection, so use it only with N = 1 (a scenario's "config" applies to
-all). --served lines of all workers go to one file.
+across them. A control change (POST /sim/agent, /sim/config, /sim/reset-stats) reaches every worker
+(cmscontrol.py): the worker that takes it applies it and appends it to a file shared by all, and every
+worker applies what the others appended before it handles its next request, so every answer begun
+after the POST was answered has the change. GET /sim/stats, /sim/windows and /sim/config answer with
+the counts of whichever worker takes that connection. --served lines of all workers go to one file.
 """
 
 import argparse
 import asyncio
+import gc
 import hmac
 import json
 import os
@@ -81,6 +95,7 @@ import urllib.parse
 
 from cmsbatch import (BatchPaths, failed_served, json_object_of, served_from_body, valid_agent_id,
                       valid_ids)
+from cmscontrol import SHARED, ControlLog
 from cmshttp import (MAX_HEADER, BadRequest, Reply, json_reply, read_request, reason,
                      response_head, set_linger_zero, text_reply)
 from cmsmodel import RandomActivity, compact
@@ -144,7 +159,7 @@ def parse_query(body):
 
 
 class Sim(BatchPaths):
-    def __init__(self, args, sk, scenario, randcalls, log, served=None):
+    def __init__(self, args, sk, scenario, randcalls, log, served=None, control_log=None):
         self.ak = args.ak
         self.sk = sk
         self.skew = args.skew
@@ -159,6 +174,9 @@ class Sim(BatchPaths):
         self.served = served        # file descriptor of --served, or None
         self.config = scenario.config
         self.derived = {}           # agent -> [code, since, previous code, its seconds]
+        self.plans = {}             # (path kind, request body) -> cmsbatch.Plan or None
+        self.scripted_version = 0   # bumped when an agent's entry changes (cmsbatch's Plans)
+        self.control_log = control_log  # --workers > 1: cmscontrol.ControlLog, else None
         self.started = time.time()
 
     # -- CMS endpoint ------------------------------------------------------
@@ -313,14 +331,26 @@ class Sim(BatchPaths):
 
     # -- Control API -------------------------------------------------------
 
+    def catch_up(self):
+        """Apply the control changes other workers took since this one last looked."""
+        for path, body, at in self.control_log.news():
+            self.control(("POST", path), {}, body, at)
+
     def handle_control(self, req):
-        route = (req.method, req.path)
-        params = dict(urllib.parse.parse_qsl(req.query))
+        at = time.time()
+        reply = self.control((req.method, req.path), dict(urllib.parse.parse_qsl(req.query)),
+                             req.body, at)
+        if self.control_log and req.method == "POST" and req.path in SHARED and reply.status == 200:
+            self.control_log.append(req.path, req.body, at)
+        return reply
+
+    def control(self, route, params, body, at):
+        """One control request (route: (method, path)) at unix time at -> Reply."""
         try:
             if route == ("POST", "/sim/agent"):
-                return self.ctl_agent(req.body)
+                return self.ctl_agent(body, at)
             if route == ("POST", "/sim/config"):
-                self.config.update(json.loads(req.body))
+                self.config.update(json.loads(body))
                 return json_reply({"ok": True})
             if route == ("GET", "/sim/config"):
                 return json_reply(self.config.json())
@@ -340,13 +370,16 @@ class Sim(BatchPaths):
             return json_reply({"ok": False, "error": str(e)}, status=400, outcome="bad-control")
         return text_reply(404, "Not Found\n", "not-found")
 
-    def ctl_agent(self, body):
+    def ctl_agent(self, body, at):
         obj = json.loads(body)
         if not isinstance(obj, dict):
             raise ValueError("body must be a JSON object")
         agent = agent_key(obj["agent"])
         old = self.entry(agent)
-        self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
+        new = self.overrides[agent] = agent_update(old.copy() if old else Agent(), obj)
+        if "state" in obj and new.state is not None:
+            new.state[1] = at       # every worker counts currentStateTime from the same moment
+        self.scripted_version += 1
         self.stats.agent_set(agent)
         return json_reply({"ok": True})
 
@@ -375,9 +408,12 @@ class Sim(BatchPaths):
         req = await read_request(reader, writer)
         if req is None:
             return False
+        if self.control_log is not None:
+            self.catch_up()
         agent = "-"
         kind = PATH_KIND.get(req.path)
         if kind:
+            t0 = time.perf_counter()
             reply, agent = await self.handle_cms(req, kind)
         elif req.path.startswith("/sim/"):
             reply = self.handle_control(req)
@@ -386,7 +422,10 @@ class Sim(BatchPaths):
         self.write_log(agent, reply.status or "-", reply.outcome)
         if reply.served and self.served is not None:
             self.write_served(reply.served)
-        return await self.act(reply, req, reader, writer)
+        keep = await self.act(reply, req, reader, writer)
+        if kind:
+            self.stats.answered(kind, time.perf_counter() - t0)
+        return keep
 
     def write_served(self, served):
         """One --served line, written whole by a single O_APPEND write (workers share the file)."""
@@ -498,8 +537,21 @@ def quiet_exceptions(loop, context):
     loop.default_exception_handler(context)
 
 
+async def collect_young():
+    """Python's cyclic garbage collector, young generations only, once a second. A full collection
+    walks every object, and --random's timelines for 50,000 agents are some 700,000: it stalled
+    every answer for about 0.6 s every few seconds. What the simulator allocates per request
+    is freed by reference counting; a cycle that lives long enough to reach the oldest generation
+    (a connection's objects, an exception's traceback) stays until the process ends."""
+    gc.disable()
+    while True:
+        await asyncio.sleep(1)
+        gc.collect(1)
+
+
 async def run_server(sim, sock, ctx):
     loop = asyncio.get_running_loop()
+    collector = asyncio.ensure_future(collect_young())
     loop.set_exception_handler(quiet_exceptions)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -508,6 +560,7 @@ async def run_server(sim, sock, ctx):
                                         backlog=1024)
     async with server:
         await stop.wait()
+    collector.cancel()
 
 
 def run_workers(sim, socks, ctx):
@@ -548,6 +601,19 @@ def run_workers(sim, socks, ctx):
     return status
 
 
+def agent_range(text):
+    """'CC:VDN:FIRST-LAST' -> the agent keys of that range."""
+    try:
+        cc, vdn, ids = text.split(":")
+        first, _, last = ids.partition("-")
+        first, last, cc, vdn = int(first), int(last or first), int(cc), int(vdn)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected CC:VDN:FIRST-LAST, got %r" % text)
+    if not 0 <= last - first < 1000000:
+        raise argparse.ArgumentTypeError("FIRST-LAST: at most a million agents, got %r" % text)
+    return ["%d:%d:%d" % (cc, vdn, a) for a in range(first, last + 1)]
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Huawei CC-CMS queryagentcalls simulator")
     p.add_argument("--selftest", action="store_true", help="check the signer against cms-api.md")
@@ -560,12 +626,19 @@ def parse_args(argv):
     p.add_argument("--skew", type=float, default=300.0, help="allowed timestamp skew, seconds")
     p.add_argument("--scenario", help="scenario JSON file")
     p.add_argument("--random", metavar="SEED", help="random call activity for unscripted agents")
+    p.add_argument("--random-pace", type=float, default=1.0, metavar="K",
+                   help="--random's durations (calls, idle gaps, holds, wrap-up, breaks) K times "
+                        "as long: K times fewer changes (default 1; 10: calls of minutes)")
     p.add_argument("--port-file", help="write the bound port here once listening")
     p.add_argument("--no-verify", action="store_true", help="skip auth-v2 checking")
     p.add_argument("--log", help="append one line per request to this file")
     p.add_argument("--served", help="append one JSON line per answered CMS request (for judge.py)")
+    p.add_argument("--random-agents", type=agent_range, metavar="CC:VDN:FIRST-LAST",
+                   help="build these agents' --random timelines at start-up, before the port file "
+                        "(about 80 us an agent), not while answering the first polls")
     p.add_argument("--workers", type=int, default=1,
-                   help="forked server processes (SO_REUSEPORT); state is per process")
+                   help="forked server processes (SO_REUSEPORT); control changes reach all, "
+                        "stats are per process")
     args = p.parse_args(argv)
     if not args.selftest:
         if not args.listen:
@@ -574,6 +647,8 @@ def parse_args(argv):
             p.error("--ak and --sk-file are required unless --no-verify")
         if args.workers < 1:
             p.error("--workers must be >= 1")
+        if not 1 <= args.random_pace <= 1000:
+            p.error("--random-pace must be from 1 to 1000")
         if (args.key or args.client_ca) and not args.cert:
             p.error("--key and --client-ca need --cert")
     return args
@@ -605,8 +680,13 @@ def main(argv=None):
         return 2
     # The random timelines start a minute before now so some agents are busy at once.
     # Built before any fork, so every worker shares the anchor and gives the same answers.
-    randcalls = RandomActivity(args.random, time.time() - 60) if args.random is not None else None
-    sim = Sim(args, sk, scenario, randcalls, log, served)
+    randcalls = (RandomActivity(args.random, time.time() - 60, args.random_pace)
+                 if args.random is not None else None)
+    if randcalls is not None:
+        for agent in args.random_agents or ():
+            randcalls.refresh(randcalls.line(agent), time.time())
+    sim = Sim(args, sk, scenario, randcalls, log, served,
+              ControlLog() if args.workers > 1 else None)
     announce(args, host, socks[0].getsockname()[1])
     if args.workers > 1:
         return run_workers(sim, socks, ctx)

@@ -209,7 +209,7 @@ ctl '/sim/windows?width=0.1' > "$tmp/win"
 expect_eq "windows: counts all CMS requests" "$(json_get "$tmp/win" 'd["requests"]')" 12
 reset_t=$(date +%s.%N)
 ctl /sim/reset-stats '{}' >/dev/null
-expect_eq "reset-stats zeroes the counters" "$(ctl /sim/stats)" '{"requests":0,"auth_failures":0,"by_path":{"agent":{"requests":0,"agents":0},"batch":{"requests":0,"agents":0},"state":{"requests":0,"agents":0}},"by_agent":{}}'
+expect_eq "reset-stats zeroes the counters" "$(ctl /sim/stats)" '{"requests":0,"auth_failures":0,"by_path":{"agent":{"requests":0,"agents":0},"batch":{"requests":0,"agents":0},"state":{"requests":0,"agents":0}},"by_agent":{},"answer_ms":{"agent":{"n":0,"mean":0,"p99":0,"max":0},"batch":{"n":0,"mean":0,"p99":0,"max":0},"state":{"n":0,"mean":0,"p99":0,"max":0}}}'
 
 # Two requests on one connection: the second must reuse it.
 body='{"ccId":1,"vdn":170,"agentId":1099}'
@@ -330,6 +330,9 @@ expect_eq "stats: requests and agents asked per path" \
     "$(json_get "$tmp/stats" '[(k, v["requests"] > 0, v["agents"] > 0) for k, v in sorted(d["by_path"].items())]')" \
     '[["agent",true,true],["batch",true,true],["state",true,true]]'
 expect_eq "stats: state polls counted per agent" "$(json_get "$tmp/stats" 'd["by_agent"]["1:170:1105"]["state_polls"]')" 1
+expect_eq "stats: an answer time per CMS request, per path (n, mean <= p99 <= max)" \
+    "$(json_get "$tmp/stats" '[(k, v["n"] == d["by_path"][k]["requests"], 0 < v["mean"] <= v["max"] and v["p99"] <= v["max"]) for k, v in sorted(d["answer_ms"].items())]')" \
+    '[["agent",true,true],["batch",true,true],["state",true,true]]'
 
 served_check() {    # served_check PYTHON-EXPR-ON-lines
     python3 -c 'import json,sys; lines=[json.loads(l) for l in open(sys.argv[1])]; print(json.dumps(eval(sys.argv[2]), separators=(",",":")))' "$tmp/served.jsonl" "$1" 2>&1
@@ -382,6 +385,35 @@ def consistent():
             prev = (code, cst)
     return True
 
+def pace_one_is_default():
+    """--random-pace 1 (a float from the command line) answers exactly as the model always did."""
+    a, b = cmsmodel.RandomActivity("5", 1800000000), cmsmodel.RandomActivity("5", 1800000000, 1.0)
+    return all(a.answer("1:170:%d" % k, t + 0.5) == b.answer("1:170:%d" % k, t + 0.5)
+               for k in range(1000, 1040) for t in range(1800000000, 1800000300))
+
+
+def pace_ten():
+    """Pace 10: calls of 50..400 s (10 x 5..40), still ringing 1..5 s, and about ten times fewer
+    changes of an agent's answer than pace 1 (between 5 and 20 times fewer, over 600 s)."""
+    changes = {}
+    for pace in (1, 10):
+        m = cmsmodel.RandomActivity("5", 1800000000, pace)
+        n = 0
+        for k in range(1000, 1200):
+            last = None
+            for t in range(1800000000, 1800000600):
+                _, cj, st = m.answer("1:170:%d" % k, t + 0.5)
+                now = (cj, json.loads(st)["currentState"])
+                n += last is not None and now != last
+                last = now
+            if pace == 10:
+                for c in m.line("1:170:%d" % k).calls:
+                    ring = c.changes[1][0] - c.start
+                    if not (50 <= c.end - c.start <= 400 and 1 <= ring <= 5):
+                        return False
+        changes[pace] = n
+    return 5 < changes[1] / max(1, changes[10]) < 20
+
 r1, s1 = (json.load(open(p))["resultDesc"] for p in sys.argv[1:3])
 calls = {e["agentId"]: e["callList"] for e in r1}
 states = {e["agentId"]: e for e in s1}
@@ -390,6 +422,8 @@ seq = [calls] + [{e["agentId"]: e["callList"] for e in json.load(open(p))["resul
 checks = {
     "all 3000 answered": len(calls) == len(states) == 3000,
     "talking/answering exactly when on a call, answering while all ring": consistent(),
+    "pace 1 is the default model exactly": pace_one_is_default(),
+    "pace 10: calls of 50..400 s, ringing 1..5 s, 5-20 times fewer changes": pace_ten(),
     "states seen: signed out, idle, answering, talking, wrap_up, busy, rest": {0, 1, 4, 5, 6, 7, 8}
         <= {s["currentState"] for s in states.values()},
     "rest has a reason, other states the marker": all(
@@ -413,13 +447,38 @@ PY
 while read -r verdict what; do
     if [ "$verdict" = ok ]; then pass "random: $what"; else fail "random: $what"; fi
 done < "$tmp/model.out"
-check "random: the model checks ran" [ "$(wc -l < "$tmp/model.out")" -ge 9 ]
+check "random: the model checks ran" [ "$(wc -l < "$tmp/model.out")" -ge 11 ]
 rpost "$CMS_PATH" '{"ccId":1,"vdn":170,"agentId":1000}' > "$tmp/a1.json"
 expect_eq "random: per-agent path answers the batch path's call IDs" \
     "$(json_get "$tmp/a1.json" 'd["resultDesc"]')" \
     "$(json_get "$tmp/r2.json" '[x["callId"] for e in d["resultDesc"] if e["agentId"] == 1000 for x in e["callList"]]')"
 expect_eq "random: workers write whole lines to one served log" \
     "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)))' "$tmp/rserved.jsonl")" 8
+# A control change reaches both workers: ten batch answers, each on a new connection (which worker
+# takes it is the kernel's choice), all have the scripted call, the state and the absent agent.
+rpost /sim/agent '{"agent":"1:170:1000","calls":["W-1"]}' > /dev/null
+rpost /sim/agent '{"agent":"1:170:1001","state":{"currentState":8,"currentStateTime":7}}' > /dev/null
+rpost /sim/agent '{"agent":"1:170:1002","absent":true}' > /dev/null
+for i in 0 1 2 3 4 5 6 7 8 9; do
+    rpost "$BATCH_PATH" '{"ccId":1,"vdn":170,"agentIds":[1000,1002]}' > "$tmp/w$i.json"
+    rpost "$STATE_PATH" '{"ccId":1,"vdn":170,"agentIds":[1001]}' > "$tmp/ws$i.json"
+done
+expect_eq "workers: a POST /sim/agent reaches every worker (10 answers)" \
+    "$(python3 -c 'import json, sys
+print(sorted({(json.dumps(json.load(open(sys.argv[1] + "/w%d.json" % i))["resultDesc"]),
+               json.load(open(sys.argv[1] + "/ws%d.json" % i))["resultDesc"][0]["currentState"]) for i in range(10)}))' "$tmp")" \
+    "[('[{\"agentId\": 1000, \"callList\": [{\"callId\": \"W-1\", \"callStatus\": 5, \"callInOut\": 0, \"mediaType\": 5}]}]', 8)]"
+python3 "$sim" --listen 127.0.0.1:0 --no-verify --random 5 --random-pace 0.5 > /dev/null 2> "$tmp/pace.err"
+rc=$?
+check "--random-pace below 1 refused (exit $rc: $(tail -1 "$tmp/pace.err"))" \
+    eval '[ "$rc" = 2 ] && grep -q "random-pace must be from 1 to 1000" "$tmp/pace.err"'
+start_sim pace --random 5 --random-pace 10 --random-agents 1:170:1000-3999 --no-verify
+rpost "$BATCH_PATH" "$big" > "$tmp/p1.json"
+expect_eq "--random-pace 10: a batch answer for all 3000" "$(json_get "$tmp/p1.json" 'len(d["resultDesc"])')" 3000
+python3 "$sim" --listen 127.0.0.1:0 --no-verify --random 5 --random-agents 1:170:x > /dev/null 2> "$tmp/ra.err"
+rc=$?
+check "--random-agents: a malformed range refused (exit $rc: $(tail -1 "$tmp/ra.err"))" \
+    eval '[ "$rc" = 2 ] && grep -q "expected CC:VDN:FIRST-LAST" "$tmp/ra.err"'
 
 port=$mainport
 check "judge.py --selftest passes" eval 'python3 "$judge" --selftest > "$tmp/judge.out" || { cat "$tmp/judge.out"; false; }'
