@@ -160,7 +160,7 @@ static const struct tcase calls_cases[] = {
 	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\xe7\x8e\x8b-1\"}]}]"),
 	  "1099: \xe7\x8e\x8b-1 -1/-1/-1", .status = REPLY_OK },
 	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\xff\"}]}]"),
-	  "the response is not JSON (invalid utf-8 string at byte 90)", .status = REPLY_INVALID },
+	  "the response is not JSON (invalid bytes in UTF8 string at byte 90)", .status = REPLY_INVALID },
 	/* Entries nobody can own, and too many of them, spoil the whole answer. */
 	{ OK("[{\"agentId\":\"1099\",\"callList\":[]}]"),
 	  "resultDesc[0].agentId is string \"1099\", not an integer", .status = REPLY_INVALID },
@@ -178,8 +178,8 @@ static const struct tcase calls_cases[] = {
 	  "resultDesc lists 5 entries, more than twice the 2 agents asked", .status = REPLY_INVALID },
 	/* The envelope, as for one agent. */
 	{ "", "the response body is empty", .status = REPLY_INVALID },
-	{ "<html>", "the response is not JSON (unexpected character at byte 0)", .status = REPLY_INVALID },
-	{ OK("[{\"agentId\":1099,"), "the response is truncated JSON (68 bytes)", .status = REPLY_INVALID },
+	{ "<html>", "the response is not JSON (invalid char in json text at byte 0)", .status = REPLY_INVALID },
+	{ OK_HEAD "[{\"agentId\":1099,", "the response is truncated JSON (67 bytes)", .status = REPLY_INVALID },
 	{ OK("[]") " x", "the response has data after the JSON value (byte 54)", .status = REPLY_INVALID },
 	{ "[]", "the response is a JSON array, not an object", .status = REPLY_INVALID },
 	{ "{\"resultCode\":100000,\"resultDesc\":[]}", "resultCode is int, not a string", .status = REPLY_INVALID },
