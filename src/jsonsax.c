@@ -200,24 +200,27 @@ const char *jsonsax_text(const struct jsonsax_value *v, char buf[JSONSAX_INT_TEX
 
 /*
  * yajl's own words, without "lexical error: " or "parse error: " and the final period, and the
- * byte they are about. yajl stops past the bad byte for a character that starts no token and
- * for bytes that are not UTF-8, on it for the other lexical errors, and past the unexpected
- * token for a parse error.
+ * byte they are about: the one that is not JSON, or the last of an unexpected token. yajl stops
+ * on it for most lexical errors and for "after key and value", past it otherwise.
  */
 static void describe(struct sax *s, const char *body, char *reason, size_t size)
 {
 	unsigned char *e = yajl_get_error(s->h, 0, (const unsigned char *)body, s->len);
 	const char *what = (const char *)e, *colon = strstr(what, "error: ");
 	size_t at = yajl_get_bytes_consumed(s->h), n;
-	bool lexical = strncmp(what, "lexical", 7) == 0;
+	bool lexical = strncmp(what, "lexical", 7) == 0, past;
 
 	if (colon)
 		what = colon + 7;
 	n = strcspn(what, "\n");
 	if (n && what[n - 1] == '.')
 		n--;
-	if (at && (!lexical || strncmp(what, "invalid char in", 15) == 0 ||
-		   strncmp(what, "invalid bytes in", 16) == 0))
+	if (lexical)
+		past = strncmp(what, "invalid char in", 15) == 0 ||
+		       strncmp(what, "invalid bytes in", 16) == 0;
+	else
+		past = strncmp(what, "after key and value", 19) != 0;
+	if (past && at)
 		at--;
 	snprintf(reason, size, "the response is not JSON (%.*s at byte %zu)", (int)n, what, at);
 	yajl_free_error(s->h, e);
