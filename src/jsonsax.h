@@ -1,4 +1,4 @@
-/* jsonsax: a CMS response body read as a stream of JSON values (yajl), typed as json-c types them. */
+/* jsonsax: a CMS response body read as a stream of JSON values (yajl), typed as json-c does. */
 #ifndef AW_JSONSAX_H
 #define AW_JSONSAX_H
 
