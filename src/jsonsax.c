@@ -22,6 +22,7 @@ struct sax {
 	size_t len;
 	size_t depth;		/* arrays and objects open */
 	size_t skip;		/* 0, or the depth of a skipped container's contents */
+	bool skip_member;	/* the next value is a member the caller does not read */
 	bool finishing;		/* in yajl_complete_parse, which reads a " " of its own */
 	bool done;		/* the top-level value is complete... */
 	size_t done_at;		/* ...up to here */
@@ -52,28 +53,43 @@ static void top_done(struct sax *s)
 	}
 }
 
-/* Every value goes through here: the nesting limit, skipping, then the caller's callback. */
-static int on_value(struct sax *s, const struct jsonsax_value *v)
+/*
+ * Every value comes here first, before it is decoded: the nesting limit (-1: stop), then
+ * skipping. 0: the value is skipped (with a container's contents); 1: it goes to the caller.
+ */
+static int admit(struct sax *s, bool container)
 {
-	bool container = v->type == JSONSAX_OBJECT || v->type == JSONSAX_ARRAY;
-	enum jsonsax_next next = JSONSAX_SKIP;
-
 	if (s->depth >= JSONSAX_DEPTH_MAX) {
 		s->too_deep = true;
 		s->deep_at = offset(s) - 1;
-		return 0;
+		return -1;
 	}
-	if (!s->skip)
-		next = s->ops->value(s->ctx, v);
-	if (!container) {
+	if (!s->skip && !s->skip_member)
+		return 1;
+	s->skip_member = false;
+	if (container) {
+		s->depth++;
+		if (!s->skip)
+			s->skip = s->depth;
+	}
+	return 0;
+}
+
+/* A value admitted, to the caller; yajl's return value. */
+static int on_value(struct sax *s, const struct jsonsax_value *v)
+{
+	enum jsonsax_next next = s->ops->value(s->ctx, v);
+
+	if (v->type != JSONSAX_OBJECT && v->type != JSONSAX_ARRAY) {
 		top_done(s);
 		return 1;
 	}
 	s->depth++;
-	if (!s->skip && next == JSONSAX_SKIP)
+	if (next == JSONSAX_SKIP)
 		s->skip = s->depth;
 	return 1;
 }
+
 
 static int on_end(void *c)
 {
@@ -90,14 +106,20 @@ static int on_end(void *c)
 	return 1;
 }
 
+/* In each callback: a value not admitted is 1 (go on) when skipped, 0 (stop) when too deep. */
 static int on_null(void *c)
 {
-	return on_value(c, &(struct jsonsax_value){ .type = JSONSAX_NULL });
+	int a = admit(c, false);
+
+	return a <= 0 ? a == 0 : on_value(c, &(struct jsonsax_value){ .type = JSONSAX_NULL });
 }
 
 static int on_boolean(void *c, int b)
 {
-	return on_value(c, &(struct jsonsax_value){ .type = JSONSAX_BOOLEAN, .i = b != 0 });
+	int a = admit(c, false);
+
+	return a <= 0 ? a == 0 :
+			on_value(c, &(struct jsonsax_value){ .type = JSONSAX_BOOLEAN, .i = b != 0 });
 }
 
 /* Digits as strtoull reads them: saturated at UINT64_MAX. */
@@ -124,8 +146,11 @@ static int on_number(void *c, const char *text, size_t len)
 {
 	struct jsonsax_value v = { .type = JSONSAX_INT, .text = text, .len = len };
 	bool neg = text[0] == '-';
+	int a = admit(c, false);
 	uint64_t m;
 
+	if (a <= 0)
+		return a == 0;
 	for (size_t i = 0; i < len; i++)
 		if (text[i] == '.' || text[i] == 'e' || text[i] == 'E') {
 			v.type = JSONSAX_DOUBLE;
@@ -141,13 +166,19 @@ static int on_number(void *c, const char *text, size_t len)
 
 static int on_string(void *c, const unsigned char *text, size_t len)
 {
-	return on_value(c, &(struct jsonsax_value){ .type = JSONSAX_STRING,
-						    .text = (const char *)text, .len = len });
+	int a = admit(c, false);
+
+	return a <= 0 ? a == 0 :
+			on_value(c, &(struct jsonsax_value){ .type = JSONSAX_STRING,
+							     .text = (const char *)text, .len = len });
 }
 
 static int on_start(struct sax *s, enum jsonsax_type type)
 {
-	return on_value(s, &(struct jsonsax_value){ .type = type, .at = offset(s) - 1 });
+	int a = admit(s, true);
+
+	return a <= 0 ? a == 0 :
+			on_value(s, &(struct jsonsax_value){ .type = type, .at = offset(s) - 1 });
 }
 
 static int on_start_map(void *c)
@@ -165,7 +196,7 @@ static int on_key(void *c, const unsigned char *name, size_t len)
 	struct sax *s = c;
 
 	if (!s->skip)
-		s->ops->key(s->ctx, (const char *)name, len);
+		s->skip_member = s->ops->key(s->ctx, (const char *)name, len) == JSONSAX_SKIP;
 	return 1;
 }
 

@@ -45,8 +45,9 @@ struct jsonsax_ops {
 	/* A value, in document order. For an object or array, ENTER brings its members (key
 	 * before each member's value) and then end; SKIP brings nothing of it. Ignored for scalars. */
 	enum jsonsax_next (*value)(void *ctx, const struct jsonsax_value *v);
-	/* The name of the next member of an entered object, unescaped (it may hold NULs). */
-	void (*key)(void *ctx, const char *name, size_t len);
+	/* The name of the next member of an entered object, unescaped (it may hold NULs). SKIP:
+	 * its value, not read, does not come to value (nor its contents). */
+	enum jsonsax_next (*key)(void *ctx, const char *name, size_t len);
 	/* An entered object or array ends; end is the offset just past its '}' or ']'. */
 	void (*end)(void *ctx, size_t end);
 };

@@ -119,14 +119,15 @@ const char *reply_text_problem(const char *where, const char *what, const char *
 {
 	char shown[REPLY_CALL_ID_MAX + 8];
 
+	/* Sanitized only for the message: every call ID of every poll comes through here. */
+	if (len != 0 && len <= max && !has_control_char(s, len))
+		return NULL;
 	reply_sanitize(s, len, shown, sizeof(shown));
 	if (len == 0 || len > max)
 		snprintf(buf, size, "%s %s \"%s\" is %zu bytes long (allowed 1..%zu)", where, what,
 			 shown, len, max);
-	else if (has_control_char(s, len))
-		snprintf(buf, size, "%s %s \"%s\" holds a control character", where, what, shown);
 	else
-		return NULL;
+		snprintf(buf, size, "%s %s \"%s\" holds a control character", where, what, shown);
 	return buf;
 }
 

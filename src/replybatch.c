@@ -227,21 +227,27 @@ static enum jsonsax_next on_value(void *ctx, const struct jsonsax_value *v)
 	return JSONSAX_ENTER;
 }
 
-static void on_key(void *ctx, const char *name, size_t len)
+/* A member not read is skipped, its value unseen. */
+static enum jsonsax_next on_key(void *ctx, const char *name, size_t len)
 {
 	struct parse *p = ctx;
+	bool read;
 
 	switch (p->frames[p->nframes - 1]) {
 	case F_ENVELOPE:
 		envelope_key(p, name, len);
+		read = p->envelope.member != M_OTHER;
 		break;
 	case F_ENTRY:
 		replyentry_key(p, name, len);
+		read = p->element.members.cur != CUR_NONE;
 		break;
 	default:	/* F_CALL: the other frames are arrays */
 		replyfield_key(&p->calls.call, name, len);
+		read = p->calls.call.cur != CUR_NONE;
 		break;
 	}
+	return read ? JSONSAX_ENTER : JSONSAX_SKIP;
 }
 
 static void on_end(void *ctx, size_t end)
