@@ -90,18 +90,15 @@ static int on_value(struct sax *s, const struct jsonsax_value *v)
 	return 1;
 }
 
-
 static int on_end(void *c)
 {
 	struct sax *s = c;
-	bool skipped = s->skip != 0;
 
-	if (skipped && --s->depth < s->skip)
-		s->skip = 0;
-	else if (!skipped) {
-		s->depth--;
+	s->depth--;
+	if (!s->skip)
 		s->ops->end(s->ctx, offset(s));
-	}
+	else if (s->depth < s->skip)
+		s->skip = 0;	/* the skipped container itself ends */
 	top_done(s);
 	return 1;
 }

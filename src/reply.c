@@ -222,14 +222,13 @@ static enum reply_status parse_failure(const struct reply_envelope *env, char *r
 				       size_t size)
 {
 	const char *meaning = result_meaning(env->code, env->code_len);
+	bool busy = is_code(env->code, env->code_len, RESULT_UNKNOWN_ERROR);
 	char shown_code[32], shown_desc[128] = "";
 
 	reply_sanitize(env->code, env->code_len, shown_code, sizeof(shown_code));
 	if (env->desc)
 		reply_sanitize(env->desc, env->desc_len, shown_desc, sizeof(shown_desc));
-	return envelope_fail(reason, size,
-			     is_code(env->code, env->code_len, RESULT_UNKNOWN_ERROR) ? REPLY_CMS_BUSY :
-										       REPLY_CMS_ERROR,
+	return envelope_fail(reason, size, busy ? REPLY_CMS_BUSY : REPLY_CMS_ERROR,
 			     "CMS resultCode %s (%s)%s%s%s", shown_code,
 			     meaning ? meaning : "not a documented code", *shown_desc ? ": \"" : "",
 			     shown_desc, *shown_desc ? "\"" : "");

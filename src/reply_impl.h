@@ -1,4 +1,4 @@
-/* reply_impl.h: the envelope and call ID rules that reply.c and replybatch.c share. */
+/* reply_impl.h: the envelope and call ID rules that reply.c and the batch parser share. */
 #ifndef AW_REPLY_IMPL_H
 #define AW_REPLY_IMPL_H
 
