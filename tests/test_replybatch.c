@@ -547,8 +547,44 @@ static void test_full_batch(void)
 	CHECK(!replybatch_find_calls(&b, 999) && !replybatch_find_calls(&b, 1000 + n));
 	CHECK(!replybatch_find_state(&b, 1000));
 	replybatch_free(&b);
+	/* Cut, or spoilt, after half the entries were read: nothing is kept (nor leaked). */
+	replybatch_parse_calls(body, strlen(body) / 2, asked, n, &b);
+	CHECK_STR(b.reason, "the response is truncated JSON (259916 bytes)");
+	CHECK(b.status == REPLY_INVALID && !b.arena && !b.calls && b.nentries == 0 && b.unasked == 0);
+	replybatch_free(&b);
+	body[strlen(body) / 2] = 1;	/* no JSON anywhere, in a string or not */
+	replybatch_parse_calls(body, strlen(body), asked, n, &b);
+	CHECK(b.status == REPLY_INVALID && !b.arena && !b.calls && b.nentries == 0);
+	CHECK(strncmp(b.reason, "the response is not JSON (", 26) == 0);
+	replybatch_free(&b);
 	free(body);
 	free(asked);
+}
+
+/*
+ * The entries' room is bounded by the body (ENTRY_JSON_MIN): the shortest elements, each agent
+ * twice (the most an answer may list), in resultDesc and in a legacy resultDatas.
+ */
+static void test_shortest_entries(void)
+{
+	const uint32_t asked[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	char list[512], body[1024];
+	size_t o = 0;
+	struct replybatch b;
+
+	for (size_t i = 0; i < 2 * ARRAY_SIZE(asked); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s{\"agentId\":%zu}", i ? "," : "",
+				      i % 9 + 1);
+	snprintf(body, sizeof(body), "{\"resultCode\":\"0100000\",\"resultDesc\":[%s]}", list);
+	replybatch_parse_states(body, strlen(body), asked, ARRAY_SIZE(asked), &b);
+	CHECK(b.status == REPLY_OK && b.nentries == 18);
+	CHECK_STR(b.states[17].error, "agentId 9 appears twice in the CMS answer");
+	replybatch_free(&b);
+	snprintf(body, sizeof(body), "{\"resultCode\":\"0100000\",\"resultDatas\":[%s]}", list);
+	replybatch_parse_calls(body, strlen(body), asked, ARRAY_SIZE(asked), &b);
+	CHECK(b.status == REPLY_OK && b.nentries == 18);
+	CHECK_STR(b.calls[0].error, "agentId 1 appears twice in the CMS answer");
+	replybatch_free(&b);
 }
 
 /* Error texts past the arena's first chunk: every entry keeps its own. */
@@ -620,6 +656,7 @@ int main(void)
 	test_every_call_status();
 	test_too_many_calls();
 	test_full_batch();
+	test_shortest_entries();
 	test_many_errors();
 	test_every_prefix();
 	test_nothing_asked();
