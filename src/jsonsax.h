@@ -31,7 +31,7 @@ struct jsonsax_value {
 	size_t len;
 	/*
 	 * INT: the value as json-c keeps it: beyond the int64 range, INT64_MIN or INT64_MAX (json-c
-	 * reads up to UINT64_MAX, jsonsax_shown tells); "-0" is 0. BOOLEAN: 0 or 1.
+	 * reads up to UINT64_MAX, which jsonsax_text shows); "-0" is 0. BOOLEAN: 0 or 1.
 	 */
 	int64_t i;
 	size_t at;		/* OBJECT, ARRAY: the offset of its '{' or '[' in the body */
@@ -42,11 +42,15 @@ enum jsonsax_next { JSONSAX_ENTER, JSONSAX_SKIP };
 
 /* The callbacks; ctx is jsonsax_parse's. */
 struct jsonsax_ops {
-	/* A value, in document order. For an object or array, ENTER brings its members (key
-	 * before each member's value) and then end; SKIP brings nothing of it. Ignored for scalars. */
+	/*
+	 * A value, in document order. For an object or array, ENTER brings its members (key
+	 * before each member's value) and then end; SKIP brings nothing of it. Ignored for scalars.
+	 */
 	enum jsonsax_next (*value)(void *ctx, const struct jsonsax_value *v);
-	/* The name of the next member of an entered object, unescaped (it may hold NULs). SKIP:
-	 * its value, not read, does not come to value (nor its contents). */
+	/*
+	 * The name of the next member of an entered object, unescaped (it may hold NULs). SKIP:
+	 * its value, not read, does not come to value (nor its contents).
+	 */
 	enum jsonsax_next (*key)(void *ctx, const char *name, size_t len);
 	/* An entered object or array ends; end is the offset just past its '}' or ']'. */
 	void (*end)(void *ctx, size_t end);
@@ -56,7 +60,8 @@ struct jsonsax_ops {
  * Reads body[0..len) as one JSON value (RFC 8259; UTF-8 checked; only whitespace after it; at
  * most JSONSAX_DEPTH_MAX deep) and calls ops on each value. Returns true, or false after
  * writing why into reason ("the response is not JSON (...)", "... truncated ...", ...); the
- * callbacks may have seen part of the body then. Allocates only yajl's parser.
+ * callbacks may have seen part of the body then. Allocates only yajl's parser and buffers,
+ * once per call; out of memory aborts (util.h).
  */
 bool jsonsax_parse(const char *body, size_t len, const struct jsonsax_ops *ops, void *ctx,
 		   char *reason, size_t size);
