@@ -6,7 +6,7 @@ set -eu
 # What the build and tests/demo.sh need: `install-deps.sh build` installs only these, so that a
 # first demo on a fresh system does not wait for the test suite's browser and servers.
 build="build-essential autoconf automake pkg-config
-libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libsystemd-dev libmicrohttpd-dev libcrypt-dev
+libcurl4-openssl-dev libjson-c-dev libyajl-dev libconfig-dev libssl-dev libsystemd-dev libmicrohttpd-dev libcrypt-dev
 python3 openssl curl"
 packages="$build procps util-linux systemd rsyslog prometheus-alertmanager prometheus man-db mandoc
 chromium fonts-dejavu-core

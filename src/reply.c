@@ -31,12 +31,23 @@ static const struct {
 	{ "0101003", "insufficient permission" },
 };
 
-const char *reply_result_meaning(const char *code)
+/* code[0..len) is the code named (a resultCode may hold a NUL: it is not the code then). */
+static bool is_code(const char *code, size_t len, const char *name)
+{
+	return len == strlen(name) && memcmp(code, name, len) == 0;
+}
+
+static const char *result_meaning(const char *code, size_t len)
 {
 	for (size_t i = 0; i < sizeof(result_meanings) / sizeof(result_meanings[0]); i++)
-		if (strcmp(code, result_meanings[i].code) == 0)
+		if (is_code(code, len, result_meanings[i].code))
 			return result_meanings[i].meaning;
 	return NULL;
+}
+
+const char *reply_result_meaning(const char *code)
+{
+	return result_meaning(code, strlen(code));
 }
 
 void reply_sanitize(const char *s, size_t len, char *buf, size_t size)
@@ -85,7 +96,8 @@ static void fail(struct reply *out, enum reply_status status, const char *fmt, .
 	va_end(ap);
 }
 
-const char *reply_type_name(struct json_object *v)
+/* json-c's name of v's type ("int", "string", ...), "missing" for NULL (absent or null). */
+static const char *type_name(struct json_object *v)
 {
 	return v ? json_type_to_name(json_object_get_type(v)) : "missing";
 }
@@ -98,20 +110,24 @@ static bool has_control_char(const char *s, size_t len)
 	return false;
 }
 
-/* The tokener has checked UTF-8 (json-c turns a lone \uD800 into U+FFFD). */
+/*
+ * The parser has checked the bytes' UTF-8 form; an escaped lone surrogate is json-c's U+FFFD, or
+ * yajl's "?" (\uD800) or three bytes that are not UTF-8 (\uDC00).
+ */
 const char *reply_text_problem(const char *where, const char *what, const char *s, size_t len,
 			       size_t max, char *buf, size_t size)
 {
 	char shown[REPLY_CALL_ID_MAX + 8];
 
+	/* Sanitized only for the message: every call ID of every poll comes through here. */
+	if (len != 0 && len <= max && !has_control_char(s, len))
+		return NULL;
 	reply_sanitize(s, len, shown, sizeof(shown));
 	if (len == 0 || len > max)
 		snprintf(buf, size, "%s %s \"%s\" is %zu bytes long (allowed 1..%zu)", where, what,
 			 shown, len, max);
-	else if (has_control_char(s, len))
-		snprintf(buf, size, "%s %s \"%s\" holds a control character", where, what, shown);
 	else
-		return NULL;
+		snprintf(buf, size, "%s %s \"%s\" holds a control character", where, what, shown);
 	return buf;
 }
 
@@ -151,7 +167,7 @@ static bool add_call(struct reply *out, const char *field, size_t index, struct 
 
 	if (!json_object_is_type(v, json_type_string)) {
 		fail(out, REPLY_INVALID, "%s[%zu] is %s, not a call ID string", field, index,
-		     reply_type_name(v));
+		     type_name(v));
 		return false;
 	}
 	id = json_object_get_string(v);
@@ -202,56 +218,85 @@ static enum reply_status envelope_fail(char *reason, size_t size, enum reply_sta
 	return status;
 }
 
-static enum reply_status parse_failure(const char *code, struct json_object *desc, char *reason,
+static enum reply_status parse_failure(const struct reply_envelope *env, char *reason,
 				       size_t size)
 {
-	const char *meaning = reply_result_meaning(code);
+	const char *meaning = result_meaning(env->code, env->code_len);
+	bool busy = is_code(env->code, env->code_len, RESULT_UNKNOWN_ERROR);
 	char shown_code[32], shown_desc[128] = "";
 
-	reply_sanitize(code, strlen(code), shown_code, sizeof(shown_code));
-	if (json_object_is_type(desc, json_type_string))
-		reply_sanitize(json_object_get_string(desc), (size_t)json_object_get_string_len(desc),
-			       shown_desc, sizeof(shown_desc));
-	return envelope_fail(reason, size,
-			     strcmp(code, RESULT_UNKNOWN_ERROR) == 0 ? REPLY_CMS_BUSY : REPLY_CMS_ERROR,
+	reply_sanitize(env->code, env->code_len, shown_code, sizeof(shown_code));
+	if (env->desc)
+		reply_sanitize(env->desc, env->desc_len, shown_desc, sizeof(shown_desc));
+	return envelope_fail(reason, size, busy ? REPLY_CMS_BUSY : REPLY_CMS_ERROR,
 			     "CMS resultCode %s (%s)%s%s%s", shown_code,
 			     meaning ? meaning : "not a documented code", *shown_desc ? ": \"" : "",
 			     shown_desc, *shown_desc ? "\"" : "");
 }
 
-enum reply_status reply_envelope(struct json_object *root, const char *what,
-				 struct json_object **list, const char **field, char *reason,
-				 size_t size)
+enum reply_status reply_envelope_check(const struct reply_envelope *env, const char *what,
+				       const char **field, char *reason, size_t size)
 {
-	struct json_object *code = NULL, *desc = NULL, *datas = NULL;
-
-	if (!json_object_is_type(root, json_type_object))
+	if (!env->root_object)
 		return envelope_fail(reason, size, REPLY_INVALID,
-				     "the response is a JSON %s, not an object", reply_type_name(root));
-	json_object_object_get_ex(root, "resultCode", &code);
-	json_object_object_get_ex(root, "resultDesc", &desc);
-	json_object_object_get_ex(root, "resultDatas", &datas);
-	if (!json_object_is_type(code, json_type_string))
+				     "the response is a JSON %s, not an object", env->root_type);
+	if (env->twice)
+		return envelope_fail(reason, size, REPLY_INVALID, "%s appears twice in the response",
+				     env->twice);
+	if (!env->code)
 		return envelope_fail(reason, size, REPLY_INVALID, "resultCode is %s, not a string",
-				     reply_type_name(code));
-	if (strcmp(json_object_get_string(code), RESULT_SUCCESS) != 0)
-		return parse_failure(json_object_get_string(code), desc, reason, size);
+				     env->code_type);
+	if (!is_code(env->code, env->code_len, RESULT_SUCCESS))
+		return parse_failure(env, reason, size);
 	/* resultDesc is authoritative; resultDatas is the legacy copy for 8.13-and-earlier. */
-	if (json_object_is_type(desc, json_type_array)) {
-		*list = desc;
+	if (env->desc_list)
 		*field = "resultDesc";
-	} else if (json_object_is_type(datas, json_type_array)) {
-		*list = datas;
+	else if (env->datas_list)
 		*field = "resultDatas";
-	} else {
+	else
 		return envelope_fail(reason, size, REPLY_INVALID,
 				     "success response without %s (resultDesc is %s, resultDatas is %s)",
-				     what, reply_type_name(desc), reply_type_name(datas));
-	}
+				     what, env->desc_type, env->datas_type);
 	return REPLY_OK;
 }
 
-struct json_object *reply_json_parse(const char *body, size_t len, char *reason, size_t size)
+/* The envelope of root as json-c read it; *list is the list to read when REPLY_OK. */
+static enum reply_status envelope(struct json_object *root, const char *what,
+				  struct json_object **list, const char **field, char *reason,
+				  size_t size)
+{
+	struct json_object *code = NULL, *desc = NULL, *datas = NULL;
+	struct reply_envelope env = { .root_object = json_object_is_type(root, json_type_object),
+				      .root_type = type_name(root) };
+	enum reply_status status;
+
+	json_object_object_get_ex(root, "resultCode", &code);
+	json_object_object_get_ex(root, "resultDesc", &desc);
+	json_object_object_get_ex(root, "resultDatas", &datas);
+	env.code_type = type_name(code);
+	env.desc_type = type_name(desc);
+	env.datas_type = type_name(datas);
+	if (json_object_is_type(code, json_type_string)) {
+		env.code = json_object_get_string(code);
+		env.code_len = (size_t)json_object_get_string_len(code);
+	}
+	if (json_object_is_type(desc, json_type_string)) {
+		env.desc = json_object_get_string(desc);
+		env.desc_len = (size_t)json_object_get_string_len(desc);
+	}
+	env.desc_list = json_object_is_type(desc, json_type_array);
+	env.datas_list = json_object_is_type(datas, json_type_array);
+	status = reply_envelope_check(&env, what, field, reason, size);
+	if (status == REPLY_OK)
+		*list = env.desc_list ? desc : datas;
+	return status;
+}
+
+/*
+ * body[0..len) as one JSON value: UTF-8 checked, only whitespace after it. Returns it (the
+ * caller puts it), or NULL after writing why into reason.
+ */
+static struct json_object *reply_json_parse(const char *body, size_t len, char *reason, size_t size)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -296,8 +341,8 @@ void reply_parse(const char *body, size_t len, struct reply *out)
 	out->ncalls = 0;
 	if (!root)
 		out->status = REPLY_INVALID;
-	else if ((out->status = reply_envelope(root, "a call list", &list, &field, out->reason,
-					       sizeof(out->reason))) == REPLY_OK)
+	else if ((out->status = envelope(root, "a call list", &list, &field, out->reason,
+					 sizeof(out->reason))) == REPLY_OK)
 		parse_calls(out, field, list);
 	json_object_put(root);
 }

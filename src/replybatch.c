@@ -1,4 +1,4 @@
-/* replybatch: batch answers (calls or states of many agents) as entries keyed by agentId. */
+/* replybatch: batch answers (calls, states) read as a stream into entries keyed by agentId. */
 #include "config.h"
 
 #include <stdalign.h>
@@ -9,25 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
-#include "cmscodes.h"
+#include "jsonsax.h"
 #include "replybatch.h"
-#include "reply_impl.h"
+#include "replybatch_impl.h"
 #include "util.h"
 
-/* cms-api.md §2.2: "not set" markers, read as absent. */
-#define MARK_32 4294967295LL
-#define MARK_16 65535LL
-#define MARK_LOGON_MS 4294967295000LL
-/* currentStateTime is a 32-bit count of seconds at the CMS. */
-#define STATE_SECONDS_MAX (MARK_32 - 1)
-
-/* The shortest JSON text of a call: {"callId":"x"}. Bounds the calls an answer can hold. */
-#define CALL_JSON_MIN 14
-#define SPILL_MIN 4096
-/* A value as messages show it: enough for any number, a string is cut. */
-#define SHOWN_MAX 48
+/* The shortest element an entry comes from, {"agentId":0}, and its comma: bounds the entries. */
+#define ENTRY_JSON_MIN 14
 
 /*
  * The answer's memory: chunks, the first sized from the body so that one allocation holds
@@ -38,27 +26,6 @@ struct chunk {
 	size_t size, used;
 	max_align_t data[];
 };
-
-/* One parse: the answer being filled and the agents asked. */
-struct parse {
-	struct replybatch *out;
-	const uint32_t *asked;
-	size_t nasked;
-	char why[REPLY_REASON_MAX];	/* the entry error being built */
-};
-
-/* What differs between the two interfaces' entries; both start with agent_id. */
-struct kind {
-	size_t size;
-	/* Fills entry from the JSON object el; NULL, or an error text in p->why. */
-	const char *(*parse)(struct parse *p, struct json_object *el, void *entry);
-	/* Marks entry unusable: error set, nothing else to be read. */
-	void (*fail)(void *entry, const char *error);
-	size_t (*bound)(size_t len);	/* arena bytes beyond the entries for a len-byte body */
-};
-
-_Static_assert(offsetof(struct replybatch_calls, agent_id) == 0, "agent_id leads");
-_Static_assert(offsetof(struct replybatch_state, agent_id) == 0, "agent_id leads");
 
 static struct chunk *chunk_new(size_t size, struct chunk *next)
 {
@@ -85,7 +52,7 @@ static void *chunk_take(struct chunk *c, size_t n, size_t align)
  * The first chunk, sized from the body, keeps serving; what it cannot hold (error texts past
  * the bound) goes to the spill chunk behind it, a new one when that one is full.
  */
-static void *arena_alloc(struct replybatch *b, size_t n, size_t align)
+void *replybatch_arena_alloc(struct replybatch *b, size_t n, size_t align)
 {
 	struct chunk *first = b->arena;
 	void *p = chunk_take(first, n, align);
@@ -99,309 +66,204 @@ static void *arena_alloc(struct replybatch *b, size_t n, size_t align)
 	return p;
 }
 
-static const char *arena_strndup(struct replybatch *b, const char *s, size_t len)
+const char *replybatch_arena_strndup(struct replybatch *b, const char *s, size_t len)
 {
-	char *copy = arena_alloc(b, len + 1, 1);
+	char *copy = replybatch_arena_alloc(b, len + 1, 1);
 
 	memcpy(copy, s, len);
 	copy[len] = '\0';
 	return copy;
 }
 
-static const char *fail_entry(struct parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static const char *fail_entry(struct parse *p, const char *fmt, ...)
+/* Kept from the first; read_list says the list's length over it. */
+void replybatch_fail_list(struct parse *p, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (p->list.failed)
+		return;
+	p->list.failed = true;
 	va_start(ap, fmt);
-	vsnprintf(p->why, sizeof(p->why), fmt, ap);
-	va_end(ap);
-	return p->why;
-}
-
-static void fail_answer(struct replybatch *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void fail_answer(struct replybatch *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	b->status = REPLY_INVALID;
-	va_start(ap, fmt);
-	vsnprintf(b->reason, sizeof(b->reason), fmt, ap);
+	vsnprintf(p->list.why, sizeof(p->list.why), fmt, ap);
 	va_end(ap);
 }
 
-/*
- * "FIELD is TYPE[ VALUE], not WANT": "callStatus is string \"5\", not an integer". Objects and
- * arrays, which may be long, are not shown. present tells a JSON null (NULL to json-c) from a
- * member that is not there.
- */
-static const char *wrong_type(struct parse *p, const char *field, struct json_object *v,
-			      bool present, const char *want)
-{
-	char text[SHOWN_MAX];
-	const char *s;
-
-	if (!present)
-		return fail_entry(p, "%s is missing, not %s", field, want);
-	if (!v)
-		return fail_entry(p, "%s is null, not %s", field, want);
-	if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
-		return fail_entry(p, "%s is %s, not %s", field, reply_type_name(v), want);
-	if (json_object_is_type(v, json_type_string)) {
-		reply_sanitize(json_object_get_string(v), (size_t)json_object_get_string_len(v), text,
-			       sizeof(text));
-		return fail_entry(p, "%s is string \"%s\", not %s", field, text, want);
-	}
-	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-	reply_sanitize(s, strlen(s), text, sizeof(text));
-	return fail_entry(p, "%s is %s %s, not %s", field, reply_type_name(v), text, want);
-}
-
-enum got { GOT_VALUE, GOT_ABSENT, GOT_ERROR };
-
-/*
- * Member name of obj, an integer in min..max, into *v. An absent member (or null, as Java
- * serializers write unset fields) is GOT_ABSENT when optional; a marker in marks[] (ending
- * with 0) is absent too. GOT_ERROR leaves the reason in p->why; field names it there.
- */
-static enum got get_int(struct parse *p, struct json_object *obj, const char *name,
-			const char *field, bool optional, const long long *marks, long long min,
-			long long max, int64_t *v)
-{
-	struct json_object *m = NULL;
-	bool present = json_object_object_get_ex(obj, name, &m);
-	int64_t got;
-
-	if (optional && !m)
-		return GOT_ABSENT;
-	if (!json_object_is_type(m, json_type_int)) {
-		wrong_type(p, field, m, present, "an integer");
-		return GOT_ERROR;
-	}
-	got = json_object_get_int64(m);
-	for (; marks && *marks; marks++)
-		if (got == *marks)
-			return GOT_ABSENT;
-	if (got < min || got > max) {
-		fail_entry(p, "%s %s is out of range %lld..%lld", field,
-			   json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN), min, max);
-		return GOT_ERROR;
-	}
-	*v = got;
-	return GOT_VALUE;
-}
-
-/* An optional code in 0..max: absent (or a marker) is CMS_CODE_NONE; false on an error. */
-static bool get_optional_code(struct parse *p, struct json_object *obj, const char *name,
-			      const char *field, const long long *marks, long long max,
-			      int32_t *code)
-{
-	int64_t v;
-
-	switch (get_int(p, obj, name, field, true, marks, 0, max, &v)) {
-	case GOT_VALUE:
-		*code = (int32_t)v;
-		return true;
-	case GOT_ABSENT:
-		*code = CMS_CODE_NONE;
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* A call code: absent (older releases) is CMS_CODE_NONE; any other number is kept as given. */
-static bool get_code(struct parse *p, struct json_object *obj, const char *name, size_t index,
-		     long long max, int32_t *code)
-{
-	char field[48];
-
-	snprintf(field, sizeof(field), "callList[%zu].%s", index, name);
-	return get_optional_code(p, obj, name, field, NULL, max, code);
-}
-
-/* submediaType: absent, null or "" is none; otherwise bounded text like a call ID. */
-static const char *get_submedia(struct parse *p, struct json_object *obj, size_t index,
-				const char **submedia)
-{
-	struct json_object *m = NULL;
-	char where[48];
-	size_t len;
-
-	*submedia = NULL;
-	json_object_object_get_ex(obj, "submediaType", &m);
-	snprintf(where, sizeof(where), "callList[%zu].submediaType", index);
-	if (!m)
-		return NULL;
-	if (!json_object_is_type(m, json_type_string))
-		return wrong_type(p, where, m, true, "a string");
-	len = (size_t)json_object_get_string_len(m);
-	if (len == 0)
-		return NULL;
-	if (reply_text_problem(where, "value", json_object_get_string(m), len, REPLY_CALL_ID_MAX,
-			       p->why, sizeof(p->why)))
-		return p->why;
-	*submedia = arena_strndup(p->out, json_object_get_string(m), len);
-	return NULL;
-}
-
-static const char *parse_call(struct parse *p, struct json_object *el, size_t index,
-			      struct reply_call *call)
-{
-	struct json_object *id = NULL;
-	int32_t status, direction;
-	char where[32];
-	bool present;
-	size_t len;
-
-	snprintf(where, sizeof(where), "callList[%zu]", index);
-	if (!json_object_is_type(el, json_type_object))
-		return wrong_type(p, where, el, true, "a call object");
-	present = json_object_object_get_ex(el, "callId", &id);
-	if (!json_object_is_type(id, json_type_string)) {
-		snprintf(where, sizeof(where), "callList[%zu].callId", index);
-		return wrong_type(p, where, id, present, "a string");
-	}
-	len = (size_t)json_object_get_string_len(id);
-	if (reply_text_problem(where, "call ID", json_object_get_string(id), len, REPLY_CALL_ID_MAX,
-			       p->why, sizeof(p->why)))
-		return p->why;
-	if (!get_code(p, el, "callStatus", index, INT16_MAX, &status) ||
-	    !get_code(p, el, "callInOut", index, INT16_MAX, &direction) ||
-	    !get_code(p, el, "mediaType", index, INT32_MAX, &call->media))
-		return p->why;
-	if (get_submedia(p, el, index, &call->submedia))
-		return p->why;
-	call->status = (int16_t)status;
-	call->direction = (int16_t)direction;
-	call->id = arena_strndup(p->out, json_object_get_string(id), len);
-	return NULL;
-}
-
-static const char *parse_calls_entry(struct parse *p, struct json_object *el, void *entry)
-{
-	struct replybatch_calls *e = entry;
-	struct json_object *list = NULL;
-	bool present = json_object_object_get_ex(el, "callList", &list);
-	struct reply_call *calls;
-	size_t n;
-
-	if (!json_object_is_type(list, json_type_array))
-		return wrong_type(p, "callList", list, present, "an array");
-	n = json_object_array_length(list);
-	if (n > REPLY_MAX_CALLS)
-		return fail_entry(p, REPLY_TOO_MANY_CALLS, "callList", n, REPLY_MAX_CALLS);
-	calls = arena_alloc(p->out, n * sizeof(*calls), alignof(struct reply_call));
-	for (size_t i = 0; i < n; i++)
-		if (parse_call(p, json_object_array_get_idx(list, i), i, &calls[i]))
-			return p->why;
-	e->ncalls = (uint32_t)reply_calls_unique(calls, n);
-	e->calls = n ? calls : NULL;
-	return NULL;
-}
-
-static void fail_calls_entry(void *entry, const char *error)
-{
-	struct replybatch_calls *e = entry;
-
-	e->ncalls = 0;
-	e->calls = NULL;
-	e->error = error;
-}
-
-/* Strings and calls take no more than the body's bytes and one call per CALL_JSON_MIN of it. */
-static size_t calls_bound(size_t len)
-{
-	return len + 1 + (len / CALL_JSON_MIN) * sizeof(struct reply_call);
-}
-
-static const long long marks_code[] = { MARK_16, MARK_32, 0 };
-static const long long marks_seconds[] = { MARK_32, 0 };
-static const long long marks_logon[] = { MARK_LOGON_MS, MARK_32, 0 };
-
-static const char *parse_state_entry(struct parse *p, struct json_object *el, void *entry)
-{
-	struct replybatch_state *e = entry;
-	int64_t v;
-	int32_t code;
-
-	if (get_int(p, el, "currentState", "currentState", false, NULL, 0, CMS_STATE_COUNT - 1,
-		    &v) != GOT_VALUE)
-		return p->why;
-	e->state = (int16_t)v;
-	if (!get_optional_code(p, el, "prevState", "prevState", marks_code, CMS_STATE_COUNT - 1,
-			       &code))
-		return p->why;
-	e->prev_state = (int16_t)code;
-	e->state_seconds = -1;
-	if (get_int(p, el, "currentStateTime", "currentStateTime", true, marks_seconds, 0,
-		    STATE_SECONDS_MAX,
-		    &e->state_seconds) == GOT_ERROR)
-		return p->why;
-	if (!get_optional_code(p, el, "currentStateReason", "currentStateReason", marks_code,
-			       INT32_MAX, &e->reason))
-		return p->why;
-	e->logon_ms = -1;
-	if (get_int(p, el, "logonTime", "logonTime", true, marks_logon, 0, MARK_LOGON_MS,
-		    &e->logon_ms) == GOT_ERROR)
-		return p->why;
-	return NULL;
-}
-
-static void fail_state_entry(void *entry, const char *error)
-{
-	struct replybatch_state *e = entry;
-
-	e->state = e->prev_state = CMS_CODE_NONE;
-	e->state_seconds = e->logon_ms = -1;
-	e->reason = CMS_CODE_NONE;
-	e->error = error;
-}
-
-/* Error texts are the only other strings. */
-static size_t states_bound(size_t len)
-{
-	(void)len;
-	return SPILL_MIN;
-}
-
-static const struct kind calls_kind = { sizeof(struct replybatch_calls), parse_calls_entry,
-					fail_calls_entry, calls_bound };
-static const struct kind states_kind = { sizeof(struct replybatch_state), parse_state_entry,
-					 fail_state_entry, states_bound };
-
-static int compare_u32(const void *a, const void *b)
+int replybatch_compare_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return (x > y) - (x < y);
 }
 
-/* The agent an element is for; false after fail_answer (an entry that no agent can own). */
-static bool entry_agent(struct parse *p, const char *field, size_t i, struct json_object *el,
-			uint32_t *id)
-{
-	char name[48];
-	int64_t v;
+/* ---- the list ---- */
 
-	snprintf(name, sizeof(name), "%s[%zu]", field, i);
-	if (!json_object_is_type(el, json_type_object)) {
-		fail_answer(p->out, "%s is %s, not an agent object", name,
-			    el ? reply_type_name(el) : "null");
-		return false;
-	}
-	snprintf(name, sizeof(name), "%s[%zu].agentId", field, i);
-	if (get_int(p, el, "agentId", name, false, NULL, 0, UINT32_MAX, &v) != GOT_VALUE) {
-		fail_answer(p->out, "%s", p->why);
-		return false;
-	}
-	*id = (uint32_t)v;
-	return true;
+static void begin_list(struct parse *p, const char *field)
+{
+	p->list = (struct list){ .field = field };
 }
+
+/*
+ * An element of the list: an object is an entry to read, unless the answer fails anyway (an
+ * earlier element no agent can own, or more elements than twice the agents asked).
+ */
+static enum frame list_element(struct parse *p, const struct jsonsax_value *v)
+{
+	size_t i = p->list.count++;
+
+	if (p->list.failed || p->list.count > 2 * p->nasked)
+		return F_SKIP;
+	if (v->type != JSONSAX_OBJECT) {
+		replybatch_fail_list(p, "%s[%zu] is %s, not an agent object", p->list.field, i,
+				     jsonsax_type_name(v->type));
+		return F_SKIP;
+	}
+	return replyentry_begin(p, i);
+}
+
+/* ---- the envelope ---- */
+
+static const char *const member_names[] = { "resultCode", "resultDesc", "resultDatas" };
+
+static void envelope_key(struct parse *p, const char *name, size_t len)
+{
+	struct envelope *e = &p->envelope;
+
+	e->member = M_OTHER;
+	for (size_t m = 0; m < ARRAY_SIZE(member_names); m++) {
+		if (strlen(member_names[m]) != len || memcmp(member_names[m], name, len) != 0)
+			continue;
+		/* Which of the two to believe is unknown (json-c kept the last). */
+		if (e->seen & 1u << m) {
+			if (!e->env.twice)
+				e->env.twice = member_names[m];
+			return;
+		}
+		e->seen |= 1u << m;
+		e->member = (enum member)m;
+		return;
+	}
+}
+
+/* json-c reads a member that is null as no member: reply.c's messages say "missing" for both. */
+static const char *member_type(const struct jsonsax_value *v)
+{
+	return v->type == JSONSAX_NULL ? "missing" : jsonsax_type_name(v->type);
+}
+
+/*
+ * resultDesc is read as it comes; resultDatas, which comes first in Huawei's sample, is only
+ * measured, and read after the body only when resultDesc is no list.
+ */
+static enum frame envelope_member(struct parse *p, const struct jsonsax_value *v)
+{
+	struct reply_envelope *env = &p->envelope.env;
+
+	switch (p->envelope.member) {
+	case M_CODE:
+		env->code_type = member_type(v);
+		if (v->type == JSONSAX_STRING) {
+			env->code = replybatch_arena_strndup(p->out, v->text, v->len);
+			env->code_len = v->len;
+		}
+		return F_SKIP;
+	case M_DESC:
+		env->desc_type = member_type(v);
+		env->desc_list = v->type == JSONSAX_ARRAY;
+		if (v->type == JSONSAX_STRING) {
+			env->desc = replybatch_arena_strndup(p->out, v->text, v->len);
+			env->desc_len = v->len;
+		}
+		if (!env->desc_list)
+			return F_SKIP;
+		begin_list(p, "resultDesc");
+		return F_LIST;
+	case M_DATAS:
+		env->datas_type = member_type(v);
+		env->datas_list = v->type == JSONSAX_ARRAY;
+		p->envelope.datas_at = v->at;
+		return env->datas_list ? F_DATAS : F_SKIP;
+	default:
+		return F_SKIP;
+	}
+}
+
+static enum frame top_value(struct parse *p, const struct jsonsax_value *v)
+{
+	if (p->datas_pass) {
+		begin_list(p, "resultDatas");
+		return F_LIST;
+	}
+	p->envelope.env.root_object = v->type == JSONSAX_OBJECT;
+	p->envelope.env.root_type = jsonsax_type_name(v->type);
+	return p->envelope.env.root_object ? F_ENVELOPE : F_SKIP;
+}
+
+/* ---- the stream's callbacks ---- */
+
+static enum jsonsax_next on_value(void *ctx, const struct jsonsax_value *v)
+{
+	struct parse *p = ctx;
+	enum frame next = F_SKIP;
+
+	if (p->nframes == 0)
+		next = top_value(p, v);
+	else
+		switch (p->frames[p->nframes - 1]) {
+		case F_ENVELOPE:
+			next = envelope_member(p, v);
+			break;
+		case F_LIST:
+			next = list_element(p, v);
+			break;
+		case F_DATAS:	/* its elements are skipped */
+			break;
+		default:
+			next = replyentry_value(p, p->frames[p->nframes - 1], v);
+			break;
+		}
+	if (next == F_SKIP || (v->type != JSONSAX_OBJECT && v->type != JSONSAX_ARRAY))
+		return JSONSAX_SKIP;
+	p->frames[p->nframes++] = next;
+	return JSONSAX_ENTER;
+}
+
+/* A member not read is skipped, its value unseen. */
+static enum jsonsax_next on_key(void *ctx, const char *name, size_t len)
+{
+	struct parse *p = ctx;
+	bool read;
+
+	switch (p->frames[p->nframes - 1]) {
+	case F_ENVELOPE:
+		envelope_key(p, name, len);
+		read = p->envelope.member != M_OTHER;
+		break;
+	case F_ENTRY:
+		replyentry_key(p, name, len);
+		read = p->element.members.cur != CUR_NONE;
+		break;
+	default:	/* F_CALL: the other frames are arrays */
+		replyfield_key(&p->calls.call, name, len);
+		read = p->calls.call.cur != CUR_NONE;
+		break;
+	}
+	return read ? JSONSAX_ENTER : JSONSAX_SKIP;
+}
+
+static void on_end(void *ctx, size_t end)
+{
+	struct parse *p = ctx;
+	enum frame frame = p->frames[--p->nframes];
+
+	if (frame == F_DATAS)
+		p->envelope.datas_end = end;
+	else if (frame >= F_ENTRY)
+		replyentry_end(p, frame);
+}
+
+static const struct jsonsax_ops ops = { on_value, on_key, on_end };
+
+/* ---- the answer ---- */
 
 /* Both entries of an agentId listed twice are errors: which one to believe is unknown. */
 static void mark_repeats(struct replybatch *b, const struct kind *k, char *entries)
@@ -422,7 +284,7 @@ static void mark_repeats(struct replybatch *b, const struct kind *k, char *entri
 			else
 				snprintf(text, sizeof(text), "agentId %u appears %zu times in the CMS answer",
 					 id, j - i);
-			error = arena_strndup(b, text, strlen(text));
+			error = replybatch_arena_strndup(b, text, strlen(text));
 			for (; i < j; i++)
 				k->fail(entries + i * k->size, error);
 		}
@@ -430,87 +292,90 @@ static void mark_repeats(struct replybatch *b, const struct kind *k, char *entri
 	}
 }
 
-/* The elements of list, each keyed by agentId; false after fail_answer. */
-static bool parse_entries(struct parse *p, const struct kind *k, const char *field,
-			  struct json_object *list, char *entries)
+/* Sorted by agent_id: usually they come so, then no sort is needed. */
+static void sort_entries(struct replybatch *b, const struct kind *k, char *entries)
+{
+	for (size_t i = 1; i < b->nentries; i++)
+		if (*(uint32_t *)(entries + (i - 1) * k->size) > *(uint32_t *)(entries + i * k->size)) {
+			qsort(entries, b->nentries, k->size, replybatch_compare_u32);
+			break;
+		}
+	mark_repeats(b, k, entries);
+}
+
+/* A failed answer keeps its status and reason, and nothing else. */
+static void fail_answer(struct replybatch *b, enum reply_status status)
+{
+	replybatch_free(b);
+	b->status = status;
+	b->unasked = 0;
+	b->first_unasked = 0;
+}
+
+/* The list the envelope chose: resultDesc, read already, or resultDatas, read now. */
+static bool read_list(struct parse *p, const char *body)
 {
 	struct replybatch *b = p->out;
-	size_t n = json_object_array_length(list);
-	const char *error;
-	uint32_t id;
 
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *el = json_object_array_get_idx(list, i);
-		void *entry = entries + b->nentries * k->size;
-
-		if (!entry_agent(p, field, i, el, &id))
+	if (!p->envelope.env.desc_list) {
+		p->datas_pass = true;
+		if (!jsonsax_parse(body + p->envelope.datas_at,
+				   p->envelope.datas_end - p->envelope.datas_at, &ops, p, b->reason,
+				   sizeof(b->reason)))
 			return false;
-		if (!bsearch(&id, p->asked, p->nasked, sizeof(*p->asked), compare_u32)) {
-			if (b->unasked++ == 0)
-				b->first_unasked = id;
-			continue;
-		}
-		memset(entry, 0, k->size);
-		*(uint32_t *)entry = id;
-		if ((error = k->parse(p, el, entry)))
-			k->fail(entry, arena_strndup(b, error, strlen(error)));
-		b->nentries++;
 	}
-	qsort(entries, b->nentries, k->size, compare_u32);
-	mark_repeats(b, k, entries);
-	return true;
+	/* Twice as many leaves room for agents listed twice, which entries report. */
+	if (p->list.count > 2 * p->nasked)
+		snprintf(b->reason, sizeof(b->reason),
+			 "%s lists %zu entries, more than twice the %zu agents asked", p->list.field,
+			 p->list.count, p->nasked);
+	else if (p->list.failed)
+		snprintf(b->reason, sizeof(b->reason), "%s", p->list.why);
+	return p->list.count <= 2 * p->nasked && !p->list.failed;
 }
 
 static void parse_answer(const char *body, size_t len, const uint32_t *asked, size_t nasked,
 			 struct replybatch *out, const struct kind *k)
 {
-	struct parse p = { .out = out, .asked = asked, .nasked = nasked };
-	struct json_object *root, *list = NULL;
-	const char *field = NULL;
-	char *entries;
-	size_t n;
+	struct parse p = { .out = out, .k = k, .asked = asked, .nasked = nasked };
+	const char *field;
 
 	memset(out, 0, sizeof(*out));
-	if (!(root = reply_json_parse(body, len, out->reason, sizeof(out->reason)))) {
-		out->status = REPLY_INVALID;
+	p.envelope.env.code_type = p.envelope.env.desc_type = p.envelope.env.datas_type = "missing";
+	p.cap = 2 * nasked < len / ENTRY_JSON_MIN + 1 ? 2 * nasked : len / ENTRY_JSON_MIN + 1;
+	out->arena = chunk_new(p.cap * k->size + k->bound(len), NULL);
+	p.entries = replybatch_arena_alloc(out, p.cap * k->size, alignof(max_align_t));
+	if (!jsonsax_parse(body, len, &ops, &p, out->reason, sizeof(out->reason))) {
+		fail_answer(out, REPLY_INVALID);
 		return;
 	}
-	out->status = reply_envelope(root, "an agent list", &list, &field, out->reason,
-				     sizeof(out->reason));
-	if (out->status != REPLY_OK)
-		goto done;
-	n = json_object_array_length(list);
-	/* Twice as many leaves room for agents listed twice, which entries report. */
-	if (n > 2 * nasked) {
-		fail_answer(out, "%s lists %zu entries, more than twice the %zu agents asked", field, n, nasked);
-		goto done;
+	out->status = reply_envelope_check(&p.envelope.env, "an agent list", &field, out->reason,
+					   sizeof(out->reason));
+	if (out->status != REPLY_OK) {
+		fail_answer(out, out->status);
+		return;
 	}
-	out->arena = chunk_new(n * k->size + k->bound(len), NULL);
-	entries = arena_alloc(out, n * k->size, alignof(max_align_t));
-	if (!parse_entries(&p, k, field, list, entries)) {
-		replybatch_free(out);
-		out->status = REPLY_INVALID;
-		out->unasked = 0;
-		goto done;
+	if (!read_list(&p, body)) {
+		fail_answer(out, REPLY_INVALID);
+		return;
 	}
-	if (k == &calls_kind)
-		out->calls = (struct replybatch_calls *)entries;
+	sort_entries(out, k, p.entries);
+	if (k == &replyentry_calls_kind)
+		out->calls = (struct replybatch_calls *)p.entries;
 	else
-		out->states = (struct replybatch_state *)entries;
-done:
-	json_object_put(root);
+		out->states = (struct replybatch_state *)p.entries;
 }
 
 void replybatch_parse_calls(const char *body, size_t len, const uint32_t *asked, size_t nasked,
 			    struct replybatch *out)
 {
-	parse_answer(body, len, asked, nasked, out, &calls_kind);
+	parse_answer(body, len, asked, nasked, out, &replyentry_calls_kind);
 }
 
 void replybatch_parse_states(const char *body, size_t len, const uint32_t *asked, size_t nasked,
 			     struct replybatch *out)
 {
-	parse_answer(body, len, asked, nasked, out, &states_kind);
+	parse_answer(body, len, asked, nasked, out, &replyentry_states_kind);
 }
 
 /* Keeps status and reason: what a failed answer says stays readable after the free. */
@@ -532,12 +397,12 @@ const struct replybatch_calls *replybatch_find_calls(const struct replybatch *b,
 {
 	if (!b->calls)
 		return NULL;
-	return bsearch(&agent_id, b->calls, b->nentries, sizeof(*b->calls), compare_u32);
+	return bsearch(&agent_id, b->calls, b->nentries, sizeof(*b->calls), replybatch_compare_u32);
 }
 
 const struct replybatch_state *replybatch_find_state(const struct replybatch *b, uint32_t agent_id)
 {
 	if (!b->states)
 		return NULL;
-	return bsearch(&agent_id, b->states, b->nentries, sizeof(*b->states), compare_u32);
+	return bsearch(&agent_id, b->states, b->nentries, sizeof(*b->states), replybatch_compare_u32);
 }

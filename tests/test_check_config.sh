@@ -275,7 +275,7 @@ expect_eq "--version: name and the version of configure.ac" "$(head -1 "$AW_TMP/
     "agentwatchd $version"
 curl_version=$(curl-config --version 2>/dev/null | sed 's/^libcurl //')
 for lib in "libcurl ${curl_version:-[0-9.]+} \(OpenSSL/[0-9]" "OpenSSL [0-9]+\.[0-9]+" \
-    "json-c [0-9]+\.[0-9]+" "libmicrohttpd $(pkg-config --modversion libmicrohttpd)" \
+    "json-c [0-9]+\.[0-9]+" "yajl $(pkg-config --modversion yajl)" "libmicrohttpd $(pkg-config --modversion libmicrohttpd)" \
     "libconfig $(pkg-config --modversion libconfig) \(built with\)" \
     "libsystemd $(pkg-config --modversion libsystemd) \(built with\)"; do
     expect_grep "--version: names ${lib%% *} and its version" "^$lib" "$AW_TMP/version.out"

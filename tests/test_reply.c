@@ -80,6 +80,9 @@ static const struct bad_case bad[] = {
 	  "CMS resultCode 0100999 (unknown error): \"busy\"" },
 	{ "{\"resultCode\":\"7\\u0001\",\"resultDesc\":\"x\\\"y\"}", REPLY_CMS_ERROR,
 	  "CMS resultCode 7\\x01 (not a documented code): \"x\\\"y\"" },
+	/* Compared whole: a code with \u0000 in it is not success (strcmp stopped at the NUL). */
+	{ "{\"resultCode\":\"0100000\\u0000x\",\"resultDesc\":[\"c-1\"]}", REPLY_CMS_ERROR,
+	  "CMS resultCode 0100000\\x00x (not a documented code)" },
 };
 
 static void test_good(void)

@@ -160,7 +160,7 @@ static const struct tcase calls_cases[] = {
 	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\xe7\x8e\x8b-1\"}]}]"),
 	  "1099: \xe7\x8e\x8b-1 -1/-1/-1", .status = REPLY_OK },
 	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\xff\"}]}]"),
-	  "the response is not JSON (invalid utf-8 string at byte 90)", .status = REPLY_INVALID },
+	  "the response is not JSON (invalid bytes in UTF8 string at byte 90)", .status = REPLY_INVALID },
 	/* Entries nobody can own, and too many of them, spoil the whole answer. */
 	{ OK("[{\"agentId\":\"1099\",\"callList\":[]}]"),
 	  "resultDesc[0].agentId is string \"1099\", not an integer", .status = REPLY_INVALID },
@@ -178,8 +178,8 @@ static const struct tcase calls_cases[] = {
 	  "resultDesc lists 5 entries, more than twice the 2 agents asked", .status = REPLY_INVALID },
 	/* The envelope, as for one agent. */
 	{ "", "the response body is empty", .status = REPLY_INVALID },
-	{ "<html>", "the response is not JSON (unexpected character at byte 0)", .status = REPLY_INVALID },
-	{ OK("[{\"agentId\":1099,"), "the response is truncated JSON (68 bytes)", .status = REPLY_INVALID },
+	{ "<html>", "the response is not JSON (invalid char in json text at byte 0)", .status = REPLY_INVALID },
+	{ OK_HEAD "[{\"agentId\":1099,", "the response is truncated JSON (67 bytes)", .status = REPLY_INVALID },
 	{ OK("[]") " x", "the response has data after the JSON value (byte 54)", .status = REPLY_INVALID },
 	{ "[]", "the response is a JSON array, not an object", .status = REPLY_INVALID },
 	{ "{\"resultCode\":100000,\"resultDesc\":[]}", "resultCode is int, not a string", .status = REPLY_INVALID },
@@ -191,6 +191,86 @@ static const struct tcase calls_cases[] = {
 	  "CMS resultCode 0101003 (insufficient permission)", .status = REPLY_CMS_ERROR },
 	{ "{\"resultCode\":\"0100999\",\"resultDesc\":\"busy\"}",
 	  "CMS resultCode 0100999 (unknown error): \"busy\"", .status = REPLY_CMS_BUSY },
+	/* A resultCode is compared whole: one with \u0000 in it is no code (json-c stopped there). */
+	{ "{\"resultCode\":\"0100000\\u0000x\",\"resultDesc\":[]}",
+	  "CMS resultCode 0100000\\x00x (not a documented code)", .status = REPLY_CMS_ERROR },
+	/* Only RFC 8259 JSON (yajl): what json-c also took is refused as a whole. */
+	{ OK("[{\"agentId\":1099,\"callList\":[],}]"),
+	  "the response is not JSON (invalid object key (must be a string) at byte 81)",
+	  .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":1099,\"callList\":[]},]"),
+	  "the response is not JSON (unallowed token at this point in JSON text at byte 82)",
+	  .status = REPLY_INVALID },
+	{ OK("[/* x */]"),
+	  "the response is not JSON (probable comment found in input text, comments are not enabled "
+	  "at byte 51)", .status = REPLY_INVALID },
+	{ CALL1("\"callStatus\":NaN"), "the response is not JSON (invalid char in json text at byte 108)",
+	  .status = REPLY_INVALID },
+	{ CALL1("\"callStatus\":05"),
+	  "the response is not JSON (after key and value, inside map, I expect ',' or '}' at byte 109)",
+	  .status = REPLY_INVALID },
+	{ CALL1("\"callStatus\":5."),
+	  "the response is not JSON (malformed number, a digit is required after the decimal point "
+	  "at byte 110)", .status = REPLY_INVALID },
+	{ CALL1("\"callStatus\":TRUE"), "the response is not JSON (invalid char in json text at byte 108)",
+	  .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":1099,\"callList\":[{'callId':'x'}]}]"),
+	  "the response is not JSON (invalid char in json text at byte 80)", .status = REPLY_INVALID },
+	/* A control character must be escaped in JSON: raw, it spoils the body, not one entry. */
+	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"a\tb\"}]}]"),
+	  "the response is not JSON (invalid character inside string at byte 91)", .status = REPLY_INVALID },
+	/* UTF-8 is checked in every string, also one the daemon does not read, and in names. */
+	{ CALL1("\"note\":\"\xe7\x8e\""),
+	  "the response is not JSON (invalid bytes in UTF8 string at byte 105)", .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":1099,\"callList\":[],\"\xff\":1}]"),
+	  "the response is not JSON (invalid bytes in UTF8 string at byte 82)", .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\xf0\x9f\x98\x80\"}]}]"),
+	  "1099: \xf0\x9f\x98\x80 -1/-1/-1", .status = REPLY_OK },
+	/* An escaped lone surrogate: yajl makes it "?" (json-c made it U+FFFD). */
+	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\\ud800-1\"}]}]"),
+	  "1099: ?-1 -1/-1/-1", .status = REPLY_OK },
+	/* Names are compared whole: "agentId\u0000" is another member (json-c cut it at the NUL). */
+	{ OK("[{\"agentId\\u0000\":1099,\"callList\":[]}]"),
+	  "resultDesc[0].agentId is missing, not an integer", .status = REPLY_INVALID },
+	{ OK("[{\"agent\\u0049d\":1099,\"callList\":[]}]"), "1099:", .status = REPLY_OK },
+	/* A member the daemon reads, listed twice: which one to believe is unknown (json-c kept the
+	 * last). An entry's is its error, over any other of that field; an element's agentId or an
+	 * envelope member spoils the answer. Other members may repeat. */
+	{ CALL1("\"callStatus\":5,\"callStatus\":6"),
+	  "1099! callList[0].callStatus appears twice in its object", .status = REPLY_OK },
+	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\",\"callId\":\"b\"}]}]"),
+	  "1099! callList[0].callId appears twice in its object", .status = REPLY_OK },
+	{ OK("[{\"agentId\":1099,\"callList\":[],\"callList\":[]}]"),
+	  "1099! callList appears twice in its object", .status = REPLY_OK },
+	{ CALL1("\"x\":1,\"x\":2"), "1099: c-1 -1/-1/-1", .status = REPLY_OK },
+	{ OK("[{\"agentId\":1099,\"callList\":[],\"agentId\":1031}]"),
+	  "resultDesc[0].agentId appears twice in its object", .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":-1,\"agentId\":1031}]"),
+	  "resultDesc[0].agentId appears twice in its object", .status = REPLY_INVALID },
+	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[],\"resultDesc\":[]}",
+	  "resultDesc appears twice in the response", .status = REPLY_INVALID },
+	{ "{\"resultCode\":\"0100002\",\"resultCode\":\"0100000\",\"resultDesc\":[]}",
+	  "resultCode appears twice in the response", .status = REPLY_INVALID },
+	{ "{\"result\":\"0\",\"result\":\"1\",\"resultCode\":\"0100000\",\"resultDesc\":[]}", "",
+	  .status = REPLY_OK },
+	/* resultDatas before resultDesc (Huawei's order): only the list in resultDesc counts... */
+	{ "{\"resultCode\":\"0100000\",\"resultDatas\":[5,{\"agentId\":\"x\"}],\"resultDesc\":"
+	  "[{\"agentId\":1099,\"callList\":[]}]}", "1099:", .status = REPLY_OK },
+	/* ...and resultDatas is read when resultDesc is no list, wherever it comes. */
+	{ "{\"resultCode\":\"0100000\",\"resultDatas\":[{\"agentId\":1099,\"callList\":[]},5],"
+	  "\"resultDesc\":\"ok\"}", "resultDatas[1] is int, not an agent object", .status = REPLY_INVALID },
+	{ "{\"resultCode\":\"0100000\",\"resultDesc\":null,\"resultDatas\":[{\"agentId\":7,\"callList\":[]},"
+	  "{\"agentId\":1031,\"callList\":[{\"callId\":\"d\"}]}]}", "1031: d -1/-1/-1",
+	  .status = REPLY_OK, .unasked = 1, .first_unasked = 7 },
+	/* The top-level value, and what may follow it. */
+	{ "5", "the response is a JSON int, not an object", .status = REPLY_INVALID },
+	{ "null", "the response is a JSON null, not an object", .status = REPLY_INVALID },
+	{ "   ", "the response is truncated JSON (3 bytes)", .status = REPLY_INVALID },
+	{ OK("[]") " \"x", "the response has data after the JSON value (byte 54)", .status = REPLY_INVALID },
+	{ OK("[]") "\v", "the response has data after the JSON value (byte 53)", .status = REPLY_INVALID },
+	{ OK("[]") "\n\r\t ", "", .status = REPLY_OK },
+	/* yajl takes \v and \f for whitespace between tokens (json-c did not). */
+	{ "{\v\"resultCode\":\f\"0100000\",\"resultDesc\":[]}", "", .status = REPLY_OK },
 };
 
 /* Huawei's published state sample (cec_07_2564), key order as published. */
@@ -253,6 +333,56 @@ static const struct tcase state_cases[] = {
 	  "resultDesc[0].agentId is boolean true, not an integer", .status = REPLY_INVALID },
 	{ "{\"resultCode\":\"0101003\",\"resultDesc\":\"no right\"}",
 	  "CMS resultCode 0101003 (insufficient permission): \"no right\"", .status = REPLY_CMS_ERROR },
+	/* Numbers as json-c read them: past 64 bits saturated, -0 is 0, a '.' or an exponent a double. */
+	{ STATE1("\"currentStateTime\":18446744073709551616"),
+	  "1099! currentStateTime 18446744073709551615 is out of range 0..4294967294", .status = REPLY_OK },
+	{ STATE1("\"currentStateTime\":99999999999999999999999999"),
+	  "1099! currentStateTime 18446744073709551615 is out of range 0..4294967294", .status = REPLY_OK },
+	{ STATE1("\"logonTime\":-9223372036854775809"),
+	  "1099! logonTime -9223372036854775808 is out of range 0..4294967295000", .status = REPLY_OK },
+	{ STATE1("\"currentStateTime\":9223372036854775807"),
+	  "1099! currentStateTime 9223372036854775807 is out of range 0..4294967294", .status = REPLY_OK },
+	{ STATE1("\"currentStateTime\":-0,\"prevState\":-0"),
+	  "1099: 1 prev 0 for 0 reason -1 logon -1", .status = REPLY_OK },
+	{ STATE1("\"currentStateTime\":1e3"), "1099! currentStateTime is double 1e3, not an integer",
+	  .status = REPLY_OK },
+	{ STATE1("\"currentStateTime\":1E+3"), "1099! currentStateTime is double 1E+3, not an integer",
+	  .status = REPLY_OK },
+	{ STATE1("\"prevState\":-0.0"), "1099! prevState is double -0.0, not an integer", .status = REPLY_OK },
+	{ STATE1("\"prevState\":1.00000000000000000000000000000000000000000000000000001"),
+	  "1099! prevState is double 1.000000000000000000000000000000000000000000..., not an integer",
+	  .status = REPLY_OK },
+	{ STATE1("\"prevState\":false"), "1099! prevState is boolean false, not an integer", .status = REPLY_OK },
+	{ STATE1("\"prevState\":[1,[2]]"), "1099! prevState is array, not an integer", .status = REPLY_OK },
+	{ OK("[{\"agentId\":99999999999999999999,\"currentState\":1}]"),
+	  "resultDesc[0].agentId 18446744073709551615 is out of range 0..4294967295", .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":1099e0,\"currentState\":1}]"),
+	  "resultDesc[0].agentId is double 1099e0, not an integer", .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":-0,\"currentState\":1}]"), "", .status = REPLY_OK, .unasked = 1 },
+	/* The fields are judged in one order, whatever their order in the text. */
+	{ OK("[{\"logonTime\":\"x\",\"prevState\":99,\"agentId\":1099,\"currentState\":1}]"),
+	  "1099! prevState 99 is out of range 0..10", .status = REPLY_OK },
+	{ OK("[{\"logonTime\":\"x\",\"agentId\":1099}]"), "1099! currentState is missing, not an integer",
+	  .status = REPLY_OK },
+	/* Listed twice, over an error of the same field; not over an earlier field's. */
+	{ STATE1("\"prevState\":11,\"prevState\":1"), "1099! prevState appears twice in its object",
+	  .status = REPLY_OK },
+	{ OK("[{\"agentId\":1099,\"currentState\":11,\"prevState\":1,\"prevState\":2}]"),
+	  "1099! currentState 11 is out of range 0..10", .status = REPLY_OK },
+	{ OK("[{\"agentId\":1099,\"currentState\":1,\"currentState\":1}]"),
+	  "1099! currentState appears twice in its object", .status = REPLY_OK },
+	/* Nesting: json-c's limit, no value inside more than 31 arrays and objects (the top one
+	 * counted). */
+	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[],\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	  "", .status = REPLY_OK },
+	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[],\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	  "the response is not JSON (nesting too deep at byte 75)", .status = REPLY_INVALID },
+	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[],\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	  "", .status = REPLY_OK },
+	{ "{\"resultCode\":\"0100000\",\"resultDesc\":[],\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	  "the response is not JSON (nesting too deep at byte 75)", .status = REPLY_INVALID },
+	{ OK("[{\"agentId\":1099,\"currentState\":1,\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]"),
+	  "the response is not JSON (nesting too deep at byte 117)", .status = REPLY_INVALID },
 };
 
 static size_t asked_of(const struct tcase *t, const uint32_t **asked)
@@ -417,8 +547,44 @@ static void test_full_batch(void)
 	CHECK(!replybatch_find_calls(&b, 999) && !replybatch_find_calls(&b, 1000 + n));
 	CHECK(!replybatch_find_state(&b, 1000));
 	replybatch_free(&b);
+	/* Cut, or spoilt, after half the entries were read: nothing is kept (nor leaked). */
+	replybatch_parse_calls(body, strlen(body) / 2, asked, n, &b);
+	CHECK_STR(b.reason, "the response is truncated JSON (259916 bytes)");
+	CHECK(b.status == REPLY_INVALID && !b.arena && !b.calls && b.nentries == 0 && b.unasked == 0);
+	replybatch_free(&b);
+	body[strlen(body) / 2] = 1;	/* no JSON anywhere, in a string or not */
+	replybatch_parse_calls(body, strlen(body), asked, n, &b);
+	CHECK(b.status == REPLY_INVALID && !b.arena && !b.calls && b.nentries == 0);
+	CHECK(strncmp(b.reason, "the response is not JSON (", 26) == 0);
+	replybatch_free(&b);
 	free(body);
 	free(asked);
+}
+
+/*
+ * The entries' room is bounded by the body (ENTRY_JSON_MIN): the shortest elements, each agent
+ * twice (the most an answer may list), in resultDesc and in a legacy resultDatas.
+ */
+static void test_shortest_entries(void)
+{
+	const uint32_t asked[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	char list[512], body[1024];
+	size_t o = 0;
+	struct replybatch b;
+
+	for (size_t i = 0; i < 2 * ARRAY_SIZE(asked); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s{\"agentId\":%zu}", i ? "," : "",
+				      i % 9 + 1);
+	snprintf(body, sizeof(body), "{\"resultCode\":\"0100000\",\"resultDesc\":[%s]}", list);
+	replybatch_parse_states(body, strlen(body), asked, ARRAY_SIZE(asked), &b);
+	CHECK(b.status == REPLY_OK && b.nentries == 18);
+	CHECK_STR(b.states[17].error, "agentId 9 appears twice in the CMS answer");
+	replybatch_free(&b);
+	snprintf(body, sizeof(body), "{\"resultCode\":\"0100000\",\"resultDatas\":[%s]}", list);
+	replybatch_parse_calls(body, strlen(body), asked, ARRAY_SIZE(asked), &b);
+	CHECK(b.status == REPLY_OK && b.nentries == 18);
+	CHECK_STR(b.calls[0].error, "agentId 1 appears twice in the CMS answer");
+	replybatch_free(&b);
 }
 
 /* Error texts past the arena's first chunk: every entry keeps its own. */
@@ -490,6 +656,7 @@ int main(void)
 	test_every_call_status();
 	test_too_many_calls();
 	test_full_batch();
+	test_shortest_entries();
 	test_many_errors();
 	test_every_prefix();
 	test_nothing_asked();

@@ -8,9 +8,10 @@ build=${AW_BUILD:-$top/build/plain}
 out=$(mktemp -d "${TMPDIR:-/tmp}/aw-fuzz.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 cc="clang -g -O1 -fsanitize=fuzzer,address,undefined -I$build -D_GNU_SOURCE -include unistd.h"
-deps="$(pkg-config --cflags --libs json-c libconfig libcrypto libsystemd libcrypt)"
+deps="$(pkg-config --cflags --libs json-c yajl libconfig libcrypto libsystemd libcrypt)"
 $cc "$top/tests/fuzz/fuzz_reply.c" "$top/src/reply.c" "$top/src/utf8.c" $deps -o "$out/fuzz_reply"
-$cc "$top/tests/fuzz/fuzz_replybatch.c" "$top/src/replybatch.c" "$top/src/reply.c" "$top/src/utf8.c" \
+$cc "$top/tests/fuzz/fuzz_replybatch.c" "$top/src/replybatch.c" "$top/src/replyentry.c" \
+	"$top/src/replyfield.c" "$top/src/jsonsax.c" "$top/src/reply.c" "$top/src/utf8.c" \
 	"$top/src/util.c" $deps -o "$out/fuzz_replybatch"
 $cc "$top/tests/fuzz/fuzz_cfg.c" "$top"/src/cfg.c "$top"/src/cfg_*.c "$top/src/cfgnum.c" \
 	"$top/src/cfgcheck.c" "$top/src/event.c" "$top/src/utf8.c" "$top/src/util.c" "$top/src/log.c" \
