@@ -29,23 +29,56 @@ struct output {
 	/* stdout: written directly when it is a file or terminal, through a buffer when a pipe. */
 	bool stdout_async;
 	sd_event_source *stdout_source;
-	char *pending;
+	char *pending;		/* unwritten: pending_len bytes from pending + pending_off */
+	size_t pending_off;
 	size_t pending_len;
 	size_t pending_cap;
 	struct output_stats stats;
 };
 
+/*
+ * Writes what the pipe takes. The written part is skipped, not moved away: a reader that keeps
+ * up with only part of a burst frees a few KiB at a time, and moving the rest (up to 4 MiB)
+ * after each of those writes made the loop crawl (50,000 agents' first state answers through a
+ * FIFO: poll lateness p99 219 ms against 14 ms to a file).
+ */
 static int write_pending(struct output *out)
 {
 	while (out->pending_len > 0) {
-		ssize_t n = write(STDOUT_FILENO, out->pending, out->pending_len);
+		ssize_t n = write(STDOUT_FILENO, out->pending + out->pending_off, out->pending_len);
 
 		if (n < 0)
 			return errno == EINTR ? 0 : -errno;
-		memmove(out->pending, out->pending + n, out->pending_len - (size_t)n);
+		out->pending_off += (size_t)n;
 		out->pending_len -= (size_t)n;
 	}
+	out->pending_off = 0;
 	return 0;
+}
+
+static void drop_pending(struct output *out)
+{
+	out->pending_off = 0;
+	out->pending_len = 0;
+}
+
+/*
+ * Room for len more bytes after the pending ones. The unwritten part moves to the front only
+ * when the end is reached, and the buffer then keeps at least as much free as it holds, so each
+ * byte is moved a bounded number of times.
+ */
+static void make_room(struct output *out, size_t len)
+{
+	size_t need = out->pending_len + len;
+
+	if (out->pending_off + need <= out->pending_cap)
+		return;
+	memmove(out->pending, out->pending + out->pending_off, out->pending_len);
+	out->pending_off = 0;
+	if (2 * need > out->pending_cap) {
+		out->pending_cap = 2 * need;
+		out->pending = xrealloc(out->pending, out->pending_cap);
+	}
 }
 
 static void update_stdout_source(struct output *out)
@@ -65,11 +98,11 @@ static int on_stdout_writable(sd_event_source *source, int fd, uint32_t revents,
 	r = write_pending(out);
 	if (r < 0 && r != -EAGAIN) {
 		log_warn("stdout: %s; dropping %zu bytes", strerror(-r), out->pending_len);
-		out->pending_len = 0;
+		drop_pending(out);
 		out->stats.stdout_dropped++;
 	}
 	if (revents & (EPOLLERR | EPOLLHUP))
-		out->pending_len = 0;
+		drop_pending(out);
 	update_stdout_source(out);
 	return 0;
 }
@@ -102,15 +135,15 @@ static void emit_stdout(struct output *out, const char *json)
 		out->stats.stdout_dropped++;
 		return;
 	}
-	if (out->pending_len + len + 1 > out->pending_cap) {
-		out->pending_cap = 2 * (out->pending_len + len + 1);
-		out->pending = xrealloc(out->pending, out->pending_cap);
-	}
-	memcpy(out->pending + out->pending_len, json, len);
-	out->pending[out->pending_len + len] = '\n';
+	make_room(out, len + 1);
+	memcpy(out->pending + out->pending_off + out->pending_len, json, len);
+	out->pending[out->pending_off + out->pending_len + len] = '\n';
 	out->pending_len += len + 1;
+	/* A full pipe is written when it says it is writable, not tried again at every line. */
+	if (out->pending_len > len + 1)
+		return;
 	if (write_pending(out) == -EPIPE)
-		out->pending_len = 0;
+		drop_pending(out);
 	update_stdout_source(out);
 }
 
@@ -166,9 +199,10 @@ void output_emit(struct output *out, const struct event *event, const char *json
 	char message[512];
 
 	out->stats.events++;
-	event_describe(event, message, sizeof(message));
 	if (stdout_wanted(out))
 		emit_stdout(out, json);
+	if (out->journal || out->syslog)	/* the one-line text is theirs alone */
+		event_describe(event, message, sizeof(message));
 	if (out->journal && journal_send_event(event, message) < 0)
 		out->stats.journal_failed++;
 	if (out->syslog)
