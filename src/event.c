@@ -46,7 +46,8 @@ void event_new_id(struct event *event)
 		fputs("agentwatchd: no randomness for event ids\n", stderr);
 		abort();
 	}
-	snprintf(event->id, sizeof(event->id), SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
+	_Static_assert(EVENT_ID_LEN == SD_ID128_UUID_STRING_MAX, "an event id is a UUID's text");
+	sd_id128_to_uuid_string(id, event->id);	/* not snprintf: one per event, measurable */
 }
 
 double event_call_duration(const struct event *event)

@@ -524,8 +524,25 @@ static void test_ids_and_names(void)
 	CHECK_INT(event_type_from_name("call.*"), EVENT_TYPE_COUNT);
 }
 
+/* Event ids: random (version 4, RFC 4122 variant) UUIDs in lowercase 8-4-4-4-12 form, each new. */
+static void test_new_id(void)
+{
+	struct event a = { 0 }, b = { 0 };
+
+	event_new_id(&a);
+	event_new_id(&b);
+	CHECK_INT(strlen(a.id), 36);
+	for (int i = 0; i < 36; i++)
+		CHECK(i == 8 || i == 13 || i == 18 || i == 23 ? a.id[i] == '-' :
+		      strchr("0123456789abcdef", a.id[i]) != NULL);
+	CHECK(a.id[14] == '4');
+	CHECK(strchr("89ab", a.id[19]) != NULL);
+	CHECK(strcmp(a.id, b.id) != 0);
+}
+
 int main(void)
 {
+	test_new_id();
 	test_json();
 	test_messages();
 	test_json_detail();
