@@ -189,7 +189,8 @@ bool api_filter_match(const struct api_filter *f, const struct agent_state *st)
 		return false;
 	if (f->unreachable >= 0 && st->unreachable != f->unreachable)
 		return false;
-	if (f->state == API_FILTER_STATE_UNKNOWN ? st->cti.code != CMS_CODE_NONE :
+	if (f->state == API_FILTER_STATE_UNKNOWN ? st->cti.code >= 0 &&
+						    st->cti.code < CMS_STATE_COUNT :
 	    f->state != CMS_CODE_NONE && st->cti.code != f->state)
 		return false;
 	for (size_t i = 0; i < f->nlabels; i++)

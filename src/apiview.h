@@ -59,7 +59,10 @@ bool api_backlog_problem(const char *name, uint64_t queue, uint64_t dropped, siz
 			 char *buf, size_t size);
 
 /* ?busy=1&unreachable=1&state=rest&label.team=billing: all must hold. */
-/* ?state=unknown: agents whose CTI state is not known (no state poll yet, or none for them). */
+/*
+ * ?state=unknown: agents whose CTI state is not known (no state poll yet, or none for them) or
+ * has no name, as agentwatchd_agents{state="unknown"} counts them.
+ */
 #define API_FILTER_STATE_UNKNOWN (-2)
 
 struct api_filter {

@@ -73,8 +73,10 @@ static void make_room(struct output *out, size_t len)
 
 	if (out->pending_off + need <= out->pending_cap)
 		return;
-	memmove(out->pending, out->pending + out->pending_off, out->pending_len);
-	out->pending_off = 0;
+	if (out->pending_off) {
+		memmove(out->pending, out->pending + out->pending_off, out->pending_len);
+		out->pending_off = 0;
+	}
 	if (2 * need > out->pending_cap) {
 		out->pending_cap = 2 * need;
 		out->pending = xrealloc(out->pending, out->pending_cap);

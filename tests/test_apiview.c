@@ -175,6 +175,7 @@ static void test_state(void)
 	static const char *const rest[] = { "state", "rest", NULL };
 	static const char *const idle[] = { "state", "idle", NULL };
 	static const char *const talking[] = { "state", "talking", NULL };
+	static const char *const unknown[] = { "state", "unknown", NULL };
 	struct api_filter f;
 	char *text;
 
@@ -208,11 +209,15 @@ static void test_state(void)
 	text = agents_text(states, 3, talking);
 	CHECK_STR(text, "{\"agents\":[]}\n");
 	free(text);
+	/* unknown: as agentwatchd_agents{state="unknown"} counts, no state or a code without a name. */
+	text = agents_text(states, 3, unknown);
+	CHECK(strstr(text, "1:170:1099") && !strstr(text, "1:171:2000") && !strstr(text, "1:170:1100"));
+	free(text);
 
 	api_filter_init(&f);
 	CHECK_STR(api_filter_add(&f, "state", "lunch"), "'lunch' is not an agent state (signed_out, "
 		  "idle, preoccupied, occupied, answering, talking, wrap_up, busy, rest, study, "
-		  "adjusting)");
+		  "adjusting, unknown)");
 	CHECK(api_filter_add(&f, "state", NULL) != NULL);
 	CHECK(api_filter_add(&f, "state", "8") != NULL);
 	CHECK_STR(api_filter_add(&f, "nope", "1"), "is not a filter (busy, unreachable, state, "
