@@ -111,8 +111,9 @@ static bool has_control_char(const char *s, size_t len)
 }
 
 /*
- * The parser has checked the bytes' UTF-8 form; an escaped lone surrogate is json-c's U+FFFD, or
- * yajl's "?" (\uD800) or three bytes that are not UTF-8 (\uDC00).
+ * The parser has checked the bytes' UTF-8 form, but not what an escape decodes to: an escaped
+ * lone surrogate is json-c's U+FFFD, or yajl's "?" (\uD800) or three bytes that are not UTF-8
+ * (\uDC00), which events, the journal and the API could not carry: checked here.
  */
 const char *reply_text_problem(const char *where, const char *what, const char *s, size_t len,
 			       size_t max, char *buf, size_t size)
@@ -120,14 +121,17 @@ const char *reply_text_problem(const char *where, const char *what, const char *
 	char shown[REPLY_CALL_ID_MAX + 8];
 
 	/* Sanitized only for the message: every call ID of every poll comes through here. */
-	if (len != 0 && len <= max && !has_control_char(s, len))
+	if (len != 0 && len <= max && !has_control_char(s, len) && utf8_valid(s, len, NULL))
 		return NULL;
 	reply_sanitize(s, len, shown, sizeof(shown));
 	if (len == 0 || len > max)
 		snprintf(buf, size, "%s %s \"%s\" is %zu bytes long (allowed 1..%zu)", where, what,
 			 shown, len, max);
-	else
+	else if (has_control_char(s, len))
 		snprintf(buf, size, "%s %s \"%s\" holds a control character", where, what, shown);
+	else
+		snprintf(buf, size, "%s %s \"%s\" is not UTF-8 (an escaped lone surrogate)", where,
+			 what, shown);
 	return buf;
 }
 

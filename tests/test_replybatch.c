@@ -229,6 +229,10 @@ static const struct tcase calls_cases[] = {
 	/* An escaped lone surrogate: yajl makes it "?" (json-c made it U+FFFD). */
 	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\\ud800-1\"}]}]"),
 	  "1099: ?-1 -1/-1/-1", .status = REPLY_OK },
+	/* ... and a lone low one three bytes that are no UTF-8: that entry fails, naming it. */
+	{ OK("[{\"agentId\":1099,\"callList\":[{\"callId\":\"\\udc00-1\"}]}]"),
+	  "1099! callList[0] call ID \"\\xed\\xb0\\x80-1\" is not UTF-8 (an escaped lone surrogate)",
+	  .status = REPLY_OK },
 	/* Names are compared whole: "agentId\u0000" is another member (json-c cut it at the NUL). */
 	{ OK("[{\"agentId\\u0000\":1099,\"callList\":[]}]"),
 	  "resultDesc[0].agentId is missing, not an integer", .status = REPLY_INVALID },
