@@ -26,6 +26,12 @@ void whalert_resend_end(struct sender *s, uint64_t when_us)
 	s->p.resend_at_us = when_us;
 }
 
+/* Resolves of pruned alerts wait to be sent. */
+static bool resolves_pending(const struct sender *s)
+{
+	return s->p.resolves && json_object_array_length(s->p.resolves);
+}
+
 /* Whether the every-minute re-send of the firing alerts is due. */
 static bool full_resend_due(const struct sender *s, uint64_t now)
 {
@@ -89,7 +95,7 @@ void whalert_resend_firing(struct sender *s, uint64_t now)
 bool whalert_resend_due(const struct sender *s, uint64_t now)
 {
 	return s->conf.alertmanager && (s->p.resend || full_resend_due(s, now) ||
-					(s->p.resolves && json_object_array_length(s->p.resolves)));
+					resolves_pending(s));
 }
 
 /*
@@ -197,7 +203,7 @@ static void prune_long_states(struct sender *s)
 /* Pruned alerts' resolves go on the loop's next turn, not a minute later with the re-send. */
 static void wake_for_resolves(struct sender *s)
 {
-	if (s->p.resolves && json_object_array_length(s->p.resolves))
+	if (resolves_pending(s))
 		whsend_wake(s);
 }
 
