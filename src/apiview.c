@@ -117,7 +117,7 @@ static const char *state_filter(struct api_filter *f, const char *value)
 {
 	size_t n;
 
-	if (value && strcmp(value, "unknown") == 0) {
+	if (value && strcmp(value, CMS_STATE_UNKNOWN) == 0) {
 		f->state = API_FILTER_STATE_UNKNOWN;
 		return NULL;
 	}
@@ -129,7 +129,7 @@ static const char *state_filter(struct api_filter *f, const char *value)
 		n += (size_t)snprintf(f->why + n, sizeof f->why - n, "%s%s", c ? ", " : "",
 				      cmscodes_state_name(c));
 	if (n < sizeof f->why)
-		snprintf(f->why + n, sizeof f->why - n, ", unknown)");
+		snprintf(f->why + n, sizeof f->why - n, ", " CMS_STATE_UNKNOWN ")");
 	return f->why;
 }
 
@@ -189,8 +189,7 @@ bool api_filter_match(const struct api_filter *f, const struct agent_state *st)
 		return false;
 	if (f->unreachable >= 0 && st->unreachable != f->unreachable)
 		return false;
-	if (f->state == API_FILTER_STATE_UNKNOWN ? st->cti.code >= 0 &&
-						    st->cti.code < CMS_STATE_COUNT :
+	if (f->state == API_FILTER_STATE_UNKNOWN ? cmscodes_state_name(st->cti.code) != NULL :
 	    f->state != CMS_CODE_NONE && st->cti.code != f->state)
 		return false;
 	for (size_t i = 0; i < f->nlabels; i++)

@@ -20,6 +20,12 @@ const char *cmscodes_direction_name(int code);
 const char *cmscodes_media_name(int code);
 const char *cmscodes_state_name(int code);
 
+/*
+ * What the agents metric, the API's ?state= and agentwatchctl call a CTI state not known: none
+ * polled yet, or a code cmscodes_state_name has no name for.
+ */
+#define CMS_STATE_UNKNOWN "unknown"
+
 /* The CTI state code of a name ("rest" -> 8); CMS_CODE_NONE when it is none of them. */
 int cmscodes_state_from_name(const char *name);
 

@@ -238,7 +238,7 @@ static int agents_options(int argc, char **argv, char **query)
 		else if (c == 'U')
 			status = query_add(query, "--unreachable", "unreachable", "1");
 		else if (c == 'S' && cmscodes_state_from_name(optarg) == CMS_CODE_NONE &&
-			 strcmp(optarg, "unknown") != 0)
+			 strcmp(optarg, CMS_STATE_UNKNOWN) != 0)
 			return usage("--state %s: not an agent state (signed_out, idle, preoccupied, "
 				     "occupied, answering, talking, wrap_up, busy, rest, study, "
 				     "adjusting, unknown)", optarg);

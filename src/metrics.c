@@ -178,7 +178,7 @@ static void render_states(FILE *out, const struct metrics_input *in)
 	head(out, "agents", "gauge", "Agents by CTI state (unknown: no state known yet).");
 	for (int c = 0; c <= CMS_STATE_COUNT; c++)
 		sample_u64(out, "agents", "state", c < CMS_STATE_COUNT ? cmscodes_state_name(c) :
-			   "unknown", n[c]);
+			   CMS_STATE_UNKNOWN, n[c]);
 }
 
 struct call_kind {
