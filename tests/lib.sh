@@ -213,13 +213,16 @@ events_are() {
     fi
 }
 
+# aw_asan_runtime: the path of the ASan runtime the daemon links (a sanitizer build), or nothing.
+aw_asan_runtime() { ldd "$AW_BIN" 2>/dev/null | awk '/libasan/ { print $3 }'; }
+
 # aw_preload NAME: compiles tests/NAME.c (an LD_PRELOAD shim) into $AW_TMP/NAME.so and prints the
 # LD_PRELOAD value to start the daemon with. A sanitizer build needs ASan's runtime first in the
 # list, so it is named before the shim when the daemon links it.
 aw_preload() {
     local so=$AW_TMP/$1.so asan
     ${CC:-cc} -shared -fPIC -O1 -Wall -o "$so" "$AW_SRC/tests/$1.c" -ldl || return 1
-    asan=$(ldd "$AW_BIN" 2>/dev/null | awk '/libasan/ { print $3 }')
+    asan=$(aw_asan_runtime)
     echo "${asan:+$asan }$so"
 }
 

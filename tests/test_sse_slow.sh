@@ -23,8 +23,7 @@ kib() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 # would take 4 MiB each, 800 MiB for 200. Seen: 18 MiB; 108 MiB with 1 MiB per connection.
 # ASan's shadow, redzones and quarantine (kept small here) add more: seen 66 MiB; 160 MiB with 1 MiB.
 RSS_MAX_MIB=32
-asan=$(ldd "$AW_BIN" 2>/dev/null | awk '/libasan/ { print $3 }')
-if [ -n "$asan" ]; then
+if [ -n "$(aw_asan_runtime)" ]; then
     RSS_MAX_MIB=128
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 fi
